@@ -14,10 +14,18 @@ class WebhookError(Exception):
 
     status_code: int = 500
 
-    def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers: dict[str, str] = dict(headers or {})
+        #: extra JSON fields of the error body, e.g. ``{"param": "amount"}``
+        self.extra: dict[str, object] = dict(extra or {})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.detail!r})"

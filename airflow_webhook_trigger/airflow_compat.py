@@ -1,0 +1,192 @@
+"""Everything that touches Airflow internals, in one small place.
+
+The rest of the package talks to Airflow only through what this module exports:
+reading the config, a DB session factory, starting runs (:class:`AirflowRunGateway`)
+and the base URL. A future Airflow 2.10/2.11 port changes this module, not the core.
+Airflow imports happen inside functions so that importing the plugin stays light.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
+from airflow_webhook_trigger.endpoint import TriggeredRun
+from airflow_webhook_trigger.errors import NotFound, ServiceUnavailable, UnprocessableEntity
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def read_settings() -> Settings:
+    """The ``[webhook_trigger]`` section of the Airflow config, validated."""
+    from airflow.configuration import conf
+
+    return settings_from_lookup(lambda key: conf.get(SECTION, key, fallback=None))
+
+
+def base_url() -> str:
+    """``[api] base_url`` without a trailing slash (default ``http://localhost:8080``)."""
+    from airflow.configuration import conf
+
+    url = conf.get("api", "base_url", fallback="") or "http://localhost:8080"
+    return url.rstrip("/")
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    """A metadata-DB session that commits on success and rolls back on error."""
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        yield session
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """DB errors that mean "try again later": locks, timeouts, lost connections."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+class _LatestDagCache:
+    """Deserialized DAGs cached per DAG version (one cheap query per trigger finds the latest).
+
+    Deserializing the serialized DAG is about a fifth of the cost of Airflow's own
+    trigger path (MEASURED.md); a DAG version is immutable for our purpose, so the
+    deserialized DAG is kept per version id, a few versions per DAG at most.
+    """
+
+    def __init__(self) -> None:
+        from airflow.models.dagbag import DBDagBag
+
+        self._bag = DBDagBag(load_op_links=False)
+        self._lock = threading.Lock()
+
+    @property
+    def bag(self) -> Any:
+        return self._bag
+
+    def latest(self, dag_id: str, session: Session) -> Any:
+        from sqlalchemy import select
+
+        from airflow.models.dag_version import DagVersion
+
+        version_id = session.scalar(
+            select(DagVersion.id)
+            .where(DagVersion.dag_id == dag_id)
+            .order_by(DagVersion.version_number.desc())
+            .limit(1)
+        )
+        if version_id is None:
+            return None
+        return self._bag.get_dag(version_id, session=session)
+
+
+class _CachedLatestBag:
+    """Adapts :class:`_LatestDagCache` to the ``dag_bag`` that Airflow's trigger path expects."""
+
+    def __init__(self, cache: _LatestDagCache, dag: Any) -> None:
+        self._dag = dag
+
+    def get_latest_version_of_dag(self, dag_id: str, *, session: Session) -> Any:
+        return self._dag
+
+
+def _validate_params(dag: Any, conf: dict[str, object]) -> None:
+    """Check conf against the DAG's params one by one, to name the param at fault."""
+    from airflow.serialization.definitions.notset import is_arg_set
+
+    params = dag.params.deep_merge(conf)
+    for name in params:
+        param = params.get_param(name)
+        try:
+            param.resolve(raises=True)
+        except Exception as exc:  # jsonschema's ValidationError, or "No value passed"
+            missing = not is_arg_set(param.value)
+            reason = "is required" if missing else _short_reason(exc)
+            raise UnprocessableEntity(
+                f"DAG param {name!r} {reason}", extra={"param": name}
+            ) from None
+
+
+def _short_reason(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    first = str(message).splitlines()[0] if message else "is invalid"
+    if len(first) > 200:
+        first = first[:200] + "..."
+    return f"is invalid: {first}"
+
+
+class AirflowRunGateway:
+    """Starts runs through Airflow's own trigger path (``_trigger_dag``) with a cached DAG.
+
+    At most ``max_concurrent_triggers`` requests hold a DB connection at once (the
+    api-server's thread pool is larger than SQLAlchemy's pool: MEASURED.md); a request
+    that cannot get a slot within ``trigger_slot_wait_seconds``, or whose transaction
+    hits a lock or timeout, is answered 503 + Retry-After and starts no run.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
+        self._dags = _LatestDagCache()
+
+    def _busy(self, why: str) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"{why}; retry later",
+            headers={"Retry-After": str(self._settings.retry_after_seconds)},
+        )
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun:
+        from airflow.api.common.trigger_dag import _trigger_dag
+        from airflow.exceptions import DagNotFound, DagRunAlreadyExists
+        from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+        if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
+            raise self._busy("too many webhooks are being accepted at once")
+        try:
+            with db_session() as session:
+                dag = self._dags.latest(dag_id, session)
+                if dag is None:
+                    raise NotFound(f"DAG {dag_id!r} not found")
+                _validate_params(dag, conf)
+                _trigger_dag(
+                    dag_id=dag_id,
+                    dag_bag=_CachedLatestBag(self._dags, dag),
+                    triggered_by=DagRunTriggeredByType.REST_API,
+                    run_type=DagRunType.MANUAL,
+                    run_id=run_id,
+                    conf=conf,
+                    logical_date=None,
+                    note=None,
+                    session=session,
+                )
+            # create_session committed on leaving the block: only now may we answer 2xx.
+            return TriggeredRun(dag_id=dag_id, run_id=run_id)
+        except DagNotFound:
+            raise NotFound(f"DAG {dag_id!r} not found") from None
+        except DagRunAlreadyExists:  # a random suffix makes this practically impossible
+            raise self._busy("run id collision") from None
+        except Exception as exc:
+            if _is_unavailable(exc):
+                log.warning("metadata DB unavailable while triggering %s: %s", dag_id, type(exc).__name__)
+                raise self._busy("the metadata database is busy") from None
+            raise
+        finally:
+            self._slots.release()
+
+
+def requires_permission(method: str) -> Any:
+    """A FastAPI dependency: Airflow's auth manager, with connection permissions."""
+    from airflow.api_fastapi.core_api.security import requires_access_connection
+
+    return requires_access_connection(method)  # type: ignore[arg-type]

@@ -1,0 +1,142 @@
+"""Basic authentication: password hashing and the per-request check.
+
+Passwords are stored as salted scrypt hashes (never in plain text). scrypt is slow
+on purpose, so it must not run once per request: after the first successful check
+a process keeps a fast verifier (HMAC-SHA256 under a per-process random key) of the
+right password, and every later request, right or wrong, costs one HMAC. Until
+the first success, slow checks are serialised (at most one at a time per process),
+so a flood of wrong passwords cannot take more than one core.
+
+Every parse of attacker-controlled input here ends in :class:`Unauthorized`
+(RFC 7617 Basic; scheme case-insensitive per RFC 9110 §11.1); comparisons are
+constant-time on bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Mapping
+
+from airflow_webhook_trigger.errors import Unauthorized
+from airflow_webhook_trigger.model import BasicAuth
+
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+_SALT_BYTES = 16
+_DKLEN = 32
+_MAX_HEADER = 4096
+REALM = "airflow-webhook-trigger"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """Hash a password as ``scrypt$N$r$p$salt$hash`` (base64 fields).
+
+    :param password: the plain password
+    :param salt: for known-answer tests only; random by default
+    """
+    salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
+    digest = _scrypt(password.encode("utf-8"), salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def _scrypt(password: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=_DKLEN)
+
+
+def verify_password_slow(password: bytes, stored: str) -> bool:
+    """Check a password against a stored hash (slow: one scrypt)."""
+    try:
+        scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        salt = base64.b64decode(salt_b64, validate=True)
+        expected = base64.b64decode(hash_b64, validate=True)
+        actual = _scrypt(password, salt, int(n), int(r), int(p))
+    except (ValueError, binascii.Error):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def password_matches_hash(password: str, stored: str) -> bool:
+    """Whether ``password`` is the one ``stored`` was made from (used by ``apply``)."""
+    return verify_password_slow(password.encode("utf-8"), stored)
+
+
+def challenge_headers() -> dict[str, str]:
+    return {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
+
+
+def _unauthorized(detail: str) -> Unauthorized:
+    return Unauthorized(detail, headers=challenge_headers())
+
+
+def parse_basic_header(value: str | None) -> tuple[bytes, bytes]:
+    """Split an ``Authorization: Basic`` header into (username, password) bytes.
+
+    :raises Unauthorized: missing, other scheme, bad base64, no colon
+    """
+    if value is None:
+        raise _unauthorized("authentication required")
+    if len(value) > _MAX_HEADER:
+        raise _unauthorized("malformed Authorization header")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise _unauthorized("Basic authentication required")
+    try:
+        decoded = base64.b64decode(token.strip().encode("ascii"), validate=True)
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        raise _unauthorized("malformed Basic credentials") from None
+    username, colon, password = decoded.partition(b":")
+    if not colon:
+        raise _unauthorized("malformed Basic credentials")
+    return username, password
+
+
+class BasicAuthChecker:
+    """Checks Basic credentials against stored hashes, cheaply after the first success."""
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._verified: dict[str, bytes] = {}  # stored hash -> HMAC of the right password
+        self._lock = threading.Lock()
+        self._slow = threading.Lock()
+
+    def _fast(self, password: bytes) -> bytes:
+        return hmac.new(self._key, password, hashlib.sha256).digest()
+
+    def check(self, auth: BasicAuth, headers: Mapping[str, str]) -> None:
+        """Raise :class:`Unauthorized` unless the request carries the right credentials.
+
+        :param auth: the webhook's stored auth
+        :param headers: a case-insensitive view of the request headers
+        """
+        username, password = parse_basic_header(headers.get("authorization"))
+        user_ok = hmac.compare_digest(username, auth.username.encode("utf-8"))
+        fast = self._fast(password)
+        with self._lock:
+            known = self._verified.get(auth.password_hash)
+        if known is None:
+            # Serialise slow checks: the first success makes every later check cheap.
+            with self._slow:
+                with self._lock:
+                    known = self._verified.get(auth.password_hash)
+                if known is None:
+                    if not verify_password_slow(password, auth.password_hash):
+                        raise _unauthorized("invalid credentials")
+                    with self._lock:
+                        if len(self._verified) > 10_000:
+                            self._verified.clear()
+                        self._verified[auth.password_hash] = fast
+                    known = fast
+        if not (hmac.compare_digest(fast, known) and user_ok):
+            raise _unauthorized("invalid credentials")

@@ -1,0 +1,314 @@
+"""``airflow-webhooks``: manage webhooks from the shell, with the Airflow config of the environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import yaml
+
+from airflow_webhook_trigger.errors import ConfigError, WebhookError
+from airflow_webhook_trigger.model import ALIAS_RE, Webhook, to_document
+from airflow_webhook_trigger.registry import apply_documents, load_file_documents, upsert
+from airflow_webhook_trigger.sample import paths_from_sample
+
+
+class CliError(Exception):
+    """A user error: printed as ``error: ...`` with exit status 1."""
+
+
+def _field(text: str, key: str) -> dict[str, object]:
+    """``PATH`` or ``PATH=alias`` (the alias after the last ``=``, when it is an identifier)."""
+    left, sep, right = text.rpartition("=")
+    if sep and left and ALIAS_RE.match(right):
+        return {key: left, "alias": right}
+    return {key: text}
+
+
+def _response_body(text: str) -> object:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, dict | list) else text
+
+
+def _definition_flags(p: argparse.ArgumentParser, *, creating: bool) -> None:
+    p.add_argument("--dag-id", required=creating, help="the DAG this webhook triggers")
+    p.add_argument("--mode", choices=["async", "sync"])
+    p.add_argument("--username", help="Basic auth user name")
+    pw = p.add_mutually_exclusive_group()
+    pw.add_argument("--password-env", metavar="VAR", help="read the Basic auth password from $VAR")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    if not creating:
+        p.add_argument("--no-auth", action="store_true", help="remove Basic auth")
+    p.add_argument("--header", action="append", metavar="NAME[=alias]", help="header to read (repeat)")
+    p.add_argument("--query", action="append", metavar="PATH[=alias]", help="query path to read (repeat)")
+    p.add_argument("--body", action="append", metavar="PATH[=alias]", help="body path to read (repeat)")
+    if not creating:
+        p.add_argument("--clear-fields", action="store_true", help="read no configured field any more")
+    p.add_argument("--response-status", type=int, metavar="CODE", help="async answer status (2xx)")
+    p.add_argument("--response-body", metavar="TEXT", help="async answer body: text or JSON object/array")
+    p.add_argument("--response-header", action="append", metavar="NAME=VALUE", help="async answer header")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="sync mode: how long a caller waits")
+
+
+def _apply_flags(doc: dict[str, Any], args: argparse.Namespace, stdin: TextIO) -> None:
+    if args.dag_id:
+        doc["dag_id"] = args.dag_id
+    if args.mode:
+        doc["mode"] = args.mode
+    if getattr(args, "no_auth", False):
+        doc.pop("auth", None)
+    if args.username or args.password_env or args.password_stdin:
+        basic = dict(doc.get("auth", {}).get("basic", {}))
+        if args.username:
+            basic["username"] = args.username
+        if args.password_env or args.password_stdin:
+            basic.pop("password", None)
+            basic.pop("password_env", None)
+        if args.password_env:
+            basic["password_env"] = args.password_env
+        if args.password_stdin:
+            basic["password"] = stdin.readline().rstrip("\r\n")
+        if "username" not in basic:
+            raise CliError("--username is required with a password")
+        if "password" not in basic and "password_env" not in basic:
+            raise CliError("give --password-env VAR or --password-stdin with --username")
+        doc["auth"] = {"basic": basic}
+    request = dict(doc.get("request", {}))
+    if getattr(args, "clear_fields", False):
+        request = {}
+    if args.header:
+        request["headers"] = [_field(h, "name") for h in args.header]
+    if args.query:
+        request["query"] = [_field(q, "path") for q in args.query]
+    if args.body:
+        request["body"] = [_field(b, "path") for b in args.body]
+    doc["request"] = request
+    response = dict(doc.get("response", {}))
+    if args.response_status is not None:
+        response["status"] = args.response_status
+    if args.response_body is not None:
+        response["body"] = _response_body(args.response_body)
+    if args.response_header:
+        headers = dict(response.get("headers", {}))
+        for item in args.response_header:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise CliError(f"--response-header {item!r}: expected NAME=VALUE")
+            headers[name] = value
+        response["headers"] = headers
+    if response:
+        doc["response"] = response
+    if args.timeout is not None:
+        doc["sync"] = {"timeout_seconds": args.timeout}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="airflow-webhooks", description="Manage webhook URLs that start Airflow DAG runs."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("create", help="create a webhook and print its URL")
+    p.add_argument("--id", help="choose the id ([A-Za-z0-9_-]{8,64}); generated when absent")
+    p.add_argument("--disabled", action="store_true", help="create it disabled")
+    _definition_flags(p, creating=True)
+    p.add_argument("--json", action="store_true", help="print the webhook as JSON")
+
+    p = sub.add_parser("list", help="list webhooks")
+    p.add_argument("--dag-id")
+    p.add_argument("--json", action="store_true")
+
+    for name, text in (
+        ("show", "show a webhook (YAML, no secret)"),
+        ("delete", "delete a webhook"),
+        ("enable", "enable a webhook"),
+        ("disable", "disable a webhook (its URL answers 404)"),
+        ("url", "print a webhook's full URL"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("id")
+        if name == "show":
+            p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("update", help="change some settings of a webhook")
+    p.add_argument("id")
+    _definition_flags(p, creating=False)
+
+    p = sub.add_parser("apply", help="create/update the webhooks of a YAML file (idempotent)")
+    p.add_argument("-f", "--file", required=True, help="YAML file, or - for stdin")
+
+    p = sub.add_parser("export", help="print webhooks as a YAML file for apply (no secrets)")
+    p.add_argument("--dag-id")
+
+    p = sub.add_parser("parse-sample", help="list the paths of a sample URL, query string or JSON")
+    p.add_argument("sample", help="a URL, a query string, JSON text, @file, or - for stdin")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("db", help="database commands")
+    p.add_argument("action", choices=["migrate"])
+    return parser
+
+
+def _read_source(value: str, stdin: TextIO) -> str:
+    if value == "-":
+        return stdin.read()
+    if value.startswith("@"):
+        try:
+            with open(value[1:], encoding="utf-8") as f:
+                return f.read()
+        except OSError as exc:
+            raise CliError(f"cannot read {value[1:]}: {exc.strerror}") from None
+    return value
+
+
+def _dump_yaml(data: object) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+class Cli:
+    def __init__(self, out: TextIO, err: TextIO, stdin: TextIO) -> None:
+        self.out, self.err, self.stdin = out, err, stdin
+
+    def _store(self) -> Any:
+        from airflow_webhook_trigger.airflow_compat import db_session
+        from airflow_webhook_trigger.store import WebhookStore
+
+        return WebhookStore(db_session)
+
+    def _url(self, webhook_id: str) -> str:
+        from airflow_webhook_trigger.airflow_compat import base_url, read_settings
+        from airflow_webhook_trigger.management import webhook_url
+
+        return webhook_url(base_url(), read_settings().url_prefix, webhook_id)
+
+    def _print_webhook(self, webhook: Webhook, as_json: bool) -> None:
+        doc = {**to_document(webhook), "url": self._url(webhook.id)}
+        self.out.write(json.dumps(doc, indent=2) + "\n" if as_json else _dump_yaml(doc))
+
+    def _warn(self, warnings: Sequence[str]) -> None:
+        for warning in warnings:
+            self.err.write(f"warning: {warning}\n")
+
+    def run(self, args: argparse.Namespace) -> int:
+        command = args.command.replace("-", "_")
+        result: int = getattr(self, f"cmd_{command}")(args)
+        return result
+
+    def cmd_create(self, args: argparse.Namespace) -> int:
+        doc: dict[str, Any] = {"dag_id": args.dag_id}
+        if args.id:
+            doc["id"] = args.id
+        if args.disabled:
+            doc["enabled"] = False
+        _apply_flags(doc, args, self.stdin)
+        applied = upsert(self._store(), doc, env=os.environ, create_only=True)
+        self._warn(applied.warnings)
+        if args.json:
+            self._print_webhook(applied.webhook, True)
+        else:
+            self.out.write(f"created webhook {applied.webhook.id} for DAG {applied.webhook.dag_id}\n")
+            self.out.write(self._url(applied.webhook.id) + "\n")
+        return 0
+
+    def cmd_list(self, args: argparse.Namespace) -> int:
+        webhooks = self._store().list(args.dag_id)
+        if args.json:
+            docs = [{**to_document(w), "url": self._url(w.id)} for w in webhooks]
+            self.out.write(json.dumps(docs, indent=2) + "\n")
+            return 0
+        for w in webhooks:
+            state = "enabled" if w.enabled else "disabled"
+            auth = "basic" if w.auth else "no-auth"
+            self.out.write(f"{w.id}\t{w.dag_id}\t{w.mode}\t{state}\t{auth}\t{self._url(w.id)}\n")
+        return 0
+
+    def cmd_show(self, args: argparse.Namespace) -> int:
+        self._print_webhook(self._store().require(args.id), args.json)
+        return 0
+
+    def cmd_url(self, args: argparse.Namespace) -> int:
+        self.out.write(self._url(self._store().require(args.id).id) + "\n")
+        return 0
+
+    def cmd_delete(self, args: argparse.Namespace) -> int:
+        self._store().delete(args.id)
+        self.out.write(f"deleted webhook {args.id}\n")
+        return 0
+
+    def _set_enabled(self, webhook_id: str, enabled: bool) -> int:
+        store = self._store()
+        store.save(store.require(webhook_id).with_changes(enabled=enabled))
+        self.out.write(f"{'enabled' if enabled else 'disabled'} webhook {webhook_id}\n")
+        return 0
+
+    def cmd_enable(self, args: argparse.Namespace) -> int:
+        return self._set_enabled(args.id, True)
+
+    def cmd_disable(self, args: argparse.Namespace) -> int:
+        return self._set_enabled(args.id, False)
+
+    def cmd_update(self, args: argparse.Namespace) -> int:
+        store = self._store()
+        doc: dict[str, Any] = to_document(store.require(args.id))
+        _apply_flags(doc, args, self.stdin)
+        applied = upsert(store, doc, env=os.environ)
+        self._warn(applied.warnings)
+        self.out.write(f"{applied.action} webhook {applied.webhook.id}\n")
+        return 0
+
+    def cmd_apply(self, args: argparse.Namespace) -> int:
+        text = self.stdin.read() if args.file == "-" else _read_source("@" + args.file, self.stdin)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise CliError(f"{args.file} is not valid YAML: {exc}") from None
+        results = apply_documents(self._store(), load_file_documents(data), env=os.environ)
+        for applied in results:
+            self._warn(applied.warnings)
+            self.out.write(f"{applied.action}\t{applied.webhook.id}\t{applied.webhook.dag_id}\n")
+        return 0
+
+    def cmd_export(self, args: argparse.Namespace) -> int:
+        docs = [to_document(w) for w in self._store().list(args.dag_id)]
+        self.out.write(_dump_yaml({"webhooks": docs}))
+        return 0
+
+    def cmd_parse_sample(self, args: argparse.Namespace) -> int:
+        parsed = paths_from_sample(_read_source(args.sample, self.stdin))
+        if args.json:
+            self.out.write(json.dumps({"part": parsed.part, "paths": list(parsed.paths)}) + "\n")
+        else:
+            for path in parsed.paths:
+                self.out.write(path + "\n")
+        return 0
+
+    def cmd_db(self, args: argparse.Namespace) -> int:
+        from airflow_webhook_trigger.db_manager import migrate
+
+        migrate()
+        self.out.write("webhook tables are up to date\n")
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli = Cli(sys.stdout, sys.stderr, sys.stdin)
+    try:
+        return cli.run(args)
+    except (CliError, ConfigError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except WebhookError as exc:
+        sys.stderr.write(f"error: {exc.detail}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

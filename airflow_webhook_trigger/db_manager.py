@@ -1,0 +1,37 @@
+"""Plugin-owned tables, migrated by ``airflow db migrate``.
+
+Add one line to the Airflow config::
+
+    [database]
+    external_db_managers = airflow_webhook_trigger.db_manager.WebhookDBManager
+
+or run ``airflow-webhooks db migrate``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.utils.db_manager import BaseDBManager
+
+from airflow_webhook_trigger.store import metadata
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+class WebhookDBManager(BaseDBManager):
+    """Alembic migrations of the ``webhook_trigger_*`` tables (own version table)."""
+
+    metadata = metadata
+    version_table_name = "alembic_version_webhook_trigger"
+    migration_dir = (PACKAGE_DIR / "migrations").as_posix()
+    alembic_file = (PACKAGE_DIR / "alembic.ini").as_posix()
+    supports_table_dropping = True
+
+
+def migrate() -> None:
+    """Bring the plugin's tables to the latest revision (always through the migration files)."""
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        WebhookDBManager(session).upgradedb(use_migration_files=True)

@@ -1,0 +1,185 @@
+"""The webhook endpoint's rules, free of any web framework and of Airflow.
+
+An adapter calls, in order: :meth:`WebhookEndpoint.locate` (method, id, declared
+size: cheap checks before the body is read), reads the body within
+``settings.max_body_bytes`` (:func:`body_too_large`), then :meth:`WebhookEndpoint.accept`
+(auth, content type, parsing, conf, the run, the response). Errors are values
+(:class:`WebhookError`) rendered once by :func:`response.error_response`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from airflow_webhook_trigger.auth import BasicAuthChecker
+from airflow_webhook_trigger.config import Settings
+from airflow_webhook_trigger.conf import build_conf
+from airflow_webhook_trigger.errors import MethodNotAllowed, NotFound, PayloadTooLarge
+from airflow_webhook_trigger.jsonbody import read_body
+from airflow_webhook_trigger.model import ID_RE, Webhook
+from airflow_webhook_trigger.query import QueryLimits, parse_query
+from airflow_webhook_trigger.request import WebhookRequest
+from airflow_webhook_trigger.response import HttpResponse, body_response
+
+RUN_ID_HEADER = "X-Airflow-Run-Id"
+
+
+@dataclass(frozen=True)
+class TriggeredRun:
+    dag_id: str
+    run_id: str
+
+
+class WebhookSource(Protocol):
+    """Where webhook definitions come from (the registry)."""
+
+    def get(self, webhook_id: str) -> Webhook | None: ...
+
+
+class RunGateway(Protocol):
+    """Starts DAG runs (the Airflow side).
+
+    :raises NotFound: unknown DAG
+    :raises UnprocessableEntity: conf rejected by the DAG's params
+    :raises ServiceUnavailable: the metadata DB cannot take the run now
+    """
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun: ...
+
+
+class CachedSource:
+    """A short-lived per-process cache in front of a :class:`WebhookSource`.
+
+    Definitions change rarely and every replica reads the same DB, so a TTL of about
+    a second bounds staleness while sparing a query per request (and per probe of
+    unknown ids: misses are cached too, in a bounded map).
+    """
+
+    def __init__(
+        self,
+        source: WebhookSource,
+        ttl_seconds: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 4096,
+    ) -> None:
+        self._source = source
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, Webhook | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, webhook_id: str) -> Webhook | None:
+        if self._ttl <= 0:
+            return self._source.get(webhook_id)
+        now = self._clock()
+        with self._lock:
+            hit = self._entries.get(webhook_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        value = self._source.get(webhook_id)
+        with self._lock:
+            if len(self._entries) >= self._max:
+                self._entries.clear()
+            self._entries[webhook_id] = (now, value)
+        return value
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_run_id(webhook_id: str, received_at: datetime) -> str:
+    """A run id naming the webhook, unique, within Airflow's allowed run-id characters."""
+    stamp = received_at.strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"webhook__{webhook_id}__{stamp}_{secrets.token_hex(4)}"
+
+
+def body_too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)"
+    )
+
+
+class WebhookEndpoint:
+    """The request path of ``POST {prefix}/trigger/{id}``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        source: WebhookSource,
+        runs: RunGateway,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        auth: BasicAuthChecker | None = None,
+    ) -> None:
+        self.settings = settings
+        self._source = source
+        self._runs = runs
+        self._clock = clock
+        self._auth = auth or BasicAuthChecker()
+        self._query_limits = QueryLimits(
+            max_depth=settings.query_max_depth,
+            max_array_index=settings.query_max_array_index,
+            max_params=settings.query_max_params,
+            max_length=settings.query_max_length,
+        )
+
+    def locate(self, method: str, webhook_id: str, content_length: str | None) -> Webhook:
+        """Checks made before the body is read: method, webhook id, declared size.
+
+        :raises MethodNotAllowed: not POST (method-override headers are ignored)
+        :raises NotFound: unknown, disabled or malformed id
+        :raises PayloadTooLarge: Content-Length over the limit
+        """
+        if method != "POST":
+            raise MethodNotAllowed(
+                f"method {method[:16]} not allowed; use POST", headers={"Allow": "POST"}
+            )
+        webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
+        if webhook is None or not webhook.enabled:
+            raise NotFound("no such webhook")
+        if content_length is not None:
+            declared = content_length.strip()
+            if declared.isdigit() and len(declared) < 20 and int(declared) > self.settings.max_body_bytes:
+                raise body_too_large(self.settings.max_body_bytes)
+        return webhook
+
+    def accept(self, webhook: Webhook, request: WebhookRequest) -> HttpResponse:
+        """Authenticate, parse, start the run, and answer (async mode).
+
+        :raises WebhookError: any rejection, with its status
+        """
+        if len(request.body) > self.settings.max_body_bytes:
+            raise body_too_large(self.settings.max_body_bytes)
+        if webhook.auth is not None:
+            self._auth.check(webhook.auth, request.headers)
+        body = read_body(
+            request.headers.get("content-type"), request.body, max_depth=self.settings.json_max_depth
+        )
+        query = parse_query(request.query_string, self._query_limits)
+        received_at = self._clock()
+        conf = build_conf(
+            webhook,
+            headers=request.headers,
+            query=query,
+            body=body,
+            received_at=received_at,
+            max_conf_bytes=self.settings.max_conf_bytes,
+        )
+        run = self._runs.trigger(webhook.dag_id, make_run_id(webhook.id, received_at), conf)
+        configured = webhook.response
+        return body_response(
+            configured.status, configured.body, (*configured.headers, (RUN_ID_HEADER, run.run_id))
+        )

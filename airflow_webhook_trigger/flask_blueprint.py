@@ -1,0 +1,79 @@
+"""Flask adapter: the same endpoint as a blueprint (served under ``/pluginsv2`` on Airflow 3).
+
+Registered only when the FAB provider is installed. CSRF-exempt: external callers
+have no CSRF token (Flask-WTF's ``csrf.exempt`` in a ``record_once`` hook).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, Response, request
+
+from airflow_webhook_trigger.endpoint import body_too_large
+from airflow_webhook_trigger.errors import WebhookError
+from airflow_webhook_trigger.request import Headers, WebhookRequest
+from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
+from airflow_webhook_trigger.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_CHUNK = 64 * 1024
+
+
+def _read_body(limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = request.stream.read(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+
+
+def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
+    endpoint = runtime.endpoint
+    webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
+    incoming = WebhookRequest(
+        method=request.method,
+        headers=Headers(request.headers.items()),
+        query_string=request.query_string,
+        body=_read_body(runtime.settings.max_body_bytes),
+    )
+    return endpoint.accept(webhook, incoming)
+
+
+def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Blueprint:
+    """:param url_prefix: ``[webhook_trigger] url_prefix`` (under ``/pluginsv2`` on Airflow 3)"""
+    bp = Blueprint("webhook_trigger", __name__, url_prefix=url_prefix)
+
+    def trigger(webhook_id: str) -> Response:
+        try:
+            result = _handle(runtime(), webhook_id)
+        except WebhookError as exc:
+            result = error_response(exc)
+        except Exception:
+            log.exception("unexpected error while handling a webhook")
+            result = INTERNAL_ERROR
+        return Response(result.body, status=result.status, headers=list(result.headers))
+
+    bp.add_url_rule(
+        "/trigger/<webhook_id>",
+        endpoint="trigger",
+        view_func=trigger,
+        methods=_METHODS,
+        provide_automatic_options=False,
+    )
+
+    def exempt_from_csrf(state: object) -> None:
+        csrf = state.app.extensions.get("csrf")  # type: ignore[attr-defined]
+        if csrf is not None:
+            csrf.exempt(bp)
+
+    bp.record_once(exempt_from_csrf)
+    return bp

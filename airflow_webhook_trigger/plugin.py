@@ -1,0 +1,62 @@
+"""The Airflow plugin, found through the ``airflow.plugins`` entry point.
+
+Importing this module stays light (Airflow imports plugins inside task processes
+too): the FastAPI app and the Flask blueprint are built on first access of
+``fastapi_apps`` / ``flask_blueprints``, which only the api-server asks for, and
+that is when ``[webhook_trigger]`` is read.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from typing import Any
+
+from airflow.plugins_manager import AirflowPlugin
+
+
+def fab_provider_installed() -> bool:
+    """Airflow 3 serves plugin blueprints only with the FAB provider (and refuses to start otherwise)."""
+    try:
+        return importlib.util.find_spec("airflow.providers.fab") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@functools.cache
+def _fastapi_apps() -> list[dict[str, Any]]:
+    from airflow_webhook_trigger.fastapi_app import create_app
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    settings = shared_runtime().settings
+    return [
+        {
+            "app": create_app(shared_runtime),
+            "url_prefix": settings.url_prefix,
+            "name": "airflow-webhook-trigger",
+        }
+    ]
+
+
+@functools.cache
+def _flask_blueprints() -> list[Any]:
+    if not fab_provider_installed():
+        return []
+    from airflow_webhook_trigger.flask_blueprint import create_blueprint
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    return [create_blueprint(shared_runtime, shared_runtime().settings.url_prefix)]
+
+
+class WebhookTriggerPlugin(AirflowPlugin):
+    """Webhook URLs that start DAG runs."""
+
+    name = "webhook_trigger"
+
+    @property  # type: ignore[override]
+    def fastapi_apps(self) -> list[dict[str, Any]]:
+        return _fastapi_apps()
+
+    @property  # type: ignore[override]
+    def flask_blueprints(self) -> list[Any]:
+        return _flask_blueprints()

@@ -1,0 +1,110 @@
+"""Creating, changing and applying webhook definitions (shared by the CLI and the API)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from airflow_webhook_trigger.auth import hash_password, password_matches_hash
+from airflow_webhook_trigger.errors import ConfigError
+from airflow_webhook_trigger.model import BasicAuth, Webhook, WebhookDocument, parse_document
+from airflow_webhook_trigger.store import WebhookStore
+
+Action = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Applied:
+    webhook: Webhook
+    action: Action
+    warnings: tuple[str, ...] = ()
+
+
+def _resolve_auth(
+    parsed: WebhookDocument, existing: Webhook | None, env: Mapping[str, str]
+) -> BasicAuth | None:
+    """Turn the document's password into a stored hash, reusing the stored one when unchanged."""
+    if parsed.username is None or parsed.password is None:
+        return None
+    old = existing.auth if existing is not None else None
+    password = parsed.password
+    if password.env is not None:
+        value = env.get(password.env)
+        if not value:
+            if old is not None and old.username == parsed.username:
+                # Unset variable: keep the stored password (what `export` + `apply` relies on).
+                return old
+            raise ConfigError(
+                f"auth.basic.password_env: environment variable {password.env} is not set"
+            )
+    else:
+        value = password.literal or ""
+    if old is not None and password_matches_hash(value, old.password_hash):
+        return BasicAuth(parsed.username, old.password_hash, password.env)
+    return BasicAuth(parsed.username, hash_password(value), password.env)
+
+
+def _warnings(parsed: WebhookDocument, webhook: Webhook) -> tuple[str, ...]:
+    if parsed.id_given and webhook.auth is None:
+        return (
+            f"webhook {webhook.id}: a chosen id is a guessable secret and this webhook has no "
+            "auth; anyone who knows the URL can start runs",
+        )
+    return ()
+
+
+def upsert(
+    store: WebhookStore,
+    document: object,
+    *,
+    env: Mapping[str, str],
+    create_only: bool = False,
+    where: str = "webhook",
+) -> Applied:
+    """Create the webhook a document describes, or bring the stored one in line with it.
+
+    :raises ConfigError: invalid document
+    :raises Conflict: ``create_only`` and the id exists
+    """
+    parsed = parse_document(document, where=where)
+    if not parsed.id_given and not create_only:
+        # No id: an identical webhook of the same DAG is this one (keeps apply idempotent).
+        for candidate in store.list(parsed.webhook.dag_id):
+            same = parsed.webhook.with_changes(
+                id=candidate.id, auth=_resolve_auth(parsed, candidate, env)
+            )
+            if same == candidate:
+                return Applied(candidate, "unchanged", _warnings(parsed, candidate))
+    existing = store.get(parsed.webhook.id) if parsed.id_given else None
+    webhook = parsed.webhook.with_changes(auth=_resolve_auth(parsed, existing, env))
+    warnings = _warnings(parsed, webhook)
+    if existing is None or create_only:
+        return Applied(store.create(webhook), "created", warnings)
+    if existing == webhook:
+        return Applied(existing, "unchanged", warnings)
+    return Applied(store.save(webhook), "updated", warnings)
+
+
+def apply_documents(
+    store: WebhookStore, documents: Sequence[object], *, env: Mapping[str, str]
+) -> list[Applied]:
+    """Apply a list of documents (the ``webhooks:`` list of a YAML file); idempotent.
+
+    All documents are validated before anything is written.
+    """
+    for i, doc in enumerate(documents):
+        parse_document(doc, where=f"webhooks[{i}]")
+    return [
+        upsert(store, doc, env=env, where=f"webhooks[{i}]") for i, doc in enumerate(documents)
+    ]
+
+
+def load_file_documents(data: object) -> list[object]:
+    """The webhook documents of a parsed YAML file (``{webhooks: [...]}``)."""
+    if not isinstance(data, Mapping) or set(data) - {"webhooks"}:
+        raise ConfigError("the file must be a mapping with one key, 'webhooks'")
+    items = data.get("webhooks") or []
+    if not isinstance(items, list):
+        raise ConfigError("webhooks: must be a list")
+    return list(items)

@@ -1,0 +1,35 @@
+"""Wiring: the per-process objects both HTTP adapters share, built once from the Airflow config."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from airflow_webhook_trigger.config import Settings
+from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint
+from airflow_webhook_trigger.store import WebhookStore
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    store: WebhookStore
+    source: CachedSource
+    endpoint: WebhookEndpoint
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    """Read ``[webhook_trigger]`` (unless given) and wire the registry and the run gateway."""
+    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, db_session, read_settings
+
+    settings = settings or read_settings()
+    store = WebhookStore(db_session)
+    source = CachedSource(store, settings.registry_cache_seconds)
+    endpoint = WebhookEndpoint(settings, source, AirflowRunGateway(settings))
+    return Runtime(settings=settings, store=store, source=source, endpoint=endpoint)
+
+
+@functools.cache
+def shared_runtime() -> Runtime:
+    """The process-wide runtime, so the FastAPI app and the Flask blueprint share caches."""
+    return build_runtime()

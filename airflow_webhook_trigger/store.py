@@ -1,0 +1,153 @@
+"""The webhook registry: plugin-owned tables in the Airflow metadata DB.
+
+Plain SQLAlchemy Core over a session factory handed in by the caller, so the
+registry is tested on SQLite and PostgreSQL without importing Airflow here.
+The schema is versioned by the alembic migrations in ``migrations/``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from airflow_webhook_trigger.errors import Conflict, NotFound
+from airflow_webhook_trigger.model import BasicAuth, Webhook, parse_document, to_document
+
+metadata = MetaData()
+
+webhooks_table = Table(
+    "webhook_trigger_webhook",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("dag_id", String(250), nullable=False, index=True),
+    Column("mode", String(8), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    # request fields, response and sync settings as the JSON of the declarative form
+    Column("definition", Text, nullable=False),
+    Column("auth_username", String(128), nullable=True),
+    Column("auth_password_hash", String(256), nullable=True),
+    Column("auth_password_env", String(128), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+def _definition(webhook: Webhook) -> str:
+    doc = to_document(webhook)
+    kept = {k: doc[k] for k in ("request", "response", "sync") if k in doc}
+    return json.dumps(kept, separators=(",", ":"), sort_keys=True)
+
+
+def _row_values(webhook: Webhook) -> dict[str, object]:
+    return {
+        "dag_id": webhook.dag_id,
+        "mode": webhook.mode,
+        "enabled": webhook.enabled,
+        "definition": _definition(webhook),
+        "auth_username": webhook.auth.username if webhook.auth else None,
+        "auth_password_hash": webhook.auth.password_hash if webhook.auth else None,
+        "auth_password_env": webhook.auth.password_env if webhook.auth else None,
+    }
+
+
+def webhook_from_row(row: object) -> Webhook:
+    """Rebuild a :class:`Webhook` from a row (validated again, as on input)."""
+    m = row._mapping  # type: ignore[attr-defined]
+    doc = {"id": m["id"], "dag_id": m["dag_id"], "mode": m["mode"], "enabled": bool(m["enabled"])}
+    doc.update(json.loads(m["definition"]))
+    webhook = parse_document(doc, where=f"stored webhook {m['id']}").webhook
+    if m["auth_username"] is not None:
+        webhook = webhook.with_changes(
+            auth=BasicAuth(
+                username=m["auth_username"],
+                password_hash=m["auth_password_hash"],
+                password_env=m["auth_password_env"],
+            )
+        )
+    return webhook
+
+
+class WebhookStore:
+    """CRUD over the webhook table.
+
+    :param session_factory: a context manager yielding a session and committing on exit
+    """
+
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self._sessions = session_factory
+
+    def get(self, webhook_id: str) -> Webhook | None:
+        with self._sessions() as session:
+            row = session.execute(
+                select(webhooks_table).where(webhooks_table.c.id == webhook_id)
+            ).first()
+        return webhook_from_row(row) if row is not None else None
+
+    def require(self, webhook_id: str) -> Webhook:
+        webhook = self.get(webhook_id)
+        if webhook is None:
+            raise NotFound(f"no webhook with id {webhook_id!r}")
+        return webhook
+
+    def list(self, dag_id: str | None = None) -> list[Webhook]:
+        query = select(webhooks_table).order_by(webhooks_table.c.dag_id, webhooks_table.c.id)
+        if dag_id is not None:
+            query = query.where(webhooks_table.c.dag_id == dag_id)
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        return [webhook_from_row(row) for row in rows]
+
+    def __iter__(self) -> Iterator[Webhook]:
+        return iter(self.list())
+
+    def create(self, webhook: Webhook) -> Webhook:
+        now = datetime.now(timezone.utc)
+        with self._sessions() as session:
+            exists = session.execute(
+                select(webhooks_table.c.id).where(webhooks_table.c.id == webhook.id)
+            ).first()
+            if exists is not None:
+                raise Conflict(f"a webhook with id {webhook.id!r} already exists")
+            session.execute(
+                insert(webhooks_table).values(
+                    id=webhook.id, created_at=now, updated_at=now, **_row_values(webhook)
+                )
+            )
+        return webhook
+
+    def save(self, webhook: Webhook) -> Webhook:
+        """Replace an existing webhook's definition."""
+        with self._sessions() as session:
+            result = session.execute(
+                update(webhooks_table)
+                .where(webhooks_table.c.id == webhook.id)
+                .values(updated_at=datetime.now(timezone.utc), **_row_values(webhook))
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"no webhook with id {webhook.id!r}")
+        return webhook
+
+    def delete(self, webhook_id: str) -> None:
+        with self._sessions() as session:
+            result = session.execute(delete(webhooks_table).where(webhooks_table.c.id == webhook_id))
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"no webhook with id {webhook_id!r}")

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+from tests import airflow_env
+
+airflow_env.configure()
+
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

@@ -1,0 +1,34 @@
+"""A fake Airflow for unit tests of the core (never used by integration tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from airflow_webhook_trigger.endpoint import TriggeredRun
+from airflow_webhook_trigger.errors import NotFound, WebhookError
+from airflow_webhook_trigger.model import Webhook
+
+
+@dataclass
+class FakeSource:
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
+    calls: int = 0
+
+    def get(self, webhook_id: str) -> Webhook | None:
+        self.calls += 1
+        return self.webhooks.get(webhook_id)
+
+
+@dataclass
+class FakeRuns:
+    dags: set[str] = field(default_factory=lambda: {"dag_a"})
+    triggered: list[tuple[str, str, dict[str, object]]] = field(default_factory=list)
+    fail_with: WebhookError | None = None
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun:
+        if self.fail_with is not None:
+            raise self.fail_with
+        if dag_id not in self.dags:
+            raise NotFound(f"DAG {dag_id!r} not found")
+        self.triggered.append((dag_id, run_id, conf))
+        return TriggeredRun(dag_id, run_id)

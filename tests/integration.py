@@ -1,0 +1,86 @@
+"""Fixtures for tests against a real Airflow: migrated DB, serialized DAGs, app clients."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.airflow_env import BUNDLES
+
+
+def _migrate_and_sync() -> None:
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.utils import db
+
+    db.resetdb()  # drops and migrates Airflow's tables and, via external_db_managers, ours
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    DagBundlesManager().sync_bundles_to_db()
+    for name, folder in BUNDLES.items():
+        bag = DagBag(dag_folder=folder, bundle_path=folder, bundle_name=name)
+        assert not bag.import_errors, bag.import_errors
+        sync_bag_to_db(bag, bundle_name=name, bundle_version=None)
+
+
+_READY: list[bool] = []
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    if not _READY:
+        _migrate_and_sync()
+        _READY.append(True)
+
+
+@pytest.fixture
+def store(airflow_db: None) -> Iterator[Any]:
+    from sqlalchemy import delete
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.store import WebhookStore, webhooks_table
+
+    with db_session() as session:
+        session.execute(delete(webhooks_table))
+    yield WebhookStore(db_session)
+
+
+@pytest.fixture(scope="session")
+def api_app(airflow_db: None) -> Any:
+    from airflow.api_fastapi.app import create_app
+
+    return create_app(apps="all")
+
+
+@pytest.fixture
+def client(api_app: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(api_app, base_url="http://localhost:8080") as c:
+        yield c
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def runs_of(dag_id: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id)).all()
+        session.expunge_all()
+    return list(runs)
+
+
+def jwt_for(role: str) -> str:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return str(get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=role, role=role)))

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+
+from airflow_webhook_trigger.config import Settings, settings_from_lookup
+from airflow_webhook_trigger.errors import ConfigError
+
+
+def test_settings_from_lookup_no_values_gives_documented_defaults() -> None:
+    settings = settings_from_lookup(lambda key: None)
+    assert settings == Settings()
+    assert settings.url_prefix == "/webhook"
+    assert settings.max_body_bytes == 1024 * 1024
+    assert settings.json_max_depth == 64
+    assert settings.query_max_params == 1000
+    assert settings.max_conf_bytes == 64 * 1024
+
+
+def test_settings_from_lookup_values_are_converted() -> None:
+    raw = {"max_body_bytes": " 2048 ", "waiter_tick_seconds": "0.1", "url_prefix": "/hooks/in"}
+    settings = settings_from_lookup(raw.get)
+    assert (settings.max_body_bytes, settings.waiter_tick_seconds, settings.url_prefix) == (
+        2048,
+        0.1,
+        "/hooks/in",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("max_body_bytes", "abc", "webhook_trigger.max_body_bytes has value 'abc'. Not a valid int."),
+        ("max_body_bytes", "0", "limits cannot be disabled"),
+        ("query_max_params", "-1", "limits cannot be disabled"),
+        ("json_max_depth", "1.5", "Not a valid int"),
+        ("json_max_depth", "100000", "must be <= 512"),
+        ("waiter_tick_seconds", "nan", "Not a finite number"),
+        ("waiter_tick_seconds", "inf", "Not a finite number"),
+        ("url_prefix", "webhook", "must look like '/webhook'"),
+        ("url_prefix", "/webhook/", "must look like '/webhook'"),
+        ("url_prefix", "/api/v2", "reserved"),
+        ("url_prefix", "/pluginsv2/x", "reserved"),
+        ("registry_cache_seconds", "-1", "must be >= 0"),
+        ("sync_default_timeout_seconds", "500", "must be <= sync_max_timeout_seconds"),
+    ],
+)
+def test_settings_from_lookup_invalid_value_fails_naming_the_key(
+    key: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")) as info:
+        settings_from_lookup({key: value}.get)
+    assert key in str(info.value)
+
+
+def test_settings_module_import_reads_no_config() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import airflow_webhook_trigger.config, airflow_webhook_trigger.endpoint;"
+        "bad = [m for m in ('airflow', 'flask', 'fastapi', 'starlette') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

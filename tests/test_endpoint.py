@@ -1,0 +1,252 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from airflow_webhook_trigger.auth import hash_password
+from airflow_webhook_trigger.config import Settings
+from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint, make_run_id
+from airflow_webhook_trigger.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from airflow_webhook_trigger.model import BasicAuth, parse_document
+from airflow_webhook_trigger.request import Headers, WebhookRequest
+from tests.fakes import FakeRuns, FakeSource
+
+NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=timezone.utc)
+PASSWORD_HASH = hash_password("s3cret")
+
+
+def _webhook(**doc: object):  # type: ignore[no-untyped-def]
+    base: dict[str, object] = {"id": "hook-0123456789", "dag_id": "dag_a"}
+    base.update(doc)
+    return parse_document(base).webhook
+
+
+def _endpoint(*webhooks, settings: Settings | None = None, runs: FakeRuns | None = None):  # type: ignore[no-untyped-def]
+    source = FakeSource({w.id: w for w in webhooks})
+    runs = runs or FakeRuns()
+    return WebhookEndpoint(settings or Settings(), source, runs, clock=lambda: NOW), runs
+
+
+def _request(body: bytes = b"", query: bytes = b"", **headers: str) -> WebhookRequest:
+    items = [(k.replace("_", "-"), v) for k, v in headers.items()]
+    return WebhookRequest("POST", Headers(items), query, body)
+
+
+def test_accept_stripe_like_request_builds_product_conf() -> None:
+    webhook = _webhook(
+        request={
+            "headers": [{"name": "X-Request-Id", "alias": "request_id"}, {"name": "Date"}],
+            "query": [{"path": "query[0].a", "alias": "first_a"}],
+            "body": [{"path": "a"}, {"path": "b.c", "alias": "amount"}],
+        }
+    )
+    endpoint, runs = _endpoint(webhook)
+    response = endpoint.accept(
+        webhook,
+        _request(
+            b'{"a": 1, "b": {"c": 2, "d": 3}, "e": 4}',
+            b"query[0][a]=1&other=2",
+            Content_Type="application/json",
+            X_Request_Id="r-17",
+            Date="Tue, 01 Dec 2026 10:00:00 GMT",
+            Authorization="Bearer leak",
+            Cookie="session=leak",
+        ),
+    )
+    assert response.status == 200
+    assert response.body == b"ok"
+    (dag_id, run_id, conf) = runs.triggered[0]
+    assert dag_id == "dag_a"
+    assert run_id.startswith("webhook__hook-0123456789__20261201T100000.123456Z_")
+    assert conf == {
+        "headers": {"X-Request-Id": "r-17", "Date": "Tue, 01 Dec 2026 10:00:00 GMT"},
+        "query": {"query": [{"a": "1"}]},
+        "body": {"a": 1, "b": {"c": 2}},
+        "request_id": "r-17",
+        "first_a": "1",
+        "amount": 2,
+        "webhook": {"id": "hook-0123456789", "received_at": "2026-12-01T10:00:00.123456+00:00"},
+    }
+    assert "leak" not in json.dumps(conf)
+    assert dict(response.headers)["X-Airflow-Run-Id"] == run_id
+
+
+def test_accept_no_fields_configured_passes_query_and_body_but_no_headers() -> None:
+    webhook = _webhook()
+    endpoint, runs = _endpoint(webhook)
+    endpoint.accept(
+        webhook, _request(b"[1, 2]", b"x[]=1&x[]=2", Content_Type="application/json", X_A="1")
+    )
+    conf = runs.triggered[0][2]
+    assert conf["headers"] == {}
+    assert conf["query"] == {"x": ["1", "2"]}
+    assert conf["body"] == [1, 2]
+
+
+def test_accept_empty_body_has_no_body_key() -> None:
+    webhook = _webhook()
+    endpoint, runs = _endpoint(webhook)
+    endpoint.accept(webhook, _request())
+    assert "body" not in runs.triggered[0][2]
+
+
+def test_accept_absent_paths_are_absent_from_conf() -> None:
+    webhook = _webhook(request={"body": [{"path": "x.y", "alias": "why"}]})
+    endpoint, runs = _endpoint(webhook)
+    endpoint.accept(webhook, _request(b'{"z": 1}', Content_Type="application/json"))
+    conf = runs.triggered[0][2]
+    assert "why" not in conf
+    assert conf["body"] == {}
+
+
+def test_accept_configured_json_response() -> None:
+    webhook = _webhook(response={"status": 202, "headers": {"X-Handled-By": "airflow"}, "body": {"ok": True}})
+    endpoint, _ = _endpoint(webhook)
+    response = endpoint.accept(webhook, _request())
+    headers = dict(response.headers)
+    assert (response.status, response.body) == (202, b'{"ok":true}')
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-Handled-By"] == "airflow"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "post"])
+def test_locate_other_method_is_405_with_allow(method: str) -> None:
+    endpoint, _ = _endpoint(_webhook())
+    with pytest.raises(MethodNotAllowed) as info:
+        endpoint.locate(method, "hook-0123456789", None)
+    assert info.value.headers == {"Allow": "POST"}
+
+
+@pytest.mark.parametrize("webhook_id", ["unknown-0123456", "short", "x" * 65, "../../etc", "hook 0123456789", ""])
+def test_locate_unknown_or_malformed_id_is_404(webhook_id: str) -> None:
+    endpoint, _ = _endpoint(_webhook())
+    with pytest.raises(NotFound):
+        endpoint.locate("POST", webhook_id, None)
+
+
+def test_locate_malformed_id_never_reaches_the_source() -> None:
+    source = FakeSource()
+    endpoint = WebhookEndpoint(Settings(), source, FakeRuns())
+    with pytest.raises(NotFound):
+        endpoint.locate("POST", "bad id!", None)
+    assert source.calls == 0
+
+
+def test_locate_disabled_webhook_is_404() -> None:
+    endpoint, _ = _endpoint(_webhook(enabled=False))
+    with pytest.raises(NotFound):
+        endpoint.locate("POST", "hook-0123456789", None)
+
+
+@pytest.mark.parametrize(
+    ("content_length", "raises"),
+    [("1048577", True), ("1048576", False), ("99999999999999999999999", False), ("abc", False), (None, False)],
+)
+def test_locate_declared_length_over_limit_is_413(content_length: str | None, raises: bool) -> None:
+    endpoint, _ = _endpoint(_webhook())
+    if raises:
+        with pytest.raises(PayloadTooLarge):
+            endpoint.locate("POST", "hook-0123456789", content_length)
+    else:
+        endpoint.locate("POST", "hook-0123456789", content_length)
+
+
+def test_accept_body_over_limit_is_413_even_without_content_length() -> None:
+    webhook = _webhook()
+    endpoint, runs = _endpoint(webhook, settings=Settings(max_body_bytes=10))
+    with pytest.raises(PayloadTooLarge):
+        endpoint.accept(webhook, _request(b"[" + b"1," * 10 + b"1]", Content_Type="application/json"))
+    assert runs.triggered == []
+
+
+def test_accept_auth_checked_before_content_type_and_parsing() -> None:
+    webhook = _webhook().with_changes(auth=BasicAuth("u", PASSWORD_HASH))
+    endpoint, runs = _endpoint(webhook)
+    with pytest.raises(Unauthorized):
+        endpoint.accept(webhook, _request(b"not json", Content_Type="text/plain"))
+    assert runs.triggered == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "error"),
+    [
+        (b"{}", "text/plain", UnsupportedMediaType),
+        (b"{}", None, UnsupportedMediaType),
+        (b"{", "application/json", BadRequest),
+        (b'{"a":1,"a":2}', "application/json", BadRequest),
+        (b"NaN", "application/json", BadRequest),
+    ],
+)
+def test_accept_bad_body_starts_no_run(body: bytes, content_type: str | None, error: type) -> None:
+    webhook = _webhook()
+    endpoint, runs = _endpoint(webhook)
+    headers = {"Content_Type": content_type} if content_type else {}
+    with pytest.raises(error):
+        endpoint.accept(webhook, _request(body, **headers))
+    assert runs.triggered == []
+
+
+def test_accept_conf_over_limit_is_413() -> None:
+    webhook = _webhook()
+    endpoint, runs = _endpoint(webhook, settings=Settings(max_conf_bytes=100))
+    with pytest.raises(PayloadTooLarge, match="max_conf_bytes"):
+        endpoint.accept(webhook, _request(b'"' + b"x" * 200 + b'"', Content_Type="application/json"))
+    assert runs.triggered == []
+
+
+def test_accept_query_over_limit_is_400() -> None:
+    webhook = _webhook()
+    endpoint, runs = _endpoint(webhook, settings=Settings(query_max_params=2))
+    with pytest.raises(BadRequest, match="query_max_params"):
+        endpoint.accept(webhook, _request(query=b"a=1&b=2&c=3"))
+    assert runs.triggered == []
+
+
+def test_accept_gateway_errors_pass_through() -> None:
+    webhook = _webhook()
+    busy = ServiceUnavailable("busy", headers={"Retry-After": "5"})
+    endpoint, _ = _endpoint(webhook, runs=FakeRuns(fail_with=busy))
+    with pytest.raises(ServiceUnavailable):
+        endpoint.accept(webhook, _request())
+
+
+def test_make_run_id_matches_airflow_allowed_pattern() -> None:
+    import re
+
+    run_id = make_run_id("A_b-0123456789", NOW)
+    assert re.match(r"^[A-Za-z0-9_.~:+-]+$", run_id)
+    assert make_run_id("A_b-0123456789", NOW) != run_id
+
+
+def test_cached_source_caches_hits_and_misses_within_ttl() -> None:
+    now = [0.0]
+    inner = FakeSource({"hook-0123456789": _webhook()})
+    cached = CachedSource(inner, 1.0, clock=lambda: now[0])
+    for _ in range(3):
+        assert cached.get("hook-0123456789") is not None
+        assert cached.get("missing-000000") is None
+    assert inner.calls == 2
+    now[0] = 1.5
+    cached.get("hook-0123456789")
+    assert inner.calls == 3
+    cached.invalidate()
+    cached.get("hook-0123456789")
+    assert inner.calls == 4
+
+
+def test_cached_source_ttl_zero_always_reads() -> None:
+    inner = FakeSource()
+    cached = CachedSource(inner, 0)
+    cached.get("a")
+    cached.get("a")
+    assert inner.calls == 2
