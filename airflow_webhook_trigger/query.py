@@ -9,11 +9,11 @@ we answer :class:`~airflow_webhook_trigger.errors.BadRequest` naming the limit a
 
 Rules, in the order they apply:
 
-1. Input: ``bytes`` are decoded as strict UTF-8 (never latin-1); a ``str`` holding lone
-   surrogates is refused the same way ("query string is not valid UTF-8"). The length
-   check comes first, on ``len(raw)`` (bytes for ``bytes``, characters for ``str``):
-   over ``query_max_length`` is a 400. A leading ``?`` is part of the first key
-   (qs ``ignoreQueryPrefix: false``).
+1. The length check comes first, on ``len(raw)`` (bytes for ``bytes``, characters for
+   ``str``): over ``query_max_length`` is a 400. Then ``bytes`` are decoded as strict
+   UTF-8 (never latin-1); undecodable bytes, or a ``str`` holding lone surrogates, are
+   a 400 ("query string is not valid UTF-8"). A leading ``?`` is part of the first
+   key (qs ``ignoreQueryPrefix: false``); adapters pass the query without it.
 2. Split on ``&`` only, never ``;`` (qs ``delimiter: '&'``). Empty parts are skipped.
    More than ``query_max_params`` non-empty parts is a 400 before any other work
    (qs ``parameterLimit`` silently ignores the rest).
@@ -23,8 +23,9 @@ Rules, in the order they apply:
 4. Key and value are decoded like qs ``utils.decode``: ``+`` becomes a space, then
    ``%XX`` escapes are decoded as UTF-8. If that fails (``%ZZ``, a lone ``%``, invalid
    UTF-8, an encoded surrogate) the string is kept with only ``+`` replaced, which is
-   what qs's ``try { decodeURIComponent } catch`` does. A key empty after decoding is
-   skipped (qs ``parseKeys`` returns nothing for it).
+   what qs's ``try { decodeURIComponent } catch`` does (rule 3's brackets stay
+   replaced). A key empty after decoding is skipped (qs ``parseKeys`` returns nothing
+   for it). Decoding happens before the key is parsed: ``a%5Bb%5D=c`` is ``a[b]=c``.
 5. Identical decoded keys are grouped first, in order of first appearance, and their
    values collected into a list (qs ``duplicates: 'combine'``): ``a=b&a=c`` gives
    ``{"a": ["b", "c"]}``. Keys keep first-appearance order (JavaScript would list
@@ -35,8 +36,9 @@ Rules, in the order they apply:
    the text between or after the groups, we never drop anything. A key without a
    parent promotes its first segment (``[a]=1`` is ``{"a": "1"}``, as in qs), except
    ``[]`` which is then kept literally (qs would produce ``{"0": ...}``). More than
-   ``query_max_depth`` segments is a 400 (qs keeps the rest as one literal segment;
-   this is its ``strictDepth: true``).
+   ``query_max_depth`` segments, counted as written (a promoted one included, as qs
+   counts them), is a 400 (qs keeps the rest as one literal segment; this is its
+   ``strictDepth: true``).
 7. Segments: ``[]`` appends to an array; ``[n]`` with ``n`` a canonical non-negative
    decimal (``0``, ``15``; not ``01``, ``-1`` or ``+1``) is an array index, and
    ``n > query_max_array_index`` is a 400 (qs would turn the array into an object);
@@ -74,7 +76,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from typing import TypeAlias
-from urllib.parse import unquote
 
 from airflow_webhook_trigger.errors import BadRequest, ConfigError
 
@@ -142,7 +143,8 @@ _Node: TypeAlias = "str | dict[str, _Node] | _Array"
 
 _DEFAULT_LIMITS = QueryLimits()
 _BRACKET_ESCAPE = re.compile(r"%5[BbDd]")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# A run of %XX escapes (decoded together, so multi-byte UTF-8 works) or a stray '%'.
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+|%")
 _KEY_SHOWN = 64
 
 
@@ -166,15 +168,26 @@ def parse_query(raw: str | bytes, limits: QueryLimits = _DEFAULT_LIMITS) -> dict
             "(limit: webhook_trigger.query_max_params)"
         )
     root: dict[str, _Node] = {}
+    plain = True  # no array and no merge yet: ``root`` already is the result
     for key, values in _group(parts).items():
-        leaf: _Node = (
-            values[0] if len(values) == 1 else _Array(dict(enumerate(values)), len(values))
-        )
+        leaf: _Node
+        if len(values) == 1:
+            leaf = values[0]
+        else:
+            leaf = _Array(dict(enumerate(values)), len(values))
+            plain = False
         if "[" in key:
-            parent, node = _build(key, leaf, limits)
+            parent, node, arrays = _build(key, leaf, limits)
+            plain = plain and not arrays
         else:
             parent, node = key, leaf
-        root[parent] = _merge(root[parent], node) if parent in root else node
+        if parent in root:
+            root[parent] = _merge(root[parent], node)
+            plain = False
+        else:
+            root[parent] = node
+    if plain:
+        return dict(root)
     bound = 2 * (limits.max_depth + 1)
     return {
         key: node if type(node) is str else _compact(node, 1, bound) for key, node in root.items()
@@ -198,7 +211,7 @@ def _group(parts: list[str]) -> dict[str, list[str]]:
         if not raw_part:
             continue
         # qs replaces %5B / %5D before anything else, so an encoded bracket splits too.
-        part = _BRACKET_ESCAPE.sub(_bracket, raw_part) if "%" in raw_part else raw_part
+        part = _BRACKET_ESCAPE.sub(_bracket, raw_part) if "%5" in raw_part else raw_part
         end = part.find("]=")
         end = part.find("=") if end == -1 else end + 1
         if end == -1:
@@ -223,28 +236,35 @@ def _bracket(match: re.Match[str]) -> str:
 def _decode(text: str) -> str:
     if "+" in text:
         text = text.replace("+", " ")
-    if "%" not in text or _BAD_ESCAPE.search(text):
+    if "%" not in text:
         return text
     try:
-        return unquote(text, errors="strict")
-    except UnicodeDecodeError:
+        return _ESCAPES.sub(_unescape, text)
+    except ValueError:  # a stray '%', or bytes that are not UTF-8 (UnicodeDecodeError)
         return text
 
 
-def _build(key: str, leaf: _Node, limits: QueryLimits) -> tuple[str, _Node]:
-    """Split ``key`` into parent and segments and wrap ``leaf`` in them, innermost first."""
+def _unescape(match: re.Match[str]) -> str:
+    escapes = match.group()
+    if len(escapes) == 1:
+        raise ValueError(escapes)
+    return bytes.fromhex(escapes.replace("%", "")).decode("utf-8")
+
+
+def _build(key: str, leaf: _Node, limits: QueryLimits) -> tuple[str, _Node, bool]:
+    """Wrap ``leaf`` in the key's segments, innermost first; tell whether an array was made."""
     start = key.index("[")
     if key[-1] != "]":
-        return key, leaf
+        return key, leaf, False
     inner = key[start + 1 : -1]
     segments = inner.split("][")
     separators = len(segments) - 1
     if inner.count("[") != separators or inner.count("]") != separators:
-        return key, leaf  # a segment holds a bracket: not the grammar, a literal key
+        return key, leaf, False  # a segment holds a bracket: not the grammar, a literal key
     parent = key[:start]
     if not parent and not segments[0]:
-        return key, leaf
-    if len(segments) > limits.max_depth:
+        return key, leaf, False
+    if separators >= limits.max_depth:
         raise BadRequest(
             f"query string key {_shown(key)} has more than {limits.max_depth} bracket "
             "levels (limit: webhook_trigger.query_max_depth)"
@@ -252,18 +272,21 @@ def _build(key: str, leaf: _Node, limits: QueryLimits) -> tuple[str, _Node]:
     if not parent:
         parent = segments.pop(0)
     node = leaf
+    arrays = False
     last = len(segments) - 1
     for position in range(last, -1, -1):
         segment = segments[position]
         if not segment:
+            arrays = True
             if position != last or not isinstance(leaf, _Array):
                 node = _Array({0: node}, 1)
         elif segment.isdigit() and segment.isascii() and (segment[0] != "0" or segment == "0"):
+            arrays = True
             index = _index(segment, key, limits.max_array_index)
             node = _Array({index: node}, index + 1)
         else:
             node = {segment: node}
-    return parent, node
+    return parent, node, arrays
 
 
 def _index(segment: str, key: str, limit: int) -> int:
@@ -323,7 +346,14 @@ def _compact(node: _Node, depth: int, bound: int) -> object:
             f"query string values nest more than {bound} levels deep once merged, "
             "2 x (max depth + 1) (limit: webhook_trigger.query_max_depth)"
         )
+    depth += 1
     if isinstance(node, _Array):
         items = node.items
-        return [_compact(items[index], depth + 1, bound) for index in sorted(items)]
-    return {key: _compact(child, depth + 1, bound) for key, child in node.items()}
+        return [
+            child if type(child) is str else _compact(child, depth, bound)
+            for child in (items[index] for index in sorted(items))
+        ]
+    return {
+        key: child if type(child) is str else _compact(child, depth, bound)
+        for key, child in node.items()
+    }

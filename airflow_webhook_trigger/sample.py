@@ -74,10 +74,10 @@ def paths_from_sample(text: str, *, max_array_items: int = 5) -> SampleParse:
         try:
             tree = parse_json(sample.encode("utf-8", "surrogatepass"))
         except BadRequest as exc:
-            raise BadRequest(
-                f"sample looks like JSON but is not valid: {exc.detail} "
-                "(for a query string starting with '[', add its leading '?')"
-            ) from None
+            hint = ""
+            if sample.startswith("["):
+                hint = " (to sample a query string starting with '[', write its leading '?')"
+            raise BadRequest(f"invalid JSON sample: {exc.detail}{hint}") from None
         return SampleParse("body", _rendered(tree, max_array_items))
     query = _query_of(sample)
     return SampleParse("query", _rendered(parse_query(query), max_array_items))

@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from airflow_webhook_trigger.jsonbody import parse_json  # noqa: E402
+from airflow_webhook_trigger.jsonbody import parse_json
 
 JSON_TARGET = 3.0
 QUERY_TARGET = 3.0
@@ -55,8 +55,8 @@ WORDS = (
 def _commit(rng: random.Random, i: int, *, big_ids: bool) -> dict[str, Any]:
     message = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12)))
     return {
-        "id": "%040x" % rng.getrandbits(160),
-        "tree_id": "%040x" % rng.getrandbits(160),
+        "id": f"{rng.getrandbits(160):040x}",
+        "tree_id": f"{rng.getrandbits(160):040x}",
         "distinct": rng.random() < 0.9,
         "message": message,
         "timestamp": f"2026-12-01T10:{i % 60:02d}:00+00:00",
@@ -84,7 +84,7 @@ def webhook_body(size: int, *, seed: int = 7, ascii_only: bool = False, big_ids:
     rng = random.Random(seed)
     doc: dict[str, Any] = {
         "ref": "refs/heads/main",
-        "before": "%040x" % rng.getrandbits(160),
+        "before": f"{rng.getrandbits(160):040x}",
         "created": False,
         "deleted": False,
         "forced": False,
@@ -233,7 +233,9 @@ def print_table(rows: list[dict[str, Any]], repeat: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--repeat", type=int, default=31, help="samples per case (default 31)")
     parser.add_argument("--quick", action="store_true", help="7 samples per case")

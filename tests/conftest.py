@@ -8,6 +8,8 @@ from tests import airflow_env
 
 airflow_env.configure()
 
+pytest_plugins = ["tests.integration"]
+
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -205,7 +207,12 @@ def test_parse_json_depth_64_parses(raw: bytes) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [_nested(65), _nested_objects(65), b"[" * 33 + _nested_objects(32) + b"]" * 33, b"[" + _nested(65) + b"]"],
+    [
+        _nested(65),
+        _nested_objects(65),
+        b"[" * 33 + _nested_objects(32) + b"]" * 33,
+        b"[" + _nested(65) + b"]",
+    ],
     ids=["arrays", "objects", "mixed", "inside"],
 )
 def test_parse_json_depth_65_bad_request_naming_setting(raw: bytes) -> None:
@@ -309,26 +316,29 @@ ADVERSARIAL = {
 }
 
 
+def _seconds(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    with contextlib.suppress(BadRequest, ValueError, RecursionError):
+        fn()
+    return time.perf_counter() - start
+
+
 @pytest.mark.parametrize("raw", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
 def test_parse_json_adversarial_mib_finishes_quickly(raw: bytes) -> None:
-    start = time.perf_counter()
-    try:
-        parse_json(raw)
-    except BadRequest:
-        pass
-    assert time.perf_counter() - start < 2.0
+    # A complexity guard, not a benchmark: anything super-linear takes minutes on 1 MiB.
+    # Measured against json.loads on the same bytes so a loaded machine does not flake.
+    elapsed = _seconds(lambda: parse_json(raw))
+    assert elapsed < 2.0 + 4 * _seconds(lambda: json.loads(raw))
 
 
 # -- parse_json: properties ------------------------------------------------------------
 
 _INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 _JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | _INT64
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    st.none() | st.booleans() | _INT64 | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=40,
 )
 _JSONISH = st.text(alphabet='[]{}"\\,:0123456789eE-+. aunltrfsNIu\ud800\x00\xe9', max_size=60)
@@ -336,10 +346,8 @@ _JSONISH = st.text(alphabet='[]{}"\\,:0123456789eE-+. aunltrfsNIu\ud800\x00\xe9'
 
 @given(st.binary(max_size=200))
 def test_parse_json_arbitrary_bytes_value_or_bad_request(raw: bytes) -> None:
-    try:
+    with contextlib.suppress(BadRequest):
         parse_json(raw)
-    except BadRequest:
-        pass
 
 
 @settings(max_examples=500)
@@ -371,8 +379,10 @@ def _strict_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
 _BRACKETY_TEXT = st.text(alphabet='[]{}"\\,:1a ', max_size=40)
 _BRACKETY_JSON = st.recursive(
     st.integers(0, 9) | st.text(alphabet='[]{}"\\u', max_size=6),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(alphabet='[]{}"\\', max_size=3), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\', max_size=3), children, max_size=3)
+    ),
     max_leaves=12,
 ).map(json.dumps)
 
@@ -562,9 +572,7 @@ def test_read_body_json_content_type_parsed(content_type: str) -> None:
         ("application/json; charset", "malformed parameters"),
     ],
 )
-def test_read_body_other_content_type_unsupported_media_type(
-    content_type: str | None, message: str
-) -> None:
+def test_read_body_other_content_type_unsupported_media_type(content_type: str | None, message: str) -> None:
     with pytest.raises(UnsupportedMediaType) as info:
         read_body(content_type, b'{"a": 1}')
     assert message in info.value.detail
@@ -584,7 +592,5 @@ def test_read_body_passes_max_depth() -> None:
 
 @given(st.none() | st.text(max_size=40), st.binary(max_size=80))
 def test_read_body_arbitrary_input_only_our_errors(content_type: str | None, raw: bytes) -> None:
-    try:
+    with contextlib.suppress(BadRequest, UnsupportedMediaType):
         read_body(content_type, raw)
-    except (BadRequest, UnsupportedMediaType):
-        pass

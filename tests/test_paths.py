@@ -208,9 +208,11 @@ def test_render_path_invalid_config_error(segments: Sequence[object], message: s
         render_path(segments)  # type: ignore[arg-type]
 
 
-_SEGMENT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.text(
-    alphabet='a0.[]" \\\t', max_size=6
-) | st.integers(min_value=0, max_value=10**30)
+_SEGMENT = (
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+    | st.text(alphabet='a0.[]" \\\t', max_size=6)
+    | st.integers(min_value=0, max_value=10**30)
+)
 
 
 @settings(max_examples=500)
@@ -295,7 +297,11 @@ def test_absent_is_a_typed_singleton() -> None:
 
 # -- extract ---------------------------------------------------------------------------
 
-BODY = {"a": 1, "b": {"c": 2, "d": 3}, "items": [{"sku": "x", "qty": 1}, {"sku": "y"}, {"sku": "z", "qty": 3}]}
+BODY = {
+    "a": 1,
+    "b": {"c": 2, "d": 3},
+    "items": [{"sku": "x", "qty": 1}, {"sku": "y"}, {"sku": "z", "qty": 3}],
+}
 
 
 @pytest.mark.parametrize(
@@ -372,7 +378,9 @@ def test_extract_deep_tree() -> None:
 
 _JSON_TREES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=4),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4)
+    ),
     max_leaves=25,
 )
 _PATHS = st.lists(
@@ -382,7 +390,9 @@ _PATHS = st.lists(
 
 @settings(max_examples=300)
 @given(_JSON_TREES, _PATHS)
-def test_extract_chosen_present_paths_keep_their_values(tree: object, paths: list[tuple[Segment, ...]]) -> None:
+def test_extract_chosen_present_paths_keep_their_values(
+    tree: object, paths: list[tuple[Segment, ...]]
+) -> None:
     result = extract(tree, paths)
     for path in paths:
         value = lookup(tree, path)
