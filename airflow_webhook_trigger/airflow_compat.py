@@ -126,6 +126,17 @@ def _short_reason(exc: Exception) -> str:
     return f"is invalid: {first}"
 
 
+def _bound_lock_waits(session: Session, seconds: float) -> None:
+    """Never queue behind a lock without limit: PostgreSQL waits forever by default.
+
+    (SQLite's driver already gives up after its busy timeout, 5 s by default.)
+    """
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'"))
+
+
 class AirflowRunGateway:
     """Starts runs through Airflow's own trigger path (``_trigger_dag``) with a cached DAG.
 
@@ -155,6 +166,7 @@ class AirflowRunGateway:
             raise self._busy("too many webhooks are being accepted at once")
         try:
             with db_session() as session:
+                _bound_lock_waits(session, self._settings.db_lock_timeout_seconds)
                 dag = self._dags.latest(dag_id, session)
                 if dag is None:
                     raise NotFound(f"DAG {dag_id!r} not found")

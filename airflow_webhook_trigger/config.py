@@ -33,6 +33,7 @@ class Settings:
     max_concurrent_triggers: int = 4
     trigger_slot_wait_seconds: float = 2.0
     retry_after_seconds: int = 5
+    db_lock_timeout_seconds: float = 5.0
     registry_cache_seconds: float = 1.0
     sync_default_timeout_seconds: float = 25.0
     sync_max_timeout_seconds: float = 120.0

@@ -20,26 +20,34 @@ from airflow_webhook_trigger.paths import Segment, parse_path, render_path
 Mode = Literal["async", "sync"]
 MODES: tuple[Mode, ...] = ("async", "sync")
 
-ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# \Z, not $: "$" also matches before a trailing newline ("abcdefgh\n" would pass).
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")
+ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 RESERVED_ALIASES = frozenset({"headers", "query", "body", "webhook"})
 # RFC 9110 §5.1: field names are tokens.
-HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 # Headers a caller must never see in a run's conf, whatever the configuration says.
 FORBIDDEN_READ_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 # Headers the framework owns; a configured response may not set them.
 FORBIDDEN_RESPONSE_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "connection", "content-type", "set-cookie"}
 )
-DAG_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
-USERNAME_RE = re.compile(r"^[^:\x00-\x1f\x7f]{1,128}$")
+DAG_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,250}\Z")
+USERNAME_RE = re.compile(r"^[^:\x00-\x1f\x7f]{1,128}\Z")
 
 JsonValue = object
 
 
 def generate_id() -> str:
-    """A fresh webhook id: 144 random bits, URL-safe (24 characters)."""
-    return secrets.token_urlsafe(18)
+    """A fresh webhook id: 144 random bits, URL-safe (24 characters).
+
+    Never starting with ``-``, which a command line would take for an option
+    (``airflow-webhooks show -abc...``); redrawing costs under 0.03 bits.
+    """
+    while True:
+        webhook_id = secrets.token_urlsafe(18)
+        if not webhook_id.startswith("-"):
+            return webhook_id
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,8 @@ def _response(value: object, where: str) -> AsyncResponse:
         if any(c in text for c in "\r\n\x00") or len(text) > 4096:
             raise _err(f"{where}.headers.{name}", "must be one line of at most 4096 characters")
         headers.append((name, text))
-    body = doc.get("body", "ok")
+    # No body by default where HTTP forbids one (RFC 9110 §15.3.5, §15.3.6).
+    body = doc.get("body", "" if status in (204, 205) else "ok")
     if body is None:
         body = ""
     if not isinstance(body, str | dict | list):
@@ -214,6 +223,9 @@ def _response(value: object, where: str) -> AsyncResponse:
         raise _err(f"{where}.body", f"is not JSON-serialisable: {exc}") from None
     if len(encoded) > 65536:
         raise _err(f"{where}.body", "is larger than 64 KiB")
+    # Keep the JSON form (YAML's `{200: ok}` has an int key): what is stored and read back
+    # must compare equal, or every `apply` would see a change.
+    body = json.loads(encoded)
     if status in (204, 205) and body != "":
         raise _err(f"{where}.body", f"must be empty with status {status}")
     return AsyncResponse(status=status, headers=tuple(headers), body=body)
@@ -248,7 +260,7 @@ class WebhookDocument:
     password: PasswordInput | None
 
 
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 
 
 def parse_document(doc_: object, *, where: str = "webhook") -> WebhookDocument:

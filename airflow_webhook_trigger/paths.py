@@ -172,7 +172,8 @@ def extract(tree: object, paths: Iterable[Sequence[Segment]]) -> object:
     - A chosen path brings its whole subtree; overlapping paths (``b`` and ``b.c``) are
       fine. The empty path chooses the whole tree.
     - Absent paths are simply left out, and so is a container none of whose chosen paths
-      is present.
+      is present. (A path with a segment that is neither a key nor an index ``>= 0`` is
+      never present.)
     - Object keys come in the order the paths are given (stable whatever order a sender
       uses).
     - Arrays keep positions: an array holding only index 3 of the source is
@@ -190,6 +191,8 @@ def extract(tree: object, paths: Iterable[Sequence[Segment]]) -> object:
     """
     root = _Choice()
     for path in paths:
+        if not all(isinstance(s, str) or _is_index(s) for s in path):
+            continue  # never present (and True would collide with 1 in the trie)
         node = root
         for segment in path:
             node = node.children.setdefault(segment, _Choice())

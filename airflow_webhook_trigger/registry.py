@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from airflow_webhook_trigger.auth import hash_password, password_matches_hash
-from airflow_webhook_trigger.errors import ConfigError
+from airflow_webhook_trigger.errors import ConfigError, Conflict
 from airflow_webhook_trigger.model import BasicAuth, Webhook, WebhookDocument, parse_document
 from airflow_webhook_trigger.store import WebhookStore
 
@@ -22,7 +22,7 @@ class Applied:
 
 
 def _resolve_auth(
-    parsed: WebhookDocument, existing: Webhook | None, env: Mapping[str, str]
+    parsed: WebhookDocument, existing: Webhook | None, env: Mapping[str, str], where: str = "webhook"
 ) -> BasicAuth | None:
     """Turn the document's password into a stored hash, reusing the stored one when unchanged."""
     if parsed.username is None or parsed.password is None:
@@ -36,7 +36,7 @@ def _resolve_auth(
                 # Unset variable: keep the stored password (what `export` + `apply` relies on).
                 return old
             raise ConfigError(
-                f"auth.basic.password_env: environment variable {password.env} is not set"
+                f"{where}.auth.basic.password_env: environment variable {password.env} is not set"
             )
     else:
         value = password.literal or ""
@@ -45,8 +45,10 @@ def _resolve_auth(
     return BasicAuth(parsed.username, hash_password(value), password.env)
 
 
-def _warnings(parsed: WebhookDocument, webhook: Webhook) -> tuple[str, ...]:
-    if parsed.id_given and webhook.auth is None:
+def _warnings(parsed: WebhookDocument, webhook: Webhook, existing: Webhook | None) -> tuple[str, ...]:
+    # Only when the id is chosen here (a new webhook) or auth is removed: a document that
+    # merely carries a stored id (export, `update`, PATCH) does not mean it was chosen.
+    if parsed.id_given and webhook.auth is None and (existing is None or existing.auth is not None):
         return (
             f"webhook {webhook.id}: a chosen id is a guessable secret and this webhook has no "
             "auth; anyone who knows the URL can start runs",
@@ -61,9 +63,11 @@ def upsert(
     env: Mapping[str, str],
     create_only: bool = False,
     where: str = "webhook",
+    dry_run: bool = False,
 ) -> Applied:
     """Create the webhook a document describes, or bring the stored one in line with it.
 
+    :param dry_run: decide (and raise) as usual, but write nothing
     :raises ConfigError: invalid document
     :raises Conflict: ``create_only`` and the id exists
     """
@@ -71,19 +75,22 @@ def upsert(
     if not parsed.id_given and not create_only:
         # No id: an identical webhook of the same DAG is this one (keeps apply idempotent).
         for candidate in store.list(parsed.webhook.dag_id):
-            same = parsed.webhook.with_changes(
-                id=candidate.id, auth=_resolve_auth(parsed, candidate, env)
-            )
-            if same == candidate:
-                return Applied(candidate, "unchanged", _warnings(parsed, candidate))
+            try:
+                auth = _resolve_auth(parsed, candidate, env, where)
+            except ConfigError:  # password variable unset, and this one is not ours
+                continue
+            if parsed.webhook.with_changes(id=candidate.id, auth=auth) == candidate:
+                return Applied(candidate, "unchanged", _warnings(parsed, candidate, candidate))
     existing = store.get(parsed.webhook.id) if parsed.id_given else None
-    webhook = parsed.webhook.with_changes(auth=_resolve_auth(parsed, existing, env))
-    warnings = _warnings(parsed, webhook)
+    webhook = parsed.webhook.with_changes(auth=_resolve_auth(parsed, existing, env, where))
+    warnings = _warnings(parsed, webhook, existing)
     if existing is None or create_only:
-        return Applied(store.create(webhook), "created", warnings)
+        if existing is not None:
+            raise Conflict(f"a webhook with id {webhook.id!r} already exists")
+        return Applied(webhook if dry_run else store.create(webhook), "created", warnings)
     if existing == webhook:
         return Applied(existing, "unchanged", warnings)
-    return Applied(store.save(webhook), "updated", warnings)
+    return Applied(webhook if dry_run else store.save(webhook), "updated", warnings)
 
 
 def apply_documents(
@@ -91,10 +98,21 @@ def apply_documents(
 ) -> list[Applied]:
     """Apply a list of documents (the ``webhooks:`` list of a YAML file); idempotent.
 
-    All documents are validated before anything is written.
+    All documents are checked (passwords resolved too) before anything is written,
+    so an invalid one writes nothing.
     """
+    ids: dict[str, int] = {}
     for i, doc in enumerate(documents):
-        parse_document(doc, where=f"webhooks[{i}]")
+        parsed = parse_document(doc, where=f"webhooks[{i}]")
+        if parsed.id_given:
+            if parsed.webhook.id in ids:
+                raise ConfigError(
+                    f"webhooks[{i}].id: {parsed.webhook.id!r} is also the id of "
+                    f"webhooks[{ids[parsed.webhook.id]}]"
+                )
+            ids[parsed.webhook.id] = i
+    for i, doc in enumerate(documents):
+        upsert(store, doc, env=env, where=f"webhooks[{i}]", dry_run=True)
     return [
         upsert(store, doc, env=env, where=f"webhooks[{i}]") for i, doc in enumerate(documents)
     ]

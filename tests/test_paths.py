@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -297,7 +298,7 @@ def test_absent_is_a_typed_singleton() -> None:
 
 # -- extract ---------------------------------------------------------------------------
 
-BODY = {
+BODY: dict[str, Any] = {
     "a": 1,
     "b": {"c": 2, "d": 3},
     "items": [{"sku": "x", "qty": 1}, {"sku": "y"}, {"sku": "z", "qty": 3}],
@@ -326,6 +327,10 @@ BODY = {
         ([("items", "0")], {}),
         ([("b", 0)], {}),
         ([("a", "x")], {}),
+        ([("items", True)], {}),  # not an index, and no collision with 1
+        ([("items", True), ("items", 1)], {"items": [None, {"sku": "y"}]}),
+        ([("items", -1)], {}),
+        ([("items", 1.0)], {}),
         ([()], BODY),  # the empty path: the whole tree
     ],
 )

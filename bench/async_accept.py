@@ -1,0 +1,1181 @@
+"""Accepted webhooks per second through a real ``airflow api-server``, next to Airflow's REST trigger.
+
+Run: ``.venv/bin/python bench/async_accept.py [--db sqlite|postgres|both] [--seconds 10]
+[--clients 1,8,32] [--repeats 1] [--json PATH|-] [--profile] [--profile-only]``
+
+For each database the script, in one run:
+
+1. makes a throw-away ``AIRFLOW_HOME`` (and, for PostgreSQL, its own database
+   ``webhook_bench`` on 127.0.0.1:5432, dropped at the end), runs ``airflow db migrate`` with
+   the plugin's DB manager, serializes the example DAGs (``DagBag`` + ``sync_bag_to_db``, as in
+   ``tests/integration.py``) and creates a webhook for ``payment_callback`` with Basic auth and
+   the body fields of ``dags_examples/webhooks.yaml``;
+2. starts ``airflow api-server -w 1`` on a free loopback port (SimpleAuthManager with an
+   ``admin`` user, LocalExecutor, no scheduler), pinned with ``taskset`` to core 0;
+3. for each number of concurrent clients, alternating the order of the two paths, drives
+   ``POST /webhook/trigger/{id}`` (Basic auth, a ~1 KiB Stripe-like event) and
+   ``POST /api/v2/dags/payment_callback/dagRuns`` (a JWT from ``POST /auth/token``, body
+   ``{"logical_date": null, "conf": ...}`` where conf is exactly what the webhook builds from
+   the same event) with a closed-loop asyncio HTTP/1.1 keep-alive client in a separate
+   process pinned to core 1; after each point it waits until the server is idle again and
+   checks the number of runs created against the number of 2xx answers.
+
+Counting: 2xx = accepted; 503 with ``Retry-After`` = deliberate back-pressure; any other
+4xx/5xx (and 503 without ``Retry-After``) = unplanned error; connection errors and requests
+over ``--timeout`` = socket errors/timeouts (also unplanned). Requests still in flight when
+the point ends are "cut" (neither). Latency percentiles are over the accepted (2xx)
+responses of the measured window; the warm-up (``--warmup`` s per point) is discarded.
+
+Why a JWT and not ``[core] simple_auth_manager_all_admins``: in Airflow 3.3.2 that option
+does not skip auth, it installs a ``BaseHTTPMiddleware`` on the whole api-server that signs
+a fresh JWT for every request (then verified as usual) -- the plugin's mounted app pays for
+it too. ``--rest-auth all-admins`` measures that variant anyway.
+
+``--profile`` (or ``--profile-only``): in a configured process, calls
+``runtime.endpoint.locate`` + ``runtime.endpoint.accept`` many times (timed, then under
+cProfile) and prints where the time of one webhook goes.
+
+Targets: webhook >= 2x REST at 1 client; zero unplanned errors at 8 and 32 clients. The exit
+code is 0 unless the benchmark itself could not run (targets are reported, not gated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]  # never let bench/*.py shadow a module Airflow imports
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "dags_examples"
+SCRIPT = Path(__file__).resolve()
+BIN = Path(sys.executable).parent
+BUNDLE = "examples"
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+DAG_ID = "payment_callback"
+WEBHOOK_ID = "pay-3f9c2a7d81e4b6a0"
+HOOK_USER = "stripe"
+PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "webhook_bench"
+RID_PLACEHOLDER = "req_000000000000"  # replaced per request by a same-length unique id
+DATE_HEADER = "Tue, 01 Dec 2026 10:00:00 GMT"
+WEBHOOK_TARGET_1 = 2.0
+
+# --------------------------------------------------------------------------- the request
+
+
+def stripe_event() -> dict[str, Any]:
+    """A realistic Stripe ``payment_intent.succeeded`` event, about 1 KiB once encoded."""
+    return {
+        "id": "evt_3PqRsT2eZvKYlo2C1a2b3c4d",
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": 1796119200,
+        "type": "payment_intent.succeeded",
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": RID_PLACEHOLDER, "idempotency_key": "9f1c7a2e-5b3d-4e8f-a6c1-2d7e9b0f4a13"},
+        "data": {
+            "object": {
+                "id": "pi_3PqRsT2eZvKYlo2C0x9y8z7w",
+                "object": "payment_intent",
+                "amount": 2000,
+                "amount_received": 2000,
+                "currency": "EUR",
+                "status": "succeeded",
+                "capture_method": "automatic",
+                "confirmation_method": "automatic",
+                "created": 1796119195,
+                "customer": "cus_Q1w2E3r4T5y6U7",
+                "description": "Order #10423 - 2 items",
+                "latest_charge": "ch_3PqRsT2eZvKYlo2C0m1n2b3v",
+                "payment_method": "pm_1PqRsS2eZvKYlo2Cq1w2e3r4",
+                "payment_method_types": ["card"],
+                "receipt_email": "zoe.martin@example.com",
+                "metadata": {"order_id": "10423", "cart_id": "c_88af2", "channel": "web"},
+                "shipping": {
+                    "name": "Zoë Martin",
+                    "address": {
+                        "line1": "12 rue de la Paix",
+                        "line2": None,
+                        "city": "Paris",
+                        "postal_code": "75002",
+                        "country": "FR",
+                    },
+                },
+                "amount_details": {"tip": {}},
+                "statement_descriptor": None,
+            },
+            "previous_attributes": None,
+        },
+    }
+
+
+def event_bytes() -> bytes:
+    return json.dumps(stripe_event(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def webhook_headers(password: str) -> list[tuple[str, str]]:
+    token = base64.b64encode(f"{HOOK_USER}:{password}".encode()).decode()
+    return [
+        ("Authorization", f"Basic {token}"),
+        ("X-Request-Id", RID_PLACEHOLDER),
+        ("Date", DATE_HEADER),
+        (
+            "Stripe-Signature",
+            "t=1796119200,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
+        ),
+        ("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)"),
+    ]
+
+
+def webhook_document(password: str) -> dict[str, Any]:
+    """The ``payment_callback`` entry of dags_examples/webhooks.yaml, with a literal password."""
+    return {
+        "id": WEBHOOK_ID,
+        "dag_id": DAG_ID,
+        "mode": "async",
+        "enabled": True,
+        "auth": {"basic": {"username": HOOK_USER, "password": password}},
+        "request": {
+            "headers": [{"name": "X-Request-Id", "alias": "request_id"}, {"name": "Date"}],
+            "body": [
+                {"path": "data.object.amount", "alias": "amount"},
+                {"path": "data.object.currency", "alias": "currency"},
+                {"path": "type"},
+            ],
+        },
+        "response": {"status": 200, "headers": {"X-Handled-By": "airflow"}, "body": "ok"},
+    }
+
+
+# --------------------------------------------------------------------------- subprocesses
+
+_CHILDREN: list[subprocess.Popen[Any]] = []
+
+
+def _spawn(cmd: list[str], **kw: Any) -> subprocess.Popen[Any]:
+    proc = subprocess.Popen(cmd, start_new_session=True, **kw)
+    _CHILDREN.append(proc)
+    return proc
+
+
+def _stop(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """Stop a child and everything in its process group (its own session)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    # the group may outlive its leader (uvicorn/gunicorn workers)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+    if proc in _CHILDREN:
+        _CHILDREN.remove(proc)
+
+
+def _stop_all() -> None:
+    for proc in list(_CHILDREN):
+        _stop(proc, grace=5.0)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float, log: Path) -> str:
+    """Run a child to completion (bounded), killing its group on timeout/interrupt."""
+    with open(log, "ab") as out:
+        out.write(f"\n$ {' '.join(cmd)}\n".encode())
+        out.flush()
+        proc = _spawn(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=out)
+        try:
+            stdout, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            raise RuntimeError(f"timed out after {timeout:.0f}s: {' '.join(cmd)} (log: {log})") from None
+        finally:
+            if proc.poll() is not None and proc in _CHILDREN:
+                _CHILDREN.remove(proc)
+    if proc.returncode != 0:
+        raise RuntimeError(f"failed ({proc.returncode}): {' '.join(cmd)}\n{_tail(log)}")
+    return stdout.decode()
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _pinned(core: int | None, cmd: list[str]) -> list[str]:
+    if core is None or shutil.which("taskset") is None:
+        return cmd
+    return ["taskset", "-c", str(core), *cmd]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def airflow_env(home: Path, db_url: str, port: int, *, all_admins: bool, log_level: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PYTHONPATH"}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+            "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "airflow_webhook_trigger.db_manager.WebhookDBManager",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+                [{"name": BUNDLE, "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(EXAMPLES)}}]
+            ),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True" if all_admins else "False",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": log_level,
+        }
+    )
+    return env
+
+
+def pg_url() -> str:
+    return f"postgresql+psycopg2://postgres@{PG_HOST}:{PG_PORT}/{PG_DB}"
+
+
+def pg_admin(sql: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(
+        host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres", connect_timeout=10
+    )
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+class RunCounter:
+    """Counts runs of the DAG straight from the DB (no Airflow import in this process)."""
+
+    def __init__(self, db: str, sqlite_path: Path | None) -> None:
+        self._db = db
+        self._path = sqlite_path
+
+    def count(self) -> dict[str, int]:
+        sql = (
+            "SELECT CASE WHEN run_id LIKE 'webhook%' THEN 'webhook' ELSE 'rest' END, count(*) "
+            "FROM dag_run WHERE dag_id = 'payment_callback' GROUP BY 1"
+        )
+        if self._db == "sqlite":
+            import sqlite3
+
+            conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=30)
+            try:
+                rows = conn.execute(sql).fetchall()
+            finally:
+                conn.close()
+        else:
+            import psycopg2
+
+            conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=PG_DB)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(sql)
+                    rows = cur.fetchall()
+            finally:
+                conn.close()
+        counts = {"webhook": 0, "rest": 0}
+        counts.update({str(k): int(v) for k, v in rows})
+        return counts
+
+
+# --------------------------------------------------------------------------- in-Airflow helpers
+# (run as ``--_prepare`` / ``--_profile`` in a child whose environment configures Airflow)
+
+
+def _webhook_request(password: str) -> Any:
+    from airflow_webhook_trigger.request import Headers, WebhookRequest
+
+    headers = [("Host", "127.0.0.1"), ("Content-Type", "application/json"), *webhook_headers(password)]
+    return WebhookRequest(method="POST", headers=Headers(headers), query_string=b"", body=event_bytes())
+
+
+def child_prepare() -> None:
+    """Serialize the example DAGs, create the webhook, print the REST conf the webhook implies."""
+    from datetime import datetime, timezone
+
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    from airflow_webhook_trigger.airflow_compat import db_session, read_settings
+    from airflow_webhook_trigger.conf import build_conf
+    from airflow_webhook_trigger.jsonbody import read_body
+    from airflow_webhook_trigger.registry import upsert
+    from airflow_webhook_trigger.store import WebhookStore
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=EXAMPLES, bundle_path=EXAMPLES, bundle_name=BUNDLE)
+    if bag.import_errors:
+        raise SystemExit(f"import errors: {bag.import_errors}")
+    sync_bag_to_db(bag, bundle_name=BUNDLE, bundle_version=None)
+
+    password = secrets.token_urlsafe(18)
+    applied = upsert(WebhookStore(db_session), webhook_document(password), env={})
+    webhook = applied.webhook
+    settings = read_settings()
+    request = _webhook_request(password)
+    body = read_body("application/json", request.body, max_depth=settings.json_max_depth)
+    conf = build_conf(
+        webhook,
+        headers=request.headers,
+        query={},
+        body=body,
+        received_at=datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=timezone.utc),
+        max_conf_bytes=settings.max_conf_bytes,
+    )
+    print(
+        json.dumps({"password": password, "conf": conf, "action": applied.action, "settings": vars(settings)})
+    )
+
+
+# Rough groups of the webhook request path: (label, file suffix, function name); a group's time
+# is the cumulative time of its function (all callers) per request.
+PROFILE_GROUPS: list[tuple[str, str, str]] = [
+    ("locate (method, registry lookup via TTL cache)", "airflow_webhook_trigger/endpoint.py", "locate"),
+    ("accept: whole", "airflow_webhook_trigger/endpoint.py", "accept"),
+    ("  auth: Basic check (HMAC after first scrypt)", "airflow_webhook_trigger/auth.py", "check"),
+    ("  parsing: JSON body", "airflow_webhook_trigger/jsonbody.py", "read_body"),
+    ("  parsing: query string", "airflow_webhook_trigger/query.py", "parse_query"),
+    ("  conf: build_conf (incl. size check)", "airflow_webhook_trigger/conf.py", "build_conf"),
+    ("  run gateway: trigger (whole)", "airflow_webhook_trigger/airflow_compat.py", "trigger"),
+    (
+        "    SET LOCAL lock_timeout (PostgreSQL)",
+        "airflow_webhook_trigger/airflow_compat.py",
+        "_bound_lock_waits",
+    ),
+    (
+        "    latest DAG version + cached deserialized DAG",
+        "airflow_webhook_trigger/airflow_compat.py",
+        "latest",
+    ),
+    (
+        "    param validation (_validate_params)",
+        "airflow_webhook_trigger/airflow_compat.py",
+        "_validate_params",
+    ),
+    ("    _trigger_dag (whole)", "airflow/api/common/trigger_dag.py", "_trigger_dag"),
+    ("      create_dagrun", "", "create_dagrun"),
+    ("      verify_integrity (task instances)", "airflow/models/dagrun.py", "verify_integrity"),
+    ("    Session.commit (all commits)", "sqlalchemy/orm/session.py", "commit"),
+    ("    Session.flush (all flushes, incl. inside commit)", "sqlalchemy/orm/session.py", "flush"),
+    ("    pool checkout (connect/ping)", "sqlalchemy/pool/base.py", "_checkout"),
+    ("  response: body_response", "airflow_webhook_trigger/response.py", "body_response"),
+]
+
+
+def child_profile(iterations: int, password: str, top: int) -> None:
+    import cProfile
+    import io
+    import pstats
+
+    from airflow_webhook_trigger.runtime import build_runtime
+
+    runtime = build_runtime()
+    endpoint = runtime.endpoint
+    request = _webhook_request(password)
+    length = str(len(request.body))
+
+    def once() -> None:
+        webhook = endpoint.locate("POST", WEBHOOK_ID, length)
+        response = endpoint.accept(webhook, request)
+        if response.status != 200:
+            raise SystemExit(f"unexpected status {response.status}: {response.body[:300]!r}")
+
+    for _ in range(20):  # first call pays scrypt and the DAG deserialization
+        once()
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        once()
+    plain = (time.perf_counter() - t0) / iterations
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(iterations):
+        once()
+    prof.disable()
+    stats = pstats.Stats(prof)
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+
+    def cumulative(suffix: str, name: str) -> float:
+        total = 0.0
+        for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in raw.items():
+            if func == name and filename.replace("\\", "/").endswith(suffix or ".py"):
+                if not suffix and "airflow" not in filename:
+                    continue
+                total += ct
+        return total
+
+    groups = [
+        {"group": label, "ms_per_request": cumulative(suffix, name) / iterations * 1000}
+        for label, suffix, name in PROFILE_GROUPS
+    ]
+    whole = sum(g["ms_per_request"] for g in groups[:2])
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("cumulative").print_stats(top)
+    print(
+        json.dumps(
+            {
+                "iterations": iterations,
+                "wall_ms_per_request_unprofiled": plain * 1000,
+                "in_process_requests_per_second": 1 / plain,
+                "profiled_ms_per_request": whole,
+                "groups": groups,
+                "top_cumulative": buf.getvalue(),
+            }
+        )
+    )
+
+
+# --------------------------------------------------------------------------- load client
+# (run as ``--_client`` in its own process, pinned to another core than the server)
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes], bytes]:
+    line = await reader.readline()
+    if not line:
+        raise ConnectionResetError("connection closed by the server")
+    parts = line.split(None, 2)
+    status = int(parts[1])
+    headers: dict[bytes, bytes] = {}
+    while True:
+        h = await reader.readline()
+        if h in (b"\r\n", b"\n"):
+            break
+        if not h:
+            raise ConnectionResetError("connection closed inside the headers")
+        k, _, v = h.partition(b":")
+        headers[k.strip().lower()] = v.strip()
+    if b"content-length" in headers:
+        body = await reader.readexactly(int(headers[b"content-length"]))
+    elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readline()).split(b";")[0].strip(), 16)
+            if size == 0:
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            chunks.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        body = b"".join(chunks)
+    elif status in (204, 304) or 100 <= status < 200:
+        body = b""
+    else:
+        body = await reader.read()  # close-delimited
+        headers[b"connection"] = b"close"
+    return status, headers, body
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k] * 1000
+
+
+async def _drive(spec: dict[str, Any]) -> dict[str, Any]:
+    host, port = "127.0.0.1", int(spec["port"])
+    clients, seconds, warmup = int(spec["clients"]), float(spec["seconds"]), float(spec["warmup"])
+    req_timeout = float(spec["timeout"])
+    head = f"POST {spec['path']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in spec["headers"])
+    body = spec["body"].encode("utf-8")
+    template = (head + f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
+    placeholder = RID_PLACEHOLDER.encode()
+
+    t_begin = time.perf_counter()
+    m_start = t_begin + warmup
+    m_end = m_start + seconds
+    st: dict[str, Any] = {
+        "status": {},
+        "status_all_phases": {},
+        "lat_2xx": [],
+        "lat_503": [],
+        "lat_all": [],
+        "retry_after_missing_503": 0,
+        "timeouts": 0,
+        "socket_errors": {},
+        "cut": 0,
+        "samples": {},
+        "sent": 0,
+    }
+    counter = [0]
+
+    def sample(key: str, text: str) -> None:
+        bucket = st["samples"].setdefault(key, [])
+        if len(bucket) < 3 and text not in bucket:
+            bucket.append(text)
+
+    async def worker(idx: int) -> None:
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
+
+        def drop() -> None:
+            nonlocal reader, writer
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+
+        while time.perf_counter() < m_end:
+            t0 = time.perf_counter()
+            measured = t0 >= m_start
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(host, port), timeout=max(0.01, min(req_timeout, m_end - t0))
+                    )
+                counter[0] += 1
+                rid = f"req_{idx:03d}{counter[0]:09d}"[-len(RID_PLACEHOLDER) :].encode()
+                writer.write(template.replace(placeholder, rid))
+                st["sent"] += 1
+                assert reader is not None
+                limit = min(t0 + req_timeout, m_end) - time.perf_counter()
+                try:
+                    status, headers, rbody = await asyncio.wait_for(
+                        _read_response(reader), timeout=max(0.001, limit)
+                    )
+                except (TimeoutError, asyncio.TimeoutError):
+                    drop()
+                    if time.perf_counter() - t0 >= req_timeout - 1e-3:
+                        if measured:
+                            st["timeouts"] += 1
+                    else:
+                        st["cut"] += 1
+                    continue
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                ValueError,
+                IndexError,
+                TimeoutError,
+                asyncio.TimeoutError,
+            ) as exc:
+                drop()
+                if time.perf_counter() >= m_end:
+                    st["cut"] += 1
+                    break
+                if measured:
+                    name = type(exc).__name__
+                    st["socket_errors"][name] = st["socket_errors"].get(name, 0) + 1
+                    sample(f"socket:{name}", str(exc)[:200])
+                await asyncio.sleep(0.01)
+                continue
+            lat = time.perf_counter() - t0
+            key = str(status)
+            st["status_all_phases"][key] = st["status_all_phases"].get(key, 0) + 1
+            if measured:
+                st["status"][key] = st["status"].get(key, 0) + 1
+                st["lat_all"].append(lat)
+                if 200 <= status < 300:
+                    st["lat_2xx"].append(lat)
+                else:
+                    if status == 503:
+                        st["lat_503"].append(lat)
+                        if b"retry-after" not in headers:
+                            st["retry_after_missing_503"] += 1
+                    retry = headers.get(b"retry-after")
+                    extra = f" [Retry-After: {retry.decode()}]" if retry else ""
+                    sample(key, rbody[:400].decode("utf-8", "replace") + extra)
+            if headers.get(b"connection", b"").lower() == b"close":
+                drop()
+        drop()
+
+    await asyncio.gather(*(worker(i) for i in range(clients)))
+    status = st["status"]
+    accepted = sum(v for k, v in status.items() if k.startswith("2"))
+    n503 = status.get("503", 0)
+    deliberate_503 = n503 - st["retry_after_missing_503"]
+    other = (
+        sum(v for k, v in status.items() if not k.startswith("2") and k != "503")
+        + st["retry_after_missing_503"]
+    )
+    sockerr = sum(st["socket_errors"].values())
+    all_phases = st["status_all_phases"]
+    return {
+        "seconds": seconds,
+        "accepted": accepted,
+        "accepted_per_s": accepted / seconds,
+        "p50_ms": _pct(st["lat_2xx"], 50),
+        "p90_ms": _pct(st["lat_2xx"], 90),
+        "p99_ms": _pct(st["lat_2xx"], 99),
+        "max_ms": _pct(st["lat_2xx"], 100),
+        "p50_all_ms": _pct(st["lat_all"], 50),
+        "p99_all_ms": _pct(st["lat_all"], 99),
+        "p50_503_ms": _pct(st["lat_503"], 50),
+        "status": status,
+        "deliberate_503": deliberate_503,
+        "unplanned_http": other,
+        "timeouts": st["timeouts"],
+        "socket_errors": st["socket_errors"],
+        "socket_or_timeout": sockerr + st["timeouts"],
+        "cut_at_end": st["cut"],
+        "samples": st["samples"],
+        "accepted_all_phases": sum(v for k, v in all_phases.items() if k.startswith("2")),
+        "responses_all_phases": sum(all_phases.values()),
+        "sent_all_phases": st["sent"],
+    }
+
+
+def child_client() -> None:
+    spec = json.load(sys.stdin)
+    print(json.dumps(asyncio.run(_drive(spec))))
+
+
+# --------------------------------------------------------------------------- the api-server
+
+
+def http(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
+) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # loopback only
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+class Server:
+    def __init__(self, env: dict[str, str], home: Path, port: int, core: int | None) -> None:
+        self.env, self.home, self.port, self.core = env, home, port, core
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = home / "api-server.log"
+        self.proc: subprocess.Popen[Any] | None = None
+
+    def start(self, timeout: float = 240) -> float:
+        cmd = _pinned(
+            self.core,
+            [str(BIN / "airflow"), "api-server", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"],
+        )
+        t0 = time.monotonic()
+        out = open(self.log, "ab")  # noqa: SIM115 - closed with the process
+        self.proc = _spawn(cmd, env=self.env, cwd=self.home, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        while time.monotonic() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"api-server exited with {self.proc.returncode}:\n{_tail(self.log)}")
+            with contextlib.suppress(OSError):
+                status, _, _ = http("GET", self.base + "/api/v2/monitor/health", timeout=5)
+                if status == 200:
+                    return time.monotonic() - t0
+            time.sleep(0.5)
+        raise RuntimeError(f"api-server not ready after {timeout:.0f}s:\n{_tail(self.log)}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+    def cpu_seconds(self) -> float:
+        """CPU time of every process in the server's session (utime + stime)."""
+        assert self.proc is not None
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            # fields[3] = pgrp, [4] = session; [11] utime, [12] stime (after the comm field)
+            if int(fields[4]) == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def quiesce(self, limit: float = 90.0) -> float:
+        """Wait until the server burns < 5% CPU over 0.5 s and answers health quickly."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            c0 = self.cpu_seconds()
+            time.sleep(0.5)
+            if self.cpu_seconds() - c0 < 0.025:
+                with contextlib.suppress(OSError):
+                    t1 = time.monotonic()
+                    status, _, _ = http("GET", self.base + "/api/v2/monitor/health", timeout=5)
+                    if status == 200 and time.monotonic() - t1 < 1.0:
+                        return time.monotonic() - t0
+        return -1.0
+
+
+# --------------------------------------------------------------------------- one database
+
+
+def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix=f"webhook-bench-{db}-"))
+    keep.append(home)
+    port = _free_port()
+    sqlite_path = home / "airflow.db"
+    if db == "postgres":
+        pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        pg_admin(f"CREATE DATABASE {PG_DB}")
+        url = pg_url()
+    else:
+        url = f"sqlite:///{sqlite_path}"
+    env = airflow_env(home, url, port, all_admins=args.rest_auth == "all-admins", log_level=args.log_level)
+    setup_log = home / "setup.log"
+    result: dict[str, Any] = {"db": db, "airflow_home": str(home), "port": port, "points": []}
+    server: Server | None = None
+    try:
+        log(f"{db}: migrating ({home})")
+        t0 = time.monotonic()
+        _run([str(BIN / "airflow"), "db", "migrate"], env, home, 900, setup_log)
+        log(f"{db}: migrated in {time.monotonic() - t0:.0f}s; serializing DAGs and creating the webhook")
+        prep = json.loads(
+            _run([sys.executable, str(SCRIPT), "--_prepare"], env, home, 600, setup_log)
+            .strip()
+            .splitlines()[-1]
+        )
+        password, conf = prep["password"], prep["conf"]
+        result["plugin_settings"] = prep["settings"]
+        counter = RunCounter(db, sqlite_path if db == "sqlite" else None)
+        if args.clients:  # not --profile-only
+            cores = os.cpu_count() or 1
+            server_core = 0 if cores >= 2 and not args.no_pin else None
+            client_core = 1 if cores >= 2 and not args.no_pin else None
+            server = Server(env, home, port, server_core)
+            log(f"{db}: starting airflow api-server on 127.0.0.1:{port}")
+            result["server_start_s"] = server.start()
+
+            paths: dict[str, dict[str, Any]] = {}
+            body = event_bytes().decode("utf-8")
+            paths["webhook"] = {
+                "path": f"/webhook/trigger/{WEBHOOK_ID}",
+                "headers": [("Content-Type", "application/json"), *webhook_headers(password)],
+                "body": body,
+            }
+            rest_headers = [("Content-Type", "application/json")]
+            if args.rest_auth == "jwt":
+                admin_pw = json.loads((home / "passwords.json").read_text())["admin"]
+                status, _, raw = http(
+                    "POST",
+                    server.base + "/auth/token",
+                    body=json.dumps({"username": "admin", "password": admin_pw}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                if status not in (200, 201):
+                    raise RuntimeError(f"POST /auth/token -> {status}: {raw[:300]!r}")
+                rest_headers.append(("Authorization", f"Bearer {json.loads(raw)['access_token']}"))
+            paths["airflow REST"] = {
+                "path": f"/api/v2/dags/{DAG_ID}/dagRuns",
+                "headers": rest_headers,
+                "body": json.dumps(
+                    {"logical_date": None, "conf": conf}, separators=(",", ":"), ensure_ascii=False
+                ),
+            }
+            result["request_bytes"] = {name: len(p["body"].encode()) for name, p in paths.items()}
+
+            # sanity: one request each, shown verbatim
+            for name, p in paths.items():
+                hdrs = {k: v for k, v in p["headers"]}
+                status, _, raw = http(
+                    "POST", server.base + p["path"], body=p["body"].encode(), headers=hdrs, timeout=60
+                )
+                log(f"{db}: sanity {name}: {status} {raw[:160]!r}")
+                if not 200 <= status < 300:
+                    raise RuntimeError(f"{name} sanity request failed: {status} {raw[:500]!r}")
+            result["conf_keys"] = sorted(conf)
+
+            for rep in range(args.repeats):
+                for clients in args.clients:
+                    order = list(paths)
+                    if (rep + args.clients.index(clients)) % 2:
+                        order.reverse()
+                    for name in order:
+                        idle = server.quiesce()
+                        before = counter.count()
+                        spec = {
+                            "port": port,
+                            "clients": clients,
+                            "seconds": args.seconds,
+                            "warmup": args.warmup,
+                            "timeout": args.timeout,
+                            **paths[name],
+                        }
+                        log(f"{db}: {name} x{clients} (repeat {rep + 1}/{args.repeats})")
+                        cpu0 = server.cpu_seconds()
+                        point = drive(spec, client_core, args)
+                        cpu1 = server.cpu_seconds()
+                        settle = server.quiesce()
+                        after = counter.count()
+                        kind = "webhook" if name == "webhook" else "rest"
+                        runs = after[kind] - before[kind]
+                        point.update(
+                            {
+                                "db": db,
+                                "path": name,
+                                "clients": clients,
+                                "repeat": rep,
+                                "idle_wait_before_s": idle,
+                                "settle_after_s": settle,
+                                "server_cpu_s": cpu1 - cpu0,
+                                "runs_created": runs,
+                            }
+                        )
+                        lo = point["accepted_all_phases"]
+                        hi = point["sent_all_phases"] - (point["responses_all_phases"] - lo)
+                        point["runs_check"] = (
+                            "ok"
+                            if lo <= runs <= hi
+                            else f"MISMATCH: {runs} runs, {lo} acked, <= {hi} possible"
+                        )
+                        result["points"].append(point)
+                        log(
+                            f"    {point['accepted_per_s']:.1f} acc/s p50 {_fmt(point['p50_ms'])} "
+                            f"p99 {_fmt(point['p99_ms'])} ms status {point['status']} "
+                            f"sock/timeout {point['socket_or_timeout']} cut {point['cut_at_end']} "
+                            f"runs {runs} ({point['runs_check']}) "
+                            f"server cpu {cpu1 - cpu0:.1f}s settle {settle:.1f}s"
+                        )
+            server.stop()
+            server = None
+            result["server_log_errors"] = _log_errors(home / "api-server.log")
+        if args.profile:
+            log(f"{db}: profiling the webhook request path in-process ({args.profile_iterations} requests)")
+            out = _run(
+                _pinned(
+                    0 if not args.no_pin else None,
+                    [
+                        sys.executable,
+                        str(SCRIPT),
+                        "--_profile",
+                        str(args.profile_iterations),
+                        password,
+                        str(args.profile_top),
+                    ],
+                ),
+                env,
+                home,
+                900,
+                home / "profile.log",
+            )
+            result["profile"] = json.loads(out.strip().splitlines()[-1])
+    finally:
+        if server is not None:
+            server.stop()
+        if db == "postgres" and not args.keep:
+            with contextlib.suppress(Exception):
+                pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+    return result
+
+
+def _log_errors(path: Path) -> dict[str, Any]:
+    """Distinct ERROR / exception lines of the server log (first occurrences, with counts)."""
+    seen: dict[str, int] = {}
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        low = line.lower()
+        if "error" in low or "exception" in low or "traceback" in low:
+            key = line.strip()[:240]
+            seen[key] = seen.get(key, 0) + 1
+    top = sorted(seen.items(), key=lambda kv: -kv[1])[:12]
+    return {"distinct": len(seen), "top": [{"count": c, "line": k} for k, c in top]}
+
+
+def drive(spec: dict[str, Any], core: int | None, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = _pinned(core, [sys.executable, str(SCRIPT), "--_client"])
+    proc = _spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    bound = spec["seconds"] + spec["warmup"] + spec["timeout"] + 60
+    try:
+        out, err = proc.communicate(json.dumps(spec).encode(), timeout=bound)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        raise RuntimeError(f"load client did not finish within {bound:.0f}s") from None
+    finally:
+        if proc in _CHILDREN and proc.poll() is not None:
+            _CHILDREN.remove(proc)
+    if proc.returncode != 0:
+        raise RuntimeError(f"load client failed: {err.decode()[-2000:]}")
+    return dict(json.loads(out))
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(v: float | None, nd: int = 1) -> str:
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for res in results:
+        by: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for p in res["points"]:
+            by.setdefault((p["path"], p["clients"]), []).append(p)
+        for (path, clients), pts in by.items():
+
+            def med(key: str, pts: list[dict[str, Any]] = pts) -> float | None:
+                vals = [p[key] for p in pts if p[key] is not None]
+                return statistics.median(vals) if vals else None
+
+            statuses: dict[str, int] = {}
+            for p in pts:
+                for k, v in p["status"].items():
+                    statuses[k] = statuses.get(k, 0) + v
+            rows.append(
+                {
+                    "db": res["db"],
+                    "path": path,
+                    "clients": clients,
+                    "repeats": len(pts),
+                    "accepted_per_s": med("accepted_per_s"),
+                    "accepted_per_s_each": [round(p["accepted_per_s"], 1) for p in pts],
+                    "p50_ms": med("p50_ms"),
+                    "p99_ms": med("p99_ms"),
+                    "deliberate_503": sum(p["deliberate_503"] for p in pts),
+                    "unplanned_http": sum(p["unplanned_http"] for p in pts),
+                    "socket_or_timeout": sum(p["socket_or_timeout"] for p in pts),
+                    "cut_at_end": sum(p["cut_at_end"] for p in pts),
+                    "status": statuses,
+                    "runs_check": sorted({p["runs_check"] for p in pts}),
+                }
+            )
+    return rows
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) -> dict[str, Any]:
+    rows = summarize(results)
+    targets: list[dict[str, Any]] = []
+    w = out.write
+    hdr = (
+        f"{'db':<9}{'path':<14}{'clients':>8}{'acc req/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'503':>7}{'unplanned':>11}{'sock/tmo':>10}{'cut':>5}  {'webhook/REST':>12}  statuses"
+    )
+    w(
+        f"\nAccepted webhooks through one `airflow api-server` worker: {args.seconds:g} s per point "
+        f"(+{args.warmup:g} s warm-up), medians of {args.repeats} repeat(s); "
+        "error counts summed over repeats.\n"
+        "503 = deliberate (with Retry-After); unplanned = other 4xx/5xx (or 503 without Retry-After); "
+        "sock/tmo = socket errors + timeouts; latency over 2xx only.\n\n"
+    )
+    w(hdr + "\n" + "-" * len(hdr) + "\n")
+    for db in dict.fromkeys(r["db"] for r in rows):
+        for clients in args.clients:
+            pair = {r["path"]: r for r in rows if r["db"] == db and r["clients"] == clients}
+            hook, rest = pair.get("webhook"), pair.get("airflow REST")
+            ratio = None
+            if hook and rest and rest["accepted_per_s"]:
+                ratio = hook["accepted_per_s"] / rest["accepted_per_s"]
+            for r in (hook, rest):
+                if r is None:
+                    continue
+                statuses = ",".join(f"{k}:{v}" for k, v in sorted(r["status"].items()))
+                ratio_txt = ""
+                if r is hook:
+                    ratio_txt = f"{ratio:.2f}x" if ratio is not None else ("inf" if rest else "-")
+                w(
+                    f"{db:<9}{r['path']:<14}{clients:>8}{_fmt(r['accepted_per_s']):>11}{_fmt(r['p50_ms']):>9}"
+                    f"{_fmt(r['p99_ms']):>9}{r['deliberate_503']:>7}{r['unplanned_http']:>11}"
+                    f"{r['socket_or_timeout']:>10}{r['cut_at_end']:>5}  {ratio_txt:>12}  {statuses}\n"
+                )
+            if hook and clients == 1:
+                ok = (ratio is None and rest is not None) or (ratio is not None and ratio >= WEBHOOK_TARGET_1)
+                targets.append(
+                    {"db": db, "clients": 1, "target": "webhook >= 2x REST", "value": ratio, "pass": bool(ok)}
+                )
+            if hook and clients in (8, 32):
+                bad = hook["unplanned_http"] + hook["socket_or_timeout"]
+                targets.append(
+                    {
+                        "db": db,
+                        "clients": clients,
+                        "target": "zero unplanned errors",
+                        "value": bad,
+                        "pass": bad == 0,
+                    }
+                )
+        w("\n")
+    w("Targets (webhook path):\n")
+    for t in targets:
+        value = _fmt(t["value"], 2) + "x" if t["target"].startswith("webhook") else str(t["value"])
+        verdict = "PASS" if t["pass"] else "FAIL"
+        w(f"  {t['db']:<9} {t['clients']:>2} clients  {t['target']:<22} {value:>8}  {verdict}\n")
+
+    mism = [
+        (p["db"], p["path"], p["clients"], p["runs_check"])
+        for res in results
+        for p in res["points"]
+        if p["runs_check"] != "ok"
+    ]
+    w("\nRuns created vs 2xx answered: " + ("consistent at every point\n" if not mism else "\n"))
+    for m in mism:
+        w(f"  {m}\n")
+
+    samples: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for res in results:
+        for p in res["points"]:
+            for k, v in p["samples"].items():
+                bucket = samples.setdefault((p["db"], p["path"]), {}).setdefault(k, [])
+                for s in v:
+                    if s not in bucket and len(bucket) < 3:
+                        bucket.append(s)
+    if samples:
+        w("\nNon-2xx responses seen (status: body samples):\n")
+        for (db, path), by_status in samples.items():
+            for k, bodies in sorted(by_status.items()):
+                for b in bodies:
+                    w(f"  {db:<9}{path:<14}{k:>6}  {b[:300]}\n")
+    for res in results:
+        errs = res.get("server_log_errors") or {}
+        if errs.get("top"):
+            w(f"\nServer log ({res['db']}): {errs['distinct']} distinct error-ish lines, most frequent:\n")
+            for e in errs["top"][:6]:
+                w(f"  {e['count']:>6} x {e['line'][:200]}\n")
+    for res in results:
+        prof = res.get("profile")
+        if prof:
+            w(
+                f"\nProfile of one webhook request, in-process ({res['db']}, {prof['iterations']} requests): "
+                f"{prof['wall_ms_per_request_unprofiled']:.2f} ms unprofiled "
+                f"(= {prof['in_process_requests_per_second']:.0f}/s), "
+                f"{prof['profiled_ms_per_request']:.2f} ms under cProfile\n"
+            )
+            total = prof["profiled_ms_per_request"] or 1
+            for g in prof["groups"]:
+                share = 100 * g["ms_per_request"] / total
+                w(f"  {g['group']:<56}{g['ms_per_request']:>8.3f} ms {share:>5.1f}%\n")
+            if args.profile_verbose:
+                w(prof["top_cumulative"])
+    return {"rows": rows, "targets": targets}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per point")
+    p.add_argument("--warmup", type=float, default=1.0, help="discarded seconds before each point")
+    p.add_argument("--clients", default="1,8,32", help="comma-separated concurrency levels")
+    p.add_argument("--repeats", type=int, default=1, help="repeat every point; report medians")
+    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
+    p.add_argument("--json", metavar="PATH", help="write machine-readable results (- for stdout)")
+    p.add_argument("--profile", action="store_true", help="also profile one webhook request in-process")
+    p.add_argument("--profile-only", action="store_true", help="only the in-process profile (no load)")
+    p.add_argument("--profile-iterations", type=int, default=300)
+    p.add_argument("--profile-top", type=int, default=40)
+    p.add_argument("--profile-verbose", action="store_true", help="print pstats' top cumulative entries")
+    p.add_argument("--rest-auth", choices=("jwt", "all-admins"), default="jwt")
+    p.add_argument("--log-level", default="INFO", help="[logging] logging_level of the api-server")
+    p.add_argument("--no-pin", action="store_true", help="do not pin server/client with taskset")
+    p.add_argument("--keep", action="store_true", help="keep the temp AIRFLOW_HOME and the PG database")
+    args = p.parse_args(argv)
+    args.clients = [int(c) for c in str(args.clients).split(",") if c.strip()]
+    if not args.clients or min(args.clients) < 1 or max(args.clients) > 512:
+        p.error("--clients: 1..512")
+    if args.seconds <= 0 or args.seconds > 600 or args.repeats < 1 or args.repeats > 20:
+        p.error("--seconds must be in (0, 600], --repeats in [1, 20]")
+    if args.profile_only:
+        args.profile = True
+        args.clients_backup = args.clients
+        args.clients = []
+    return args
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--_client"]:
+        child_client()
+        return 0
+    if argv[:1] == ["--_prepare"]:
+        child_prepare()
+        return 0
+    if argv[:1] == ["--_profile"]:
+        child_profile(int(argv[1]), argv[2], int(argv[3]))
+        return 0
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    homes: list[Path] = []
+    results: list[dict[str, Any]] = []
+    started = time.time()
+    try:
+        for db in dbs:
+            results.append(bench_db(db, args, homes))
+    except KeyboardInterrupt:
+        log("interrupted; stopping children")
+        return 130
+    finally:
+        _stop_all()
+        if not args.keep:
+            for home in homes:
+                shutil.rmtree(home, ignore_errors=True)
+        else:
+            log(f"kept: {', '.join(map(str, homes))}")
+    out = sys.stderr if args.json == "-" else sys.stdout
+    summary = report(results, args, out)
+    payload = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "cpu_count": os.cpu_count(),
+        "settings": {k: v for k, v in vars(args).items() if k != "clients_backup"},
+        "summary": summary,
+        "results": results,
+    }
+    if args.json == "-":
+        json.dump(payload, sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+    elif args.json:
+        Path(args.json).write_text(json.dumps(payload, indent=1, default=str) + "\n")
+        log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
