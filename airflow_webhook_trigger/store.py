@@ -25,10 +25,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.errors import Conflict, NotFound
-from airflow_webhook_trigger.model import BasicAuth, Webhook, parse_document, to_document
+from airflow_webhook_trigger.model import ID_RE, BasicAuth, Webhook, parse_document, to_document
 
 metadata = MetaData()
 
@@ -96,6 +97,9 @@ class WebhookStore:
         self._sessions = session_factory
 
     def get(self, webhook_id: str) -> Webhook | None:
+        # Never stored, and PostgreSQL's driver refuses a NUL byte with a ValueError (a 500).
+        if not ID_RE.match(webhook_id):
+            return None
         with self._sessions() as session:
             row = session.execute(
                 select(webhooks_table).where(webhooks_table.c.id == webhook_id)
@@ -121,17 +125,22 @@ class WebhookStore:
 
     def create(self, webhook: Webhook) -> Webhook:
         now = datetime.now(timezone.utc)
-        with self._sessions() as session:
-            exists = session.execute(
-                select(webhooks_table.c.id).where(webhooks_table.c.id == webhook.id)
-            ).first()
-            if exists is not None:
-                raise Conflict(f"a webhook with id {webhook.id!r} already exists")
-            session.execute(
-                insert(webhooks_table).values(
-                    id=webhook.id, created_at=now, updated_at=now, **_row_values(webhook)
+        conflict = Conflict(f"a webhook with id {webhook.id!r} already exists")
+        try:
+            with self._sessions() as session:
+                exists = session.execute(
+                    select(webhooks_table.c.id).where(webhooks_table.c.id == webhook.id)
+                ).first()
+                if exists is not None:
+                    raise conflict
+                session.execute(
+                    insert(webhooks_table).values(
+                        id=webhook.id, created_at=now, updated_at=now, **_row_values(webhook)
+                    )
                 )
-            )
+        except IntegrityError:
+            # Another replica inserted the same id between our check and our insert.
+            raise conflict from None
         return webhook
 
     def save(self, webhook: Webhook) -> Webhook:
@@ -147,6 +156,8 @@ class WebhookStore:
         return webhook
 
     def delete(self, webhook_id: str) -> None:
+        if not ID_RE.match(webhook_id):
+            raise NotFound(f"no webhook with id {webhook_id!r}")
         with self._sessions() as session:
             result = session.execute(delete(webhooks_table).where(webhooks_table.c.id == webhook_id))
             if result.rowcount == 0:  # type: ignore[attr-defined]

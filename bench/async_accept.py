@@ -47,6 +47,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -275,6 +276,35 @@ def airflow_env(home: Path, db_url: str, port: int, *, all_admins: bool, log_lev
     return env
 
 
+DEPS_DIR = Path(tempfile.gettempdir()) / "webhook-bench-pydeps"
+
+
+def async_driver_path() -> str | None:
+    """Airflow 3.3 also builds an async engine (``postgresql+asyncpg``) at import time.
+
+    The venv has only psycopg2, so ``import airflow`` fails on PostgreSQL. A real deployment
+    installs ``apache-airflow[postgres]`` (which brings asyncpg); here asyncpg is installed
+    once into a private directory outside the venv and put on the children's PYTHONPATH.
+    """
+    check = subprocess.run([sys.executable, "-c", "import asyncpg"], capture_output=True, check=False)
+    if check.returncode == 0:
+        return None
+    probe = [
+        sys.executable,
+        "-c",
+        "import sys; sys.path.insert(0, sys.argv[1]); import asyncpg",
+        str(DEPS_DIR),
+    ]
+    if subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+        log(f"asyncpg missing from the venv: installing it into {DEPS_DIR} (not into the venv)")
+        subprocess.run(
+            [str(BIN / "pip"), "install", "-q", "--target", str(DEPS_DIR), "asyncpg"],
+            check=True,
+            timeout=300,
+        )
+    return str(DEPS_DIR)
+
+
 def pg_url() -> str:
     return f"postgresql+psycopg2://postgres@{PG_HOST}:{PG_PORT}/{PG_DB}"
 
@@ -405,6 +435,9 @@ PROFILE_GROUPS: list[tuple[str, str, str]] = [
     ("    _trigger_dag (whole)", "airflow/api/common/trigger_dag.py", "_trigger_dag"),
     ("      create_dagrun", "", "create_dagrun"),
     ("      verify_integrity (task instances)", "airflow/models/dagrun.py", "verify_integrity"),
+    ("    Param.resolve (jsonschema; all callers)", "param.py", "resolve"),
+    ("      jsonschema check_schema (re-checks each schema)", "jsonschema/validators.py", "check_schema"),
+    ("    create_session (sessions opened)", "airflow/utils/session.py", "create_session"),
     ("    Session.commit (all commits)", "sqlalchemy/orm/session.py", "commit"),
     ("    Session.flush (all flushes, incl. inside commit)", "sqlalchemy/orm/session.py", "flush"),
     ("    pool checkout (connect/ping)", "sqlalchemy/pool/base.py", "_checkout"),
@@ -445,19 +478,30 @@ def child_profile(iterations: int, password: str, top: int) -> None:
     stats = pstats.Stats(prof)
     raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
 
-    def cumulative(suffix: str, name: str) -> float:
-        total = 0.0
-        for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in raw.items():
-            if func == name and filename.replace("\\", "/").endswith(suffix or ".py"):
-                if not suffix and "airflow" not in filename:
-                    continue
-                total += ct
-        return total
+    def cumulative(suffix: str, name: str) -> tuple[float, int]:
+        """Cumulative seconds and calls of a function (the largest match: nested same-name
+        functions of one file, e.g. Session.commit -> SessionTransaction.commit, are not summed)."""
+        best = (0.0, 0)
+        for (filename, _line, func), (_cc, nc, _tt, ct, _callers) in raw.items():
+            path = filename.replace("\\", "/")
+            if func != name or (suffix and not path.endswith(suffix)):
+                continue
+            if not suffix and "airflow" not in path:
+                continue
+            best = max(best, (ct, nc))
+        return best
 
-    groups = [
-        {"group": label, "ms_per_request": cumulative(suffix, name) / iterations * 1000}
-        for label, suffix, name in PROFILE_GROUPS
-    ]
+    groups = []
+    for label, suffix, name in PROFILE_GROUPS:
+        seconds, calls = cumulative(suffix, name)
+        groups.append(
+            {
+                "group": label,
+                "function": f"{suffix}:{name}",
+                "ms_per_request": seconds / iterations * 1000,
+                "calls_per_request": calls / iterations,
+            }
+        )
     whole = sum(g["ms_per_request"] for g in groups[:2])
     buf = io.StringIO()
     pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("cumulative").print_stats(top)
@@ -730,8 +774,8 @@ class Server:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue
-            # fields[3] = pgrp, [4] = session; [11] utime, [12] stime (after the comm field)
-            if int(fields[4]) == self.proc.pid:
+            # after the comm field: [2] pgrp, [3] session, [11] utime, [12] stime
+            if int(fields[3]) == self.proc.pid:
                 total += int(fields[11]) + int(fields[12])
         return total / os.sysconf("SC_CLK_TCK")
 
@@ -758,13 +802,17 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
     keep.append(home)
     port = _free_port()
     sqlite_path = home / "airflow.db"
+    extra_path: str | None = None
     if db == "postgres":
         pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
         pg_admin(f"CREATE DATABASE {PG_DB}")
         url = pg_url()
+        extra_path = async_driver_path()
     else:
         url = f"sqlite:///{sqlite_path}"
     env = airflow_env(home, url, port, all_admins=args.rest_auth == "all-admins", log_level=args.log_level)
+    if db == "postgres" and extra_path:
+        env["PYTHONPATH"] = extra_path
     setup_log = home / "setup.log"
     result: dict[str, Any] = {"db": db, "airflow_home": str(home), "port": port, "points": []}
     server: Server | None = None
@@ -911,19 +959,31 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
     return result
 
 
+_EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Exceeded)\b.*)")
+_LEVEL_LINE = re.compile(r"\[(error|warning|critical)\s*\]\s*(.*)")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z?\s*")
+
+
 def _log_errors(path: Path) -> dict[str, Any]:
-    """Distinct ERROR / exception lines of the server log (first occurrences, with counts)."""
+    """Distinct error/warning log lines and exception summaries of the server log, with counts."""
     seen: dict[str, int] = {}
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return {}
     for line in lines:
-        low = line.lower()
-        if "error" in low or "exception" in low or "traceback" in low:
-            key = line.strip()[:240]
-            seen[key] = seen.get(key, 0) + 1
-    top = sorted(seen.items(), key=lambda kv: -kv[1])[:12]
+        text = _TIMESTAMP.sub("", line.strip())
+        m = _LEVEL_LINE.search(text)
+        if m:
+            key = f"[{m.group(1)}] " + re.sub(r"\bid \w+", "id *", m.group(2))
+        else:
+            m = _EXC_LINE.match(text)
+            if not m:
+                continue
+            key = m.group(1)
+        key = key[:200]
+        seen[key] = seen.get(key, 0) + 1
+    top = sorted(seen.items(), key=lambda kv: -kv[1])[:15]
     return {"distinct": len(seen), "top": [{"count": c, "line": k} for k, c in top]}
 
 
@@ -1088,7 +1148,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
             total = prof["profiled_ms_per_request"] or 1
             for g in prof["groups"]:
                 share = 100 * g["ms_per_request"] / total
-                w(f"  {g['group']:<56}{g['ms_per_request']:>8.3f} ms {share:>5.1f}%\n")
+                calls = g.get("calls_per_request", 0)
+                w(f"  {g['group']:<56}{g['ms_per_request']:>8.3f} ms {share:>5.1f}%  {calls:>6.1f} calls\n")
             if args.profile_verbose:
                 w(prof["top_cumulative"])
     return {"rows": rows, "targets": targets}

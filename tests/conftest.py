@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import os
+import sys
+
+if "airflow" in sys.modules:  # its settings would already point at ~/airflow, not the test DB
+    raise RuntimeError("airflow was imported before tests/conftest.py configured it")
 
 from hypothesis import HealthCheck, settings
 
