@@ -20,10 +20,10 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Mapping
 
 from airflow_webhook_trigger.errors import Unauthorized
 from airflow_webhook_trigger.model import BasicAuth
+from airflow_webhook_trigger.request import Headers
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -102,6 +102,24 @@ def parse_basic_header(value: str | None) -> tuple[bytes, bytes]:
     return username, password
 
 
+def basic_authorization(headers: Headers) -> str | None:
+    """The request's one ``Authorization: Basic`` value.
+
+    Other schemes are passed over: a proxy or middleware may add its own header
+    (Airflow's ``simple_auth_manager_all_admins`` mode appends a Bearer token to
+    every request). Two Basic values are ambiguous and count as malformed.
+    """
+    values = headers.get_all("authorization")
+    # A WSGI bridge joins repeated fields with ", "; Basic tokens never hold a comma.
+    parts = [p.strip() for v in values for p in v.split(",")]
+    basic = [p for p in parts if p.partition(" ")[0].lower() == "basic"]
+    if len(basic) == 1:
+        return basic[0]
+    if len(basic) > 1:
+        raise _unauthorized("malformed Authorization header")
+    return values[0] if values else None
+
+
 class BasicAuthChecker:
     """Checks Basic credentials against stored hashes, cheaply after the first success."""
 
@@ -114,13 +132,13 @@ class BasicAuthChecker:
     def _fast(self, password: bytes) -> bytes:
         return hmac.new(self._key, password, hashlib.sha256).digest()
 
-    def check(self, auth: BasicAuth, headers: Mapping[str, str]) -> None:
+    def check(self, auth: BasicAuth, headers: Headers) -> None:
         """Raise :class:`Unauthorized` unless the request carries the right credentials.
 
         :param auth: the webhook's stored auth
-        :param headers: a case-insensitive view of the request headers
+        :param headers: the request headers
         """
-        username, password = parse_basic_header(headers.get("authorization"))
+        username, password = parse_basic_header(basic_authorization(headers))
         user_ok = hmac.compare_digest(username, auth.username.encode("utf-8"))
         fast = self._fast(password)
         with self._lock:

@@ -12,10 +12,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from airflow_webhook_trigger.errors import BadRequest, ConfigError, NotFound, WebhookError
+from airflow_webhook_trigger.jsonbody import parse_json
 from airflow_webhook_trigger.model import Webhook, to_document
 from airflow_webhook_trigger.registry import upsert
 from airflow_webhook_trigger.runtime import Runtime
@@ -24,6 +25,31 @@ from airflow_webhook_trigger.sample import paths_from_sample
 
 def webhook_url(base_url: str, prefix: str, webhook_id: str) -> str:
     return f"{base_url}{prefix}/trigger/{webhook_id}"
+
+
+async def _json_body(request: Request) -> object:
+    """The body parsed by the core, or the :class:`BadRequest` saying why it is not JSON.
+
+    Not FastAPI's ``Body()``: its validation errors are ``{"detail": [...]}`` echoing the
+    input back, where every error of this API is ``{"error": "..."}``.
+    """
+    try:
+        return parse_json(await request.body())
+    except BadRequest as exc:
+        return exc
+
+
+def _json_object(value: object) -> dict[str, Any]:
+    if isinstance(value, WebhookError):
+        raise value
+    if not isinstance(value, dict):
+        raise ConfigError("the body must be a JSON object")
+    return value
+
+
+_OBJECT_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+}
 
 
 def _error(exc: Exception) -> JSONResponse:
@@ -56,9 +82,11 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         dependencies=[Depends(requires_permission("POST"))],
         status_code=201,
         summary="Create a webhook from its declarative document",
+        openapi_extra=_OBJECT_BODY,
     )
-    def create_webhook(document: dict[str, Any] = Body(...)) -> Any:
+    def create_webhook(body: object = Depends(_json_body)) -> Any:
         try:
+            document = _json_object(body)
             applied = upsert(runtime().store, document, env=os.environ, create_only=True)
         except (WebhookError, ConfigError) as exc:
             return _error(exc)
@@ -75,10 +103,12 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         "/webhooks/{webhook_id}",
         dependencies=[Depends(requires_permission("PUT"))],
         summary="Replace a webhook's definition",
+        openapi_extra=_OBJECT_BODY,
     )
-    def replace_webhook(webhook_id: str, document: dict[str, Any] = Body(...)) -> Any:
+    def replace_webhook(webhook_id: str, body: object = Depends(_json_body)) -> Any:
         store = runtime().store
         try:
+            document = _json_object(body)
             store.require(webhook_id)
             if document.get("id", webhook_id) != webhook_id:
                 raise BadRequest("the id in the body differs from the id in the URL")
@@ -91,10 +121,12 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         "/webhooks/{webhook_id}",
         dependencies=[Depends(requires_permission("PUT"))],
         summary="Change some top-level fields of a webhook (e.g. enabled)",
+        openapi_extra=_OBJECT_BODY,
     )
-    def patch_webhook(webhook_id: str, changes: dict[str, Any] = Body(...)) -> Any:
+    def patch_webhook(webhook_id: str, body: object = Depends(_json_body)) -> Any:
         store = runtime().store
         try:
+            changes = _json_object(body)
             current = to_document(store.require(webhook_id))
             if "id" in changes and changes["id"] != webhook_id:
                 raise BadRequest("the id of a webhook cannot be changed")
@@ -126,9 +158,26 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
             return _error(exc)
         return {"id": webhook.id, "url": view(webhook)["url"]}
 
-    @router.post("/parse-sample", dependencies=read, summary="List the paths of a sample URL/query/JSON")
-    def parse_sample(payload: dict[str, Any] = Body(..., examples=[{"sample": "?a=1&b[c]=2"}])) -> Any:
-        sample = payload.get("sample")
+    @router.post(
+        "/parse-sample",
+        dependencies=read,
+        summary="List the paths of a sample URL/query/JSON",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"sample": {"type": "string"}}},
+                        "example": {"sample": "?a=1&b[c]=2"},
+                    }
+                },
+            }
+        },
+    )
+    def parse_sample(body: object = Depends(_json_body)) -> Any:
+        if isinstance(body, WebhookError):
+            return _error(body)
+        sample = body.get("sample") if isinstance(body, dict) else None
         if not isinstance(sample, str):
             return _error(BadRequest("'sample' must be a string"))
         try:

@@ -28,6 +28,11 @@ class Headers(Mapping[str, str]):
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
         return self._joined.get(name.lower(), default)
 
+    def get_all(self, name: str) -> list[str]:
+        """Every value of a repeated field, in order."""
+        key = name.lower()
+        return [value for item_name, value in self._items if item_name.lower() == key]
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._joined
 

@@ -124,3 +124,17 @@ def test_checker_wrong_password_before_success_does_not_cache(monkeypatch: pytes
 
 def test_basic_auth_repr_hides_hash() -> None:
     assert KNOWN_HASH not in repr(BasicAuth("u", KNOWN_HASH))
+
+
+def test_checker_basic_value_found_among_other_authorization_headers() -> None:
+    checker = BasicAuthChecker()
+    stored = BasicAuth("stripe", KNOWN_HASH)
+    token = base64.b64encode(b"stripe:hunter2").decode()
+    checker.check(stored, Headers([("Authorization", f"Basic {token}"), ("authorization", "Bearer jwt")]))
+    checker.check(stored, Headers([("Authorization", f"Bearer jwt, Basic {token}")]))
+    with pytest.raises(Unauthorized, match="malformed"):
+        checker.check(
+            stored, Headers([("Authorization", f"Basic {token}"), ("Authorization", f"basic {token}")])
+        )
+    with pytest.raises(Unauthorized, match="Basic authentication required"):
+        checker.check(stored, Headers([("Authorization", "Bearer jwt")]))
