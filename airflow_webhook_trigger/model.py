@@ -271,9 +271,7 @@ def parse_document(doc_: object, *, where: str = "webhook") -> WebhookDocument:
     :raises ConfigError: naming the field at fault
     """
     doc = _mapping(doc_, where)
-    _known_keys(
-        doc, {"id", "dag_id", "mode", "enabled", "auth", "request", "response", "sync"}, where
-    )
+    _known_keys(doc, {"id", "dag_id", "mode", "enabled", "auth", "request", "response", "sync"}, where)
     raw_id = doc.get("id")
     if raw_id is None:
         webhook_id, id_given = generate_id(), False

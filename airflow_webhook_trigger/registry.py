@@ -113,9 +113,7 @@ def apply_documents(
             ids[parsed.webhook.id] = i
     for i, doc in enumerate(documents):
         upsert(store, doc, env=env, where=f"webhooks[{i}]", dry_run=True)
-    return [
-        upsert(store, doc, env=env, where=f"webhooks[{i}]") for i, doc in enumerate(documents)
-    ]
+    return [upsert(store, doc, env=env, where=f"webhooks[{i}]") for i, doc in enumerate(documents)]
 
 
 def load_file_documents(data: object) -> list[object]:

@@ -101,9 +101,7 @@ class WebhookStore:
         if not ID_RE.match(webhook_id):
             return None
         with self._sessions() as session:
-            row = session.execute(
-                select(webhooks_table).where(webhooks_table.c.id == webhook_id)
-            ).first()
+            row = session.execute(select(webhooks_table).where(webhooks_table.c.id == webhook_id)).first()
         return webhook_from_row(row) if row is not None else None
 
     def require(self, webhook_id: str) -> Webhook:

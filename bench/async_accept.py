@@ -447,12 +447,70 @@ PROFILE_GROUPS: list[tuple[str, str, str]] = [
 ]
 
 
-def child_profile(iterations: int, password: str, top: int) -> None:
+def _asgi_compare(password: str, conf: dict[str, Any], iterations: int) -> dict[str, Any]:
+    """Both paths through Airflow's real ASGI app (all middlewares, the plugin mount, auth) in
+    this process, one request at a time: wall and process-CPU ms per request, in alternating
+    blocks. CPU time is much less sensitive than throughput to other load on the machine."""
+    from airflow.api_fastapi.app import create_app, get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from fastapi.testclient import TestClient
+
+    app = create_app(apps="all")
+    body = event_bytes()
+    with TestClient(app, base_url="http://localhost:8080") as client:
+        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+        calls = {
+            "webhook": (
+                f"/webhook/trigger/{WEBHOOK_ID}",
+                {"Content-Type": "application/json", **dict(webhook_headers(password))},
+                body,
+            ),
+            "airflow REST": (
+                f"/api/v2/dags/{DAG_ID}/dagRuns",
+                {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+                json.dumps({"logical_date": None, "conf": conf}).encode(),
+            ),
+        }
+        for name, (url, headers, data) in calls.items():
+            for _ in range(10):  # warm: scrypt, DAG caches, JWT key
+                r = client.post(url, headers=headers, content=data)
+                if not 200 <= r.status_code < 300:
+                    raise SystemExit(f"{name}: {r.status_code} {r.text[:300]}")
+        block = 20
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
+        for i in range(max(1, iterations // block)):
+            for name in calls if i % 2 == 0 else reversed(list(calls)):
+                url, headers, data = calls[name]
+                w0, c0 = time.perf_counter(), time.process_time()
+                for _ in range(block):
+                    r = client.post(url, headers=headers, content=data)
+                    if not 200 <= r.status_code < 300:
+                        raise SystemExit(f"{name}: {r.status_code} {r.text[:300]}")
+                samples[name].append(
+                    ((time.perf_counter() - w0) / block * 1000, (time.process_time() - c0) / block * 1000)
+                )
+    out: dict[str, Any] = {}
+    for name, vals in samples.items():
+        out[name] = {
+            "wall_ms": statistics.median(v[0] for v in vals),
+            "cpu_ms": statistics.median(v[1] for v in vals),
+            "requests": len(vals) * block,
+        }
+    out["ratio_rest_over_webhook_wall"] = out["airflow REST"]["wall_ms"] / out["webhook"]["wall_ms"]
+    out["ratio_rest_over_webhook_cpu"] = out["airflow REST"]["cpu_ms"] / out["webhook"]["cpu_ms"]
+    return out
+
+
+def child_profile(spec_file: str) -> None:
     import cProfile
     import io
     import pstats
 
     from airflow_webhook_trigger.runtime import build_runtime
+
+    spec = json.loads(Path(spec_file).read_text())
+    iterations, password, top = int(spec["iterations"]), str(spec["password"]), int(spec["top"])
+    asgi = _asgi_compare(password, spec["conf"], iterations)
 
     runtime = build_runtime()
     endpoint = runtime.endpoint
@@ -514,6 +572,7 @@ def child_profile(iterations: int, password: str, top: int) -> None:
                 "wall_ms_per_request_unprofiled": plain * 1000,
                 "in_process_requests_per_second": 1 / plain,
                 "profiled_ms_per_request": whole,
+                "asgi_in_process": asgi,
                 "groups": groups,
                 "top_cumulative": buf.getvalue(),
             }
@@ -949,6 +1008,17 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
             result["server_log_errors"] = _log_errors(home / "api-server.log")
         if args.profile:
             log(f"{db}: profiling the webhook request path in-process ({args.profile_iterations} requests)")
+            spec_file = home / "profile-spec.json"
+            spec_file.write_text(
+                json.dumps(
+                    {
+                        "iterations": args.profile_iterations,
+                        "password": password,
+                        "conf": conf,
+                        "top": args.profile_top,
+                    }
+                )
+            )
             out = _run(
                 _pinned(
                     0 if not args.no_pin else None,
@@ -956,9 +1026,7 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                         sys.executable,
                         str(SCRIPT),
                         "--_profile",
-                        str(args.profile_iterations),
-                        password,
-                        str(args.profile_top),
+                        str(spec_file),
                     ],
                 ),
                 env,
@@ -1054,6 +1122,9 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "accepted_per_s_each": [round(p["accepted_per_s"], 1) for p in pts],
                     "p50_ms": med("p50_ms"),
                     "p99_ms": med("p99_ms"),
+                    "server_cpu_ms_per_response": statistics.median(
+                        p["server_cpu_s"] * 1000 / max(1, p["responses_all_phases"]) for p in pts
+                    ),
                     "deliberate_503": sum(p["deliberate_503"] for p in pts),
                     "unplanned_http": sum(p["unplanned_http"] for p in pts),
                     "socket_or_timeout": sum(p["socket_or_timeout"] for p in pts),
@@ -1066,22 +1137,44 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _per_repeat_ratios(results: list[dict[str, Any]], db: str, clients: int) -> list[float]:
+    """webhook/REST accepted rates of the two adjacent points of each repeat."""
+    ratios = []
+    for res in results:
+        if res["db"] != db:
+            continue
+        by_rep: dict[int, dict[str, float]] = {}
+        for p in res["points"]:
+            if p["clients"] == clients:
+                by_rep.setdefault(p["repeat"], {})[p["path"]] = p["accepted_per_s"]
+        for rep in sorted(by_rep):
+            pair = by_rep[rep]
+            if "webhook" in pair and "airflow REST" in pair:
+                rest = pair["airflow REST"]
+                ratios.append(pair["webhook"] / rest if rest else float("inf"))
+    return ratios
+
+
 def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) -> dict[str, Any]:
     rows = summarize(results)
     targets: list[dict[str, Any]] = []
     w = out.write
     hdr = (
         f"{'db':<9}{'path':<14}{'clients':>8}{'acc req/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'503':>7}{'unplanned':>11}{'sock/tmo':>10}{'cut':>5}  {'webhook/REST':>12}  statuses"
+        f"{'503':>7}{'unplanned':>11}{'sock/tmo':>10}{'cut':>5}{'CPU ms/resp':>12}  {'webhook/REST':>12}"
+        "  statuses"
     )
     w(
         f"\nAccepted webhooks through one `airflow api-server` worker: {args.seconds:g} s per point "
         f"(+{args.warmup:g} s warm-up), medians of {args.repeats} repeat(s); "
         "error counts summed over repeats.\n"
         "503 = deliberate (with Retry-After); unplanned = other 4xx/5xx (or 503 without Retry-After); "
-        "sock/tmo = socket errors + timeouts; latency over 2xx only.\n\n"
+        "sock/tmo = socket errors + timeouts; latency over 2xx only; cut = in flight when the point ended.\n"
+        "CPU ms/resp = api-server CPU (all its threads, warm-up included) per response; on PostgreSQL it\n"
+        "excludes the database's own processes. webhook/REST = ratio of the medians [per-repeat ratios].\n\n"
     )
-    w(hdr + "\n" + "-" * len(hdr) + "\n")
+    if rows:
+        w(hdr + "\n" + "-" * len(hdr) + "\n")
     for db in dict.fromkeys(r["db"] for r in rows):
         for clients in args.clients:
             pair = {r["path"]: r for r in rows if r["db"] == db and r["clients"] == clients}
@@ -1098,10 +1191,16 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                 ratio_txt = ""
                 if r is hook:
                     ratio_txt = f"{ratio:.2f}x" if ratio is not None else ("inf" if rest else "-")
+                    per = _per_repeat_ratios(results, db, clients)
+                    if len(per) > 1:
+                        ratio_txt += (
+                            " [" + "/".join(f"{x:.2f}" if x != float("inf") else "inf" for x in per) + "]"
+                        )
                 w(
                     f"{db:<9}{r['path']:<14}{clients:>8}{_fmt(r['accepted_per_s']):>11}{_fmt(r['p50_ms']):>9}"
                     f"{_fmt(r['p99_ms']):>9}{r['deliberate_503']:>7}{r['unplanned_http']:>11}"
-                    f"{r['socket_or_timeout']:>10}{r['cut_at_end']:>5}  {ratio_txt:>12}  {statuses}\n"
+                    f"{r['socket_or_timeout']:>10}{r['cut_at_end']:>5}{_fmt(r['server_cpu_ms_per_response']):>12}"
+                    f"  {ratio_txt:>12}  {statuses}\n"
                 )
             if hook and clients == 1:
                 ok = (ratio is None and rest is not None) or (ratio is not None and ratio >= WEBHOOK_TARGET_1)
@@ -1165,6 +1264,18 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                 f"(= {prof['in_process_requests_per_second']:.0f}/s), "
                 f"{prof['profiled_ms_per_request']:.2f} ms under cProfile\n"
             )
+            asgi = prof.get("asgi_in_process")
+            if asgi:
+                w(
+                    "  Through Airflow's ASGI app in-process, 1 request at a time (median of blocks): "
+                    f"webhook {asgi['webhook']['wall_ms']:.2f} ms wall / "
+                    f"{asgi['webhook']['cpu_ms']:.2f} ms CPU, "
+                    f"REST {asgi['airflow REST']['wall_ms']:.2f} ms wall / "
+                    f"{asgi['airflow REST']['cpu_ms']:.2f} ms CPU -> REST/webhook "
+                    f"{asgi['ratio_rest_over_webhook_wall']:.2f}x wall, "
+                    f"{asgi['ratio_rest_over_webhook_cpu']:.2f}x CPU\n"
+                )
+                w("  Groups (cumulative time under cProfile, per request; nested groups overlap):\n")
             total = prof["profiled_ms_per_request"] or 1
             for g in prof["groups"]:
                 share = 100 * g["ms_per_request"] / total
@@ -1217,7 +1328,7 @@ def main(argv: list[str]) -> int:
         child_prepare()
         return 0
     if argv[:1] == ["--_profile"]:
-        child_profile(int(argv[1]), argv[2], int(argv[3]))
+        child_profile(argv[1])
         return 0
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -125,7 +125,9 @@ def test_cli_create_password_env_read_and_recorded(
     cli: Any, store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MY_HOOK_PASSWORD", SECRET)
-    code, out, err = cli("create", "--dag-id", "wt_plain", "--username", "u", "--password-env", "MY_HOOK_PASSWORD")
+    code, out, err = cli(
+        "create", "--dag-id", "wt_plain", "--username", "u", "--password-env", "MY_HOOK_PASSWORD"
+    )
     assert (code, err) == (0, "")
     webhook = store.require(_created_id(out))
     assert webhook.auth is not None
@@ -137,7 +139,9 @@ def test_cli_create_password_env_read_and_recorded(
 
 @airflow
 def test_cli_create_password_stdin_strips_newline_only(cli: Any, store: Any) -> None:
-    code, out, _ = cli("create", "--dag-id", "wt_plain", "--username", "u", "--password-stdin", stdin=" pw x \r\n")
+    code, out, _ = cli(
+        "create", "--dag-id", "wt_plain", "--username", "u", "--password-stdin", stdin=" pw x \r\n"
+    )
     assert code == 0
     auth = store.require(_created_id(out)).auth
     assert password_matches_hash(" pw x ", auth.password_hash)
@@ -225,8 +229,10 @@ def test_cli_create_chosen_id_with_auth_no_warning(cli: Any, store: Any) -> None
         (["--username", "u"], "error: give --password-env VAR or --password-stdin with --username\n"),
         (["--password-env", "MY_HOOK_PASSWORD"], "error: --username is required with a password\n"),
         (["--password-stdin"], "error: --username is required with a password\n"),
-        (["--username", "u", "--password-env", "UNSET_HOOK_PASSWORD"],
-         "error: webhook.auth.basic.password_env: environment variable UNSET_HOOK_PASSWORD is not set\n"),
+        (
+            ["--username", "u", "--password-env", "UNSET_HOOK_PASSWORD"],
+            "error: webhook.auth.basic.password_env: environment variable UNSET_HOOK_PASSWORD is not set\n",
+        ),
         (["--username", "u", "--password-env", "NOT-A-NAME"], "error: webhook.auth.basic.password_env: "),
         (["--username", "u:x", "--password-stdin"], "error: webhook.auth.basic.username: "),
         (["--id", "bad"], "error: webhook.id: 'bad' must match"),
@@ -235,10 +241,16 @@ def test_cli_create_chosen_id_with_auth_no_warning(cli: Any, store: Any) -> None
         (["--body", "a..b"], "error: webhook.request.body[0].path: "),
         (["--body", "a=x", "--query", "b=x"], "error: request: alias 'x' is used twice"),
         (["--body", "a=webhook"], "error: webhook.request.body[0].alias: alias 'webhook' is reserved"),
-        (["--response-status", "404"], "error: webhook.response.status: 404 must be an integer from 200 to 299"),
+        (
+            ["--response-status", "404"],
+            "error: webhook.response.status: 404 must be an integer from 200 to 299",
+        ),
         (["--response-status", "204", "--response-body", "x"], "error: webhook.response.body: must be empty"),
         (["--response-header", "X-A"], "error: --response-header 'X-A': expected NAME=VALUE\n"),
-        (["--response-header", "Content-Type=text/html"], "error: webhook.response.headers: Content-Type is set"),
+        (
+            ["--response-header", "Content-Type=text/html"],
+            "error: webhook.response.headers: Content-Type is set",
+        ),
         (["--timeout", "0"], "error: webhook.sync.timeout_seconds: "),
         (["--timeout", "nan"], "error: webhook.sync.timeout_seconds: "),
     ],
@@ -361,7 +373,11 @@ def test_cli_show_json(cli: Any, two_webhooks: None) -> None:
 
 @airflow
 def test_cli_url_uses_base_url_and_prefix(cli: Any, two_webhooks: None) -> None:
-    assert cli("url", "hook-aaa-0000001") == (0, "http://localhost:8080/webhook/trigger/hook-aaa-0000001\n", "")
+    assert cli("url", "hook-aaa-0000001") == (
+        0,
+        "http://localhost:8080/webhook/trigger/hook-aaa-0000001\n",
+        "",
+    )
 
 
 @airflow
@@ -399,7 +415,11 @@ def test_cli_update_changes_given_flags_only(cli: Any, two_webhooks: None, store
 
 @airflow
 def test_cli_update_nothing_changed_unchanged(cli: Any, two_webhooks: None) -> None:
-    assert cli("update", "hook-aaa-0000001", "--mode", "sync") == (0, "unchanged webhook hook-aaa-0000001\n", "")
+    assert cli("update", "hook-aaa-0000001", "--mode", "sync") == (
+        0,
+        "unchanged webhook hook-aaa-0000001\n",
+        "",
+    )
 
 
 @airflow
@@ -425,7 +445,9 @@ def test_cli_update_new_password_stdin(cli: Any, two_webhooks: None, store: Any)
 
 
 @airflow
-def test_cli_update_add_auth_with_env(cli: Any, two_webhooks: None, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_update_add_auth_with_env(
+    cli: Any, two_webhooks: None, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MY_HOOK_PASSWORD", SECRET)
     code, _, err = cli("update", "hook-bbb-0000001", "--username", "x", "--password-env", "MY_HOOK_PASSWORD")
     assert (code, err) == (0, "")
@@ -436,7 +458,19 @@ def test_cli_update_add_auth_with_env(cli: Any, two_webhooks: None, store: Any, 
 
 @airflow
 def test_cli_update_clear_fields(cli: Any, store: Any) -> None:
-    cli("create", "--dag-id", "wt_plain", "--id", "hook-fld-0000001", "--header", "X-A", "--body", "a", "--query", "q")
+    cli(
+        "create",
+        "--dag-id",
+        "wt_plain",
+        "--id",
+        "hook-fld-0000001",
+        "--header",
+        "X-A",
+        "--body",
+        "a",
+        "--query",
+        "q",
+    )
     assert cli("update", "hook-fld-0000001", "--clear-fields")[0] == 0
     webhook = store.require("hook-fld-0000001")
     assert (webhook.headers, webhook.query, webhook.body) == ((), (), ())
@@ -453,7 +487,11 @@ def test_cli_update_invalid_exit_1_unchanged(cli: Any, two_webhooks: None, store
 
 @airflow
 def test_cli_update_unknown_exit_1(cli: Any, store: Any) -> None:
-    assert cli("update", "hook-missing-001", "--mode", "sync") == (1, "", "error: no webhook with id 'hook-missing-001'\n")
+    assert cli("update", "hook-missing-001", "--mode", "sync") == (
+        1,
+        "",
+        "error: no webhook with id 'hook-missing-001'\n",
+    )
 
 
 @airflow
@@ -481,7 +519,10 @@ def test_cli_delete_removes(cli: Any, two_webhooks: None, store: Any) -> None:
 def test_cli_apply_example_file_twice_idempotent(cli: Any, store: Any, example_env: None) -> None:
     code, out, err = cli("apply", "-f", str(EXAMPLE_FILE))
     assert (code, err) == (0, "")
-    assert out == "created\tpay-3f9c2a7d81e4b6a0\tpayment_callback\ncreated\tgh-push-9b1e4c7a2d5f8e30\tgithub_push\n"
+    assert (
+        out
+        == "created\tpay-3f9c2a7d81e4b6a0\tpayment_callback\ncreated\tgh-push-9b1e4c7a2d5f8e30\tgithub_push\n"
+    )
     stored = store.list()
     assert sorted(w.id for w in stored) == sorted(EXAMPLE_IDS)
     pay = store.require("pay-3f9c2a7d81e4b6a0")
@@ -511,7 +552,10 @@ def test_cli_apply_changed_file_updated(cli: Any, store: Any, example_env: None,
     changed.write_text(yaml.safe_dump(data))
     code, out, _ = cli("apply", "-f", str(changed))
     assert code == 0
-    assert out == "unchanged\tpay-3f9c2a7d81e4b6a0\tpayment_callback\nupdated\tgh-push-9b1e4c7a2d5f8e30\tgithub_push\n"
+    assert out.splitlines() == [
+        "unchanged\tpay-3f9c2a7d81e4b6a0\tpayment_callback",
+        "updated\tgh-push-9b1e4c7a2d5f8e30\tgithub_push",
+    ]
     assert store.require("gh-push-9b1e4c7a2d5f8e30").enabled is False
 
 
@@ -533,8 +577,10 @@ def test_cli_apply_password_env_unset_new_webhooks_exit_1_nothing_written(cli: A
         ("- dag_id: wt_plain\n", "error: the file must be a mapping with one key, 'webhooks'\n"),
         ("hooks: []\n", "error: the file must be a mapping with one key, 'webhooks'\n"),
         ("webhooks: {dag_id: wt_plain}\n", "error: webhooks: must be a list\n"),
-        ("webhooks:\n  - {dag_id: wt_plain, id: hook-ok-00000001}\n  - {dag_id: wt_plain, mode: x}\n",
-         "error: webhooks[1].mode: 'x' must be one of async, sync\n"),
+        (
+            "webhooks:\n  - {dag_id: wt_plain, id: hook-ok-00000001}\n  - {dag_id: wt_plain, mode: x}\n",
+            "error: webhooks[1].mode: 'x' must be one of async, sync\n",
+        ),
     ],
 )
 def test_cli_apply_invalid_file_exit_1_nothing_written(
@@ -566,9 +612,17 @@ def test_cli_export_never_prints_secret(cli: Any, store: Any, example_env: None)
         assert secret not in out
     assert "scrypt" not in out and "password:" not in out
     data = yaml.safe_load(out)
-    assert [d["id"] for d in data["webhooks"]] == ["gh-push-9b1e4c7a2d5f8e30", "pay-3f9c2a7d81e4b6a0", "hook-lit-0000001"]
-    assert data["webhooks"][2]["auth"] == {"basic": {"username": "u", "password_env": "WEBHOOK_PASSWORD_HOOK_LIT_0000001"}}
-    assert data["webhooks"][1]["auth"] == {"basic": {"username": "stripe", "password_env": "PAYMENT_HOOK_PASSWORD"}}
+    assert [d["id"] for d in data["webhooks"]] == [
+        "gh-push-9b1e4c7a2d5f8e30",
+        "pay-3f9c2a7d81e4b6a0",
+        "hook-lit-0000001",
+    ]
+    assert data["webhooks"][2]["auth"] == {
+        "basic": {"username": "u", "password_env": "WEBHOOK_PASSWORD_HOOK_LIT_0000001"}
+    }
+    assert data["webhooks"][1]["auth"] == {
+        "basic": {"username": "stripe", "password_env": "PAYMENT_HOOK_PASSWORD"}
+    }
 
 
 @airflow
@@ -614,7 +668,7 @@ def test_cli_export_empty(cli: Any, store: Any) -> None:
         ("query[0][a]=1&x=2", ["query", "query[0]", "query[0].a", "x"]),
         ("https://example.com/hook?a[b]=1&c=2#frag", ["a", "a.b", "c"]),
         ("https://example.com/hook", []),
-        ("[1, {\"k\": 2}]", ["[0]", "[1]", "[1].k"]),
+        ('[1, {"k": 2}]', ["[0]", "[1]", "[1].k"]),
         ('{"x y": 1}', ['["x y"]']),
     ],
 )
@@ -627,7 +681,10 @@ def test_cli_parse_sample_prints_paths(cli: Any, sample: str, paths: list[str]) 
 @pytest.mark.parametrize(
     ("sample", "expected"),
     [
-        ("http://localhost:13000/api/webhook:trigger/1hfmkioou0d?query=1", {"part": "query", "paths": ["query"]}),
+        (
+            "http://localhost:13000/api/webhook:trigger/1hfmkioou0d?query=1",
+            {"part": "query", "paths": ["query"]},
+        ),
         ('{"a": 1, "b": {"c": 2}}', {"part": "body", "paths": ["a", "b", "b.c"]}),
     ],
 )
@@ -696,6 +753,10 @@ def test_cli_console_script_parse_sample_without_airflow_config(tmp_path: Path) 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env["AIRFLOW_HOME"] = str(tmp_path)
     result = subprocess.run(
-        [str(script), "parse-sample", '{"a": 1, "b": {"c": 2}}'], capture_output=True, text=True, timeout=120, env=env
+        [str(script), "parse-sample", '{"a": 1, "b": {"c": 2}}'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert (result.returncode, result.stdout) == (0, "a\nb\nb.c\n"), result.stderr

@@ -25,5 +25,5 @@ def test_demo_script_smoke_curl_lines_answer_as_documented() -> None:
     statuses = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("HTTP/1.1")]
     assert statuses == ["200", "200", "422", "401", "202"]
     assert "payment_callback runs succeeded" in result.stdout
-    assert "curl -isS -u stripe:" in result.stdout
+    assert "curl -isS -w '\\n' -u stripe:" in result.stdout
     assert Path(ROOT / ".demo" / "curls.sh").exists()

@@ -84,7 +84,9 @@ def test_management_invalid_token_403(client: Any, store: Any, method: str, path
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=ROUTE_IDS)
-def test_management_basic_auth_of_a_webhook_401(client: Any, store: Any, method: str, path: str, body: object) -> None:
+def test_management_basic_auth_of_a_webhook_401(
+    client: Any, store: Any, method: str, path: str, body: object
+) -> None:
     response = client.request(method, path, json=body, headers=basic("admin", "admin"))
     assert response.status_code == 401, response.text
 
@@ -104,7 +106,13 @@ def test_management_viewer_403(
 @pytest.mark.parametrize("role", ["op", "admin"])
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=ROUTE_IDS)
 def test_management_op_and_admin_allowed(
-    client: Any, store: Any, tokens: dict[str, dict[str, str]], role: str, method: str, path: str, body: object
+    client: Any,
+    store: Any,
+    tokens: dict[str, dict[str, str]],
+    role: str,
+    method: str,
+    path: str,
+    body: object,
 ) -> None:
     _create(client, tokens["admin"])
     response = client.request(method, path, json=body, headers=tokens[role])
@@ -115,12 +123,16 @@ def test_management_op_and_admin_allowed(
 # -- CRUD ------------------------------------------------------------------------------
 
 
-def test_management_create_returns_document_url_warnings(client: Any, store: Any, admin: dict[str, str]) -> None:
+def test_management_create_returns_document_url_warnings(
+    client: Any, store: Any, admin: dict[str, str]
+) -> None:
     response = _create(client, admin)
     payload = response.json()
     webhook = store.require("hook-api-0000001")
     assert payload == {**to_document(webhook), "url": BASE + "hook-api-0000001", "warnings": []}
-    assert payload["auth"] == {"basic": {"username": "stripe", "password_env": "WEBHOOK_PASSWORD_HOOK_API_0000001"}}
+    assert payload["auth"] == {
+        "basic": {"username": "stripe", "password_env": "WEBHOOK_PASSWORD_HOOK_API_0000001"}
+    }
     assert password_matches_hash(SECRET, webhook.auth.password_hash)
     _assert_no_secret(response)
 
@@ -132,7 +144,9 @@ def test_management_create_without_id_generated(client: Any, store: Any, admin: 
     assert payload["warnings"] == []
 
 
-def test_management_create_chosen_id_without_auth_warning(client: Any, store: Any, admin: dict[str, str]) -> None:
+def test_management_create_chosen_id_without_auth_warning(
+    client: Any, store: Any, admin: dict[str, str]
+) -> None:
     payload = _create(client, admin, {"id": "hook-open-000001", "dag_id": "wt_plain"}).json()
     [warning] = payload["warnings"]
     assert "guessable" in warning
@@ -155,10 +169,18 @@ def test_management_create_password_env_unset_422(client: Any, store: Any, admin
         ({"id": "bad", "dag_id": "wt_plain"}, "webhook.id: "),
         ({}, "webhook.dag_id: must be a string"),
         ({"dag_id": "wt_plain", "extra": 1}, "webhook: unknown key(s) extra"),
-        ({"dag_id": "wt_plain", "request": {"headers": [{"name": "Authorization"}]}}, "may never be passed to a run"),
+        (
+            {"dag_id": "wt_plain", "request": {"headers": [{"name": "Authorization"}]}},
+            "may never be passed to a run",
+        ),
         ({"dag_id": "wt_plain", "response": {"status": 500}}, "webhook.response.status: 500"),
-        ({"dag_id": "wt_plain", "auth": {"basic": {"username": "u", "password": SECRET, "password_env": "X"}}},
-         "give exactly one of password, password_env"),
+        (
+            {
+                "dag_id": "wt_plain",
+                "auth": {"basic": {"username": "u", "password": SECRET, "password_env": "X"}},
+            },
+            "give exactly one of password, password_env",
+        ),
     ],
 )
 def test_management_create_invalid_document_422(
@@ -192,7 +214,9 @@ def test_management_body_not_a_json_object_error(
     _create(client, admin)
     before = store.list()
     path = f"{API}/webhooks" + ("" if method == "POST" else "/hook-api-0000001")
-    response = client.request(method, path, content=content, headers={**admin, "Content-Type": "application/json"})
+    response = client.request(
+        method, path, content=content, headers={**admin, "Content-Type": "application/json"}
+    )
     assert response.status_code == status, response.text
     payload = response.json()
     assert set(payload) == {"error"}
@@ -236,7 +260,10 @@ def test_management_show(client: Any, store: Any, admin: dict[str, str]) -> None
     _create(client, admin)
     response = client.get(f"{API}/webhooks/hook-api-0000001", headers=admin)
     assert response.status_code == 200
-    assert response.json() == {**to_document(store.require("hook-api-0000001")), "url": BASE + "hook-api-0000001"}
+    assert response.json() == {
+        **to_document(store.require("hook-api-0000001")),
+        "url": BASE + "hook-api-0000001",
+    }
     _assert_no_secret(response)
 
 
@@ -254,7 +281,10 @@ def test_management_url(client: Any, store: Any, admin: dict[str, str]) -> None:
     _create(client, admin)
     response = client.get(f"{API}/webhooks/hook-api-0000001/url", headers=admin)
     assert response.status_code == 200
-    assert response.json() == {"id": "hook-api-0000001", "url": "http://localhost:8080/webhook/trigger/hook-api-0000001"}
+    assert response.json() == {
+        "id": "hook-api-0000001",
+        "url": "http://localhost:8080/webhook/trigger/hook-api-0000001",
+    }
 
 
 def test_management_put_replaces_definition(client: Any, store: Any, admin: dict[str, str]) -> None:
@@ -263,10 +293,17 @@ def test_management_put_replaces_definition(client: Any, store: Any, admin: dict
     response = client.put(f"{API}/webhooks/hook-api-0000001", json=doc, headers=admin)
     assert response.status_code == 200, response.text
     webhook = store.require("hook-api-0000001")
-    assert (webhook.mode, webhook.auth, webhook.headers, webhook.sync_timeout_seconds) == ("sync", None, (), 5.0)
-    assert response.json() == {**to_document(webhook), "url": BASE + "hook-api-0000001", "warnings": [
-        response.json()["warnings"][0]
-    ]}  # auth removed from a chosen id: warned
+    assert (webhook.mode, webhook.auth, webhook.headers, webhook.sync_timeout_seconds) == (
+        "sync",
+        None,
+        (),
+        5.0,
+    )
+    assert response.json() == {
+        **to_document(webhook),
+        "url": BASE + "hook-api-0000001",
+        "warnings": [response.json()["warnings"][0]],
+    }  # auth removed from a chosen id: warned
     assert "guessable" in response.json()["warnings"][0]
 
 
@@ -279,7 +316,9 @@ def test_management_put_same_id_in_body_ok(client: Any, store: Any, admin: dict[
 
 def test_management_put_other_id_400(client: Any, store: Any, admin: dict[str, str]) -> None:
     _create(client, admin)
-    response = client.put(f"{API}/webhooks/hook-api-0000001", json={**DOC, "id": "hook-other-00001"}, headers=admin)
+    response = client.put(
+        f"{API}/webhooks/hook-api-0000001", json={**DOC, "id": "hook-other-00001"}, headers=admin
+    )
     assert response.status_code == 400
     assert response.json() == {"error": "the id in the body differs from the id in the URL"}
     assert store.get("hook-other-00001") is None
@@ -294,13 +333,17 @@ def test_management_put_unknown_404(client: Any, store: Any, admin: dict[str, st
 def test_management_put_invalid_422_unchanged(client: Any, store: Any, admin: dict[str, str]) -> None:
     _create(client, admin)
     before = store.require("hook-api-0000001")
-    response = client.put(f"{API}/webhooks/hook-api-0000001", json={"dag_id": "wt_plain", "mode": 1}, headers=admin)
+    response = client.put(
+        f"{API}/webhooks/hook-api-0000001", json={"dag_id": "wt_plain", "mode": 1}, headers=admin
+    )
     assert response.status_code == 422
     assert "mode" in response.json()["error"]
     assert store.require("hook-api-0000001") == before
 
 
-def test_management_patch_disable_then_trigger_404_enable_200(client: Any, store: Any, admin: dict[str, str]) -> None:
+def test_management_patch_disable_then_trigger_404_enable_200(
+    client: Any, store: Any, admin: dict[str, str]
+) -> None:
     _create(client, admin)
     trigger = BASE.removeprefix("http://localhost:8080") + "hook-api-0000001"
     creds = basic("stripe", SECRET)
@@ -315,7 +358,10 @@ def test_management_patch_disable_then_trigger_404_enable_200(client: Any, store
     assert answer.status_code == 404
     assert answer.json() == {"error": "no such webhook"}
 
-    assert client.patch(f"{API}/webhooks/hook-api-0000001", json={"enabled": True}, headers=admin).status_code == 200
+    assert (
+        client.patch(f"{API}/webhooks/hook-api-0000001", json={"enabled": True}, headers=admin).status_code
+        == 200
+    )
     # the stored password survived both PATCHes (its conventional variable is unset)
     assert client.post(trigger, headers=creds).status_code == 202
 
@@ -358,7 +404,9 @@ def test_management_delete_then_404(client: Any, store: Any, admin: dict[str, st
     response = client.delete(f"{API}/webhooks/hook-api-0000001", headers=admin)
     assert (response.status_code, response.content) == (204, b"")
     assert store.list() == []
-    assert client.post("/webhook/trigger/hook-api-0000001", headers=basic("stripe", SECRET)).status_code == 404
+    assert (
+        client.post("/webhook/trigger/hook-api-0000001", headers=basic("stripe", SECRET)).status_code == 404
+    )
     again = client.delete(f"{API}/webhooks/hook-api-0000001", headers=admin)
     assert again.status_code == 404
     assert again.json() == {"error": "no webhook with id 'hook-api-0000001'"}
@@ -370,13 +418,18 @@ def test_management_delete_then_404(client: Any, store: Any, admin: dict[str, st
 @pytest.mark.parametrize(
     ("sample", "expected"),
     [
-        ("http://localhost:13000/api/webhook:trigger/1hfmkioou0d?query=1", {"part": "query", "paths": ["query"]}),
+        (
+            "http://localhost:13000/api/webhook:trigger/1hfmkioou0d?query=1",
+            {"part": "query", "paths": ["query"]},
+        ),
         ('{"a": 1, "b": {"c": 2}}', {"part": "body", "paths": ["a", "b", "b.c"]}),
         ("?query[0][a]=1", {"part": "query", "paths": ["query", "query[0]", "query[0].a"]}),
         ("a[b]=1&c=2", {"part": "query", "paths": ["a", "a.b", "c"]}),
     ],
 )
-def test_management_parse_sample_paths(client: Any, admin: dict[str, str], sample: str, expected: object) -> None:
+def test_management_parse_sample_paths(
+    client: Any, admin: dict[str, str], sample: str, expected: object
+) -> None:
     response = client.post(f"{API}/parse-sample", json={"sample": sample}, headers=admin)
     assert response.status_code == 200
     assert response.json() == expected
@@ -405,7 +458,9 @@ def test_management_parse_sample_invalid_400(
 # -- secrets and the OpenAPI document --------------------------------------------------
 
 
-def test_management_no_response_ever_holds_a_secret(client: Any, store: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_management_no_response_ever_holds_a_secret(
+    client: Any, store: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("API_HOOK_PASSWORD", "env-" + SECRET)
     env_doc = {"id": "hook-env-0000001", "dag_id": "wt_plain",
                "auth": {"basic": {"username": "u", "password_env": "API_HOOK_PASSWORD"}}}  # fmt: skip

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import re
@@ -82,7 +83,9 @@ def test_parse_document_product_example_full() -> None:
     assert parsed.username == "stripe"
     assert parsed.password == PasswordInput(env="PAYMENT_HOOK_PASSWORD")
     assert webhook.headers == (HeaderField("X-Request-Id", "request_id"), HeaderField("Date"))
-    assert [(f.path, f.segments, f.alias) for f in webhook.query] == [("query[0].a", ("query", 0, "a"), "first_a")]
+    assert [(f.path, f.segments, f.alias) for f in webhook.query] == [
+        ("query[0].a", ("query", 0, "a"), "first_a")
+    ]
     assert [(f.path, f.segments, f.alias) for f in webhook.body] == [
         ("a", ("a",), None),
         ("b.c", ("b", "c"), "amount"),
@@ -123,8 +126,16 @@ def test_parse_document_product_example_full() -> None:
         (_doc(response={"status": 204}), "response", AsyncResponse(204, (), "")),
         (_doc(response={"status": 205, "body": None}), "response", AsyncResponse(205, (), "")),
         # header values are written as text
-        (_doc(response={"headers": {"X-Retry": 5}}), "response", AsyncResponse(200, (("X-Retry", "5"),), "ok")),
-        (_doc(response={"headers": {"X-Ratio": 1.5}}), "response", AsyncResponse(200, (("X-Ratio", "1.5"),), "ok")),
+        (
+            _doc(response={"headers": {"X-Retry": 5}}),
+            "response",
+            AsyncResponse(200, (("X-Retry", "5"),), "ok"),
+        ),
+        (
+            _doc(response={"headers": {"X-Ratio": 1.5}}),
+            "response",
+            AsyncResponse(200, (("X-Ratio", "1.5"),), "ok"),
+        ),
         (_doc(response={"headers": {}}), "response", AsyncResponse()),
         # a body keeps its JSON form: YAML's int keys become strings, as they are stored
         (_doc(response={"body": {200: "ok"}}), "response", AsyncResponse(200, (), {"200": "ok"})),
@@ -147,7 +158,9 @@ def test_parse_document_valid_field_value(doc: dict[str, Any], attribute: str, e
         ({"username": "u" * 128, "password": "p"}, "u" * 128, PasswordInput(literal="p")),
     ],
 )
-def test_parse_document_basic_auth_valid(basic: dict[str, Any], username: str, password: PasswordInput) -> None:
+def test_parse_document_basic_auth_valid(
+    basic: dict[str, Any], username: str, password: PasswordInput
+) -> None:
     parsed = parse_document(_doc(auth=_basic(**basic)))
     assert (parsed.username, parsed.password) == (username, password)
     assert parsed.webhook.auth is None
@@ -163,7 +176,9 @@ def test_basic_auth_repr_hides_hash() -> None:
 
 
 def test_parse_document_path_canonical_form() -> None:
-    webhook = parse_document(_doc(**_request(body=[{"path": 'a["b"][0]'}], query=[{"path": '["x y"]'}]))).webhook
+    webhook = parse_document(
+        _doc(**_request(body=[{"path": 'a["b"][0]'}], query=[{"path": '["x y"]'}]))
+    ).webhook
     assert [(f.path, f.segments) for f in webhook.body] == [("a.b[0]", ("a", "b", 0))]
     assert [(f.path, f.segments) for f in webhook.query] == [('["x y"]', ("x y",))]
 
@@ -187,7 +202,11 @@ INVALID: list[tuple[str, object, str]] = [
     ("not a mapping", ["dag_id"], r"^webhook: must be a mapping"),
     ("none", None, r"^webhook: must be a mapping"),
     ("non-string key", {"dag_id": "d", 1: "x"}, r"^webhook: key 1 must be a string"),
-    ("unknown key", _doc(owner="me"), r"^webhook: unknown key\(s\) owner \(allowed: auth, body|allowed: .*dag_id"),
+    (
+        "unknown key",
+        _doc(owner="me"),
+        r"^webhook: unknown key\(s\) owner \(allowed: auth, body|allowed: .*dag_id",
+    ),
     ("unknown keys sorted", _doc(zz=1, aa=2), r"unknown key\(s\) aa, zz"),
     # id
     ("id too short", _doc(id="abcdefg"), r"^webhook\.id: 'abcdefg' must match"),
@@ -221,104 +240,293 @@ INVALID: list[tuple[str, object, str]] = [
     ("auth not a mapping", _doc(auth="basic"), r"^webhook\.auth: must be a mapping"),
     ("auth unknown scheme", _doc(auth={"bearer": {}}), r"^webhook\.auth: unknown key\(s\) bearer"),
     ("basic not a mapping", _doc(auth={"basic": "u:p"}), r"^webhook\.auth\.basic: must be a mapping"),
-    ("basic unknown key", _doc(auth=_basic(password="p", hash="x")), r"^webhook\.auth\.basic: unknown key\(s\) hash"),
-    ("password and password_env", _doc(auth=_basic(password="p", password_env="P")),
-     r"^webhook\.auth\.basic: give exactly one of password, password_env"),
-    ("neither password", _doc(auth=_basic()), r"^webhook\.auth\.basic: give exactly one of password, password_env"),
+    (
+        "basic unknown key",
+        _doc(auth=_basic(password="p", hash="x")),
+        r"^webhook\.auth\.basic: unknown key\(s\) hash",
+    ),
+    (
+        "password and password_env",
+        _doc(auth=_basic(password="p", password_env="P")),
+        r"^webhook\.auth\.basic: give exactly one of password, password_env",
+    ),
+    (
+        "neither password",
+        _doc(auth=_basic()),
+        r"^webhook\.auth\.basic: give exactly one of password, password_env",
+    ),
     ("password null", _doc(auth=_basic(password=None)), r"^webhook\.auth\.basic\.password: must be a string"),
     ("password int", _doc(auth=_basic(password=1234)), r"^webhook\.auth\.basic\.password: must be a string"),
     ("password empty", _doc(auth=_basic(password="")), r"^webhook\.auth\.basic\.password: must be 1-1024"),
-    ("password too long", _doc(auth=_basic(password="p" * 1025)), r"^webhook\.auth\.basic\.password: must be 1-1024"),
-    ("password_env null", _doc(auth=_basic(password_env=None)), r"^webhook\.auth\.basic\.password_env: must be"),
-    ("password_env not a name", _doc(auth=_basic(password_env="MY-VAR")),
-     r"^webhook\.auth\.basic\.password_env: 'MY-VAR' is not an environment variable name"),
+    (
+        "password too long",
+        _doc(auth=_basic(password="p" * 1025)),
+        r"^webhook\.auth\.basic\.password: must be 1-1024",
+    ),
+    (
+        "password_env null",
+        _doc(auth=_basic(password_env=None)),
+        r"^webhook\.auth\.basic\.password_env: must be",
+    ),
+    (
+        "password_env not a name",
+        _doc(auth=_basic(password_env="MY-VAR")),
+        r"^webhook\.auth\.basic\.password_env: 'MY-VAR' is not an environment variable name",
+    ),
     ("password_env starts with digit", _doc(auth=_basic(password_env="1VAR")), r"password_env: '1VAR'"),
     ("password_env $", _doc(auth=_basic(password_env="$VAR")), r"password_env: '\$VAR'"),
     ("password_env newline", _doc(auth=_basic(password_env="VAR\n")), r"password_env:"),
-    ("username missing", _doc(auth={"basic": {"password": "p"}}), r"^webhook\.auth\.basic\.username: must be a string"),
+    (
+        "username missing",
+        _doc(auth={"basic": {"password": "p"}}),
+        r"^webhook\.auth\.basic\.username: must be a string",
+    ),
     ("username int", _doc(auth={"basic": {"username": 7, "password": "p"}}), r"username: must be a string"),
-    ("username empty", _doc(auth={"basic": {"username": "", "password": "p"}}),
-     r"^webhook\.auth\.basic\.username: must be 1-128 characters, no ':' or control characters"),
-    ("username colon", _doc(auth={"basic": {"username": "a:b", "password": "p"}}), r"username: must be 1-128"),
+    (
+        "username empty",
+        _doc(auth={"basic": {"username": "", "password": "p"}}),
+        r"^webhook\.auth\.basic\.username: must be 1-128 characters, no ':' or control characters",
+    ),
+    (
+        "username colon",
+        _doc(auth={"basic": {"username": "a:b", "password": "p"}}),
+        r"username: must be 1-128",
+    ),
     ("username tab", _doc(auth={"basic": {"username": "a\tb", "password": "p"}}), r"username: must be 1-128"),
-    ("username DEL", _doc(auth={"basic": {"username": "a\x7f", "password": "p"}}), r"username: must be 1-128"),
-    ("username NUL", _doc(auth={"basic": {"username": "a\x00", "password": "p"}}), r"username: must be 1-128"),
-    ("username trailing newline", _doc(auth={"basic": {"username": "stripe\n", "password": "p"}}),
-     r"username: must be 1-128"),
-    ("username too long", _doc(auth={"basic": {"username": "u" * 129, "password": "p"}}), r"username: must be 1-128"),
+    (
+        "username DEL",
+        _doc(auth={"basic": {"username": "a\x7f", "password": "p"}}),
+        r"username: must be 1-128",
+    ),
+    (
+        "username NUL",
+        _doc(auth={"basic": {"username": "a\x00", "password": "p"}}),
+        r"username: must be 1-128",
+    ),
+    (
+        "username trailing newline",
+        _doc(auth={"basic": {"username": "stripe\n", "password": "p"}}),
+        r"username: must be 1-128",
+    ),
+    (
+        "username too long",
+        _doc(auth={"basic": {"username": "u" * 129, "password": "p"}}),
+        r"username: must be 1-128",
+    ),
     # request
     ("request not a mapping", _doc(request=["a"]), r"^webhook\.request: must be a mapping"),
     ("request unknown part", _doc(request={"cookies": []}), r"^webhook\.request: unknown key\(s\) cookies"),
-    ("headers not a list", _doc(**_request(headers={"name": "X"})), r"^webhook\.request\.headers: must be a list"),
-    ("headers item not a mapping", _doc(**_request(headers=["X-A"])), r"^webhook\.request\.headers\[0\]: must be a mapping"),
-    ("header unknown key", _doc(**_request(headers=[{"name": "X-A", "path": "a"}])),
-     r"^webhook\.request\.headers\[0\]: unknown key\(s\) path"),
-    ("header name missing", _doc(**_request(headers=[{"alias": "a"}])), r"^webhook\.request\.headers\[0\]\.name: must be a string"),
-    ("header name empty", _doc(**_request(headers=[{"name": ""}])), r"headers\[0\]\.name: '' is not a valid header name"),
-    ("header name space", _doc(**_request(headers=[{"name": "X A"}])), r"headers\[0\]\.name: 'X A' is not a valid header name"),
+    (
+        "headers not a list",
+        _doc(**_request(headers={"name": "X"})),
+        r"^webhook\.request\.headers: must be a list",
+    ),
+    (
+        "headers item not a mapping",
+        _doc(**_request(headers=["X-A"])),
+        r"^webhook\.request\.headers\[0\]: must be a mapping",
+    ),
+    (
+        "header unknown key",
+        _doc(**_request(headers=[{"name": "X-A", "path": "a"}])),
+        r"^webhook\.request\.headers\[0\]: unknown key\(s\) path",
+    ),
+    (
+        "header name missing",
+        _doc(**_request(headers=[{"alias": "a"}])),
+        r"^webhook\.request\.headers\[0\]\.name: must be a string",
+    ),
+    (
+        "header name empty",
+        _doc(**_request(headers=[{"name": ""}])),
+        r"headers\[0\]\.name: '' is not a valid header name",
+    ),
+    (
+        "header name space",
+        _doc(**_request(headers=[{"name": "X A"}])),
+        r"headers\[0\]\.name: 'X A' is not a valid header name",
+    ),
     ("header name colon", _doc(**_request(headers=[{"name": "X:A"}])), r"is not a valid header name"),
     ("header name non-ascii", _doc(**_request(headers=[{"name": "X-é"}])), r"is not a valid header name"),
     ("header name newline", _doc(**_request(headers=[{"name": "X-A\n"}])), r"is not a valid header name"),
     ("header name too long", _doc(**_request(headers=[{"name": "X" * 129}])), r"is not a valid header name"),
-    ("header Authorization", _doc(**_request(headers=[{"name": "Authorization"}])),
-     r"^webhook\.request\.headers\[0\]\.name: Authorization may never be passed to a run"),
-    ("header authorization lower", _doc(**_request(headers=[{"name": "authorization"}])), r"may never be passed to a run"),
-    ("header Proxy-Authorization", _doc(**_request(headers=[{"name": "Proxy-Authorization"}])), r"may never be passed"),
+    (
+        "header Authorization",
+        _doc(**_request(headers=[{"name": "Authorization"}])),
+        r"^webhook\.request\.headers\[0\]\.name: Authorization may never be passed to a run",
+    ),
+    (
+        "header authorization lower",
+        _doc(**_request(headers=[{"name": "authorization"}])),
+        r"may never be passed to a run",
+    ),
+    (
+        "header Proxy-Authorization",
+        _doc(**_request(headers=[{"name": "Proxy-Authorization"}])),
+        r"may never be passed",
+    ),
     ("header Cookie", _doc(**_request(headers=[{"name": "Cookie"}])), r"Cookie may never be passed to a run"),
     ("header COOKIE", _doc(**_request(headers=[{"name": "COOKIE"}])), r"may never be passed to a run"),
-    ("header Set-Cookie", _doc(**_request(headers=[{"name": "Set-Cookie"}])), r"may never be passed to a run"),
-    ("header twice", _doc(**_request(headers=[{"name": "X-A"}, {"name": "X-A"}])),
-     r"^webhook\.request\.headers\[1\]\.name: header X-A is listed twice"),
-    ("header twice other case", _doc(**_request(headers=[{"name": "X-A"}, {"name": "x-a"}])), r"headers\[1\]\.name: header x-a is listed twice"),
+    (
+        "header Set-Cookie",
+        _doc(**_request(headers=[{"name": "Set-Cookie"}])),
+        r"may never be passed to a run",
+    ),
+    (
+        "header twice",
+        _doc(**_request(headers=[{"name": "X-A"}, {"name": "X-A"}])),
+        r"^webhook\.request\.headers\[1\]\.name: header X-A is listed twice",
+    ),
+    (
+        "header twice other case",
+        _doc(**_request(headers=[{"name": "X-A"}, {"name": "x-a"}])),
+        r"headers\[1\]\.name: header x-a is listed twice",
+    ),
     ("body not a list", _doc(**_request(body="a")), r"^webhook\.request\.body: must be a list"),
-    ("body item not a mapping", _doc(**_request(body=["a"])), r"^webhook\.request\.body\[0\]: must be a mapping"),
-    ("body unknown key", _doc(**_request(body=[{"path": "a", "name": "a"}])), r"^webhook\.request\.body\[0\]: unknown key\(s\) name"),
-    ("body path missing", _doc(**_request(body=[{"alias": "a"}])), r"^webhook\.request\.body\[0\]\.path: must be a string"),
+    (
+        "body item not a mapping",
+        _doc(**_request(body=["a"])),
+        r"^webhook\.request\.body\[0\]: must be a mapping",
+    ),
+    (
+        "body unknown key",
+        _doc(**_request(body=[{"path": "a", "name": "a"}])),
+        r"^webhook\.request\.body\[0\]: unknown key\(s\) name",
+    ),
+    (
+        "body path missing",
+        _doc(**_request(body=[{"alias": "a"}])),
+        r"^webhook\.request\.body\[0\]\.path: must be a string",
+    ),
     ("body path int", _doc(**_request(body=[{"path": 0}])), r"body\[0\]\.path: must be a string"),
-    ("body path empty", _doc(**_request(body=[{"path": ""}])), r"^webhook\.request\.body\[0\]\.path: path is empty"),
-    ("body path leading dot", _doc(**_request(body=[{"path": ".a"}])), r"^webhook\.request\.body\[0\]\.path: "),
-    ("body path trailing dot", _doc(**_request(body=[{"path": "a."}])), r"body\[0\]\.path: .*expected a key after '\.'"),
+    (
+        "body path empty",
+        _doc(**_request(body=[{"path": ""}])),
+        r"^webhook\.request\.body\[0\]\.path: path is empty",
+    ),
+    (
+        "body path leading dot",
+        _doc(**_request(body=[{"path": ".a"}])),
+        r"^webhook\.request\.body\[0\]\.path: ",
+    ),
+    (
+        "body path trailing dot",
+        _doc(**_request(body=[{"path": "a."}])),
+        r"body\[0\]\.path: .*expected a key after '\.'",
+    ),
     ("body path double dot", _doc(**_request(body=[{"path": "a..b"}])), r"body\[0\]\.path: "),
     ("body path unclosed bracket", _doc(**_request(body=[{"path": "a[0"}])), r"body\[0\]\.path: "),
     ("body path negative index", _doc(**_request(body=[{"path": "a[-1]"}])), r"body\[0\]\.path: "),
     ("body path leading zero", _doc(**_request(body=[{"path": "a[01]"}])), r"body\[0\]\.path: "),
     ("body path space", _doc(**_request(body=[{"path": "a b"}])), r"body\[0\]\.path: "),
-    ("body path too long", _doc(**_request(body=[{"path": "a" * 1025}])), r"body\[0\]\.path: path is longer than 1024"),
-    ("body path too many segments", _doc(**_request(body=[{"path": ".".join("a" * 65)}])),
-     r"body\[0\]\.path: path has more than 64 segments"),
+    (
+        "body path too long",
+        _doc(**_request(body=[{"path": "a" * 1025}])),
+        r"body\[0\]\.path: path is longer than 1024",
+    ),
+    (
+        "body path too many segments",
+        _doc(**_request(body=[{"path": ".".join("a" * 65)}])),
+        r"body\[0\]\.path: path has more than 64 segments",
+    ),
     ("query path bad", _doc(**_request(query=[{"path": "q[x]"}])), r"^webhook\.request\.query\[0\]\.path: "),
-    ("query path twice", _doc(**_request(query=[{"path": "a"}, {"path": "b"}, {"path": "a"}])),
-     r"^webhook\.request\.query\[2\]\.path: path 'a' is listed twice"),
-    ("body path twice in two spellings", _doc(**_request(body=[{"path": "a.b"}, {"path": 'a["b"]'}])),
-     r"^webhook\.request\.body\[1\]\.path: path 'a\[\"b\"\]' is listed twice"),
+    (
+        "query path twice",
+        _doc(**_request(query=[{"path": "a"}, {"path": "b"}, {"path": "a"}])),
+        r"^webhook\.request\.query\[2\]\.path: path 'a' is listed twice",
+    ),
+    (
+        "body path twice in two spellings",
+        _doc(**_request(body=[{"path": "a.b"}, {"path": 'a["b"]'}])),
+        r"^webhook\.request\.body\[1\]\.path: path 'a\[\"b\"\]' is listed twice",
+    ),
     # aliases
-    ("alias int", _doc(**_request(body=[{"path": "a", "alias": 1}])), r"^webhook\.request\.body\[0\]\.alias: must be a string"),
-    ("alias empty", _doc(**_request(body=[{"path": "a", "alias": ""}])), r"body\[0\]\.alias: alias '' must be an identifier"),
-    ("alias leading digit", _doc(**_request(body=[{"path": "a", "alias": "1a"}])), r"alias '1a' must be an identifier"),
-    ("alias dash", _doc(**_request(body=[{"path": "a", "alias": "first-a"}])), r"alias 'first-a' must be an identifier"),
+    (
+        "alias int",
+        _doc(**_request(body=[{"path": "a", "alias": 1}])),
+        r"^webhook\.request\.body\[0\]\.alias: must be a string",
+    ),
+    (
+        "alias empty",
+        _doc(**_request(body=[{"path": "a", "alias": ""}])),
+        r"body\[0\]\.alias: alias '' must be an identifier",
+    ),
+    (
+        "alias leading digit",
+        _doc(**_request(body=[{"path": "a", "alias": "1a"}])),
+        r"alias '1a' must be an identifier",
+    ),
+    (
+        "alias dash",
+        _doc(**_request(body=[{"path": "a", "alias": "first-a"}])),
+        r"alias 'first-a' must be an identifier",
+    ),
     ("alias dot", _doc(**_request(body=[{"path": "a", "alias": "a.b"}])), r"must be an identifier"),
     ("alias space", _doc(**_request(body=[{"path": "a", "alias": "a b"}])), r"must be an identifier"),
-    ("alias non-ascii", _doc(**_request(body=[{"path": "a", "alias": "montant_é"}])), r"must be an identifier"),
-    ("alias trailing newline", _doc(**_request(body=[{"path": "a", "alias": "amount\n"}])), r"must be an identifier"),
+    (
+        "alias non-ascii",
+        _doc(**_request(body=[{"path": "a", "alias": "montant_é"}])),
+        r"must be an identifier",
+    ),
+    (
+        "alias trailing newline",
+        _doc(**_request(body=[{"path": "a", "alias": "amount\n"}])),
+        r"must be an identifier",
+    ),
     ("alias too long", _doc(**_request(body=[{"path": "a", "alias": "a" * 65}])), r"must be an identifier"),
-    ("alias headers", _doc(**_request(body=[{"path": "a", "alias": "headers"}])),
-     r"^webhook\.request\.body\[0\]\.alias: alias 'headers' is reserved \(body, headers, query, webhook\)"),
-    ("alias query", _doc(**_request(query=[{"path": "a", "alias": "query"}])), r"query\[0\]\.alias: alias 'query' is reserved"),
-    ("alias body", _doc(**_request(headers=[{"name": "X-A", "alias": "body"}])), r"headers\[0\]\.alias: alias 'body' is reserved"),
-    ("alias webhook", _doc(**_request(body=[{"path": "a", "alias": "webhook"}])), r"alias 'webhook' is reserved"),
-    ("alias twice in body", _doc(**_request(body=[{"path": "a", "alias": "x"}, {"path": "b", "alias": "x"}])),
-     r"^request: alias 'x' is used twice"),
-    ("alias in headers and query", _doc(**_request(headers=[{"name": "X-A", "alias": "x"}], query=[{"path": "a", "alias": "x"}])),
-     r"alias 'x' is used twice"),
-    ("alias in query and body", _doc(**_request(query=[{"path": "a", "alias": "x"}], body=[{"path": "a", "alias": "x"}])),
-     r"alias 'x' is used twice"),
-    ("alias in headers and body", _doc(**_request(headers=[{"name": "X-A", "alias": "x"}], body=[{"path": "b", "alias": "x"}])),
-     r"alias 'x' is used twice"),
+    (
+        "alias headers",
+        _doc(**_request(body=[{"path": "a", "alias": "headers"}])),
+        r"^webhook\.request\.body\[0\]\.alias: alias 'headers' is reserved \(body, headers, query, webhook\)",
+    ),
+    (
+        "alias query",
+        _doc(**_request(query=[{"path": "a", "alias": "query"}])),
+        r"query\[0\]\.alias: alias 'query' is reserved",
+    ),
+    (
+        "alias body",
+        _doc(**_request(headers=[{"name": "X-A", "alias": "body"}])),
+        r"headers\[0\]\.alias: alias 'body' is reserved",
+    ),
+    (
+        "alias webhook",
+        _doc(**_request(body=[{"path": "a", "alias": "webhook"}])),
+        r"alias 'webhook' is reserved",
+    ),
+    (
+        "alias twice in body",
+        _doc(**_request(body=[{"path": "a", "alias": "x"}, {"path": "b", "alias": "x"}])),
+        r"^request: alias 'x' is used twice",
+    ),
+    (
+        "alias in headers and query",
+        _doc(**_request(headers=[{"name": "X-A", "alias": "x"}], query=[{"path": "a", "alias": "x"}])),
+        r"alias 'x' is used twice",
+    ),
+    (
+        "alias in query and body",
+        _doc(**_request(query=[{"path": "a", "alias": "x"}], body=[{"path": "a", "alias": "x"}])),
+        r"alias 'x' is used twice",
+    ),
+    (
+        "alias in headers and body",
+        _doc(**_request(headers=[{"name": "X-A", "alias": "x"}], body=[{"path": "b", "alias": "x"}])),
+        r"alias 'x' is used twice",
+    ),
     # response
     ("response not a mapping", _doc(response="ok"), r"^webhook\.response: must be a mapping"),
     ("response unknown key", _doc(response={"code": 200}), r"^webhook\.response: unknown key\(s\) code"),
-    ("status 199", _doc(response={"status": 199}), r"^webhook\.response\.status: 199 must be an integer from 200 to 299"),
-    ("status 300", _doc(response={"status": 300}), r"^webhook\.response\.status: 300 must be an integer from 200 to 299"),
+    (
+        "status 199",
+        _doc(response={"status": 199}),
+        r"^webhook\.response\.status: 199 must be an integer from 200 to 299",
+    ),
+    (
+        "status 300",
+        _doc(response={"status": 300}),
+        r"^webhook\.response\.status: 300 must be an integer from 200 to 299",
+    ),
     ("status 302", _doc(response={"status": 302}), r"response\.status: 302"),
     ("status 404", _doc(response={"status": 404}), r"response\.status: 404"),
     ("status 500", _doc(response={"status": 500}), r"response\.status: 500"),
@@ -326,45 +534,143 @@ INVALID: list[tuple[str, object, str]] = [
     ("status float", _doc(response={"status": 200.0}), r"response\.status: 200\.0 must be an integer"),
     ("status bool", _doc(response={"status": True}), r"response\.status: True must be an integer"),
     ("status null", _doc(response={"status": None}), r"response\.status: None must be an integer"),
-    ("response headers list", _doc(response={"headers": [["X-A", "1"]]}), r"^webhook\.response\.headers: must be a mapping"),
-    ("response header name bad", _doc(response={"headers": {"X A": "1"}}), r"^webhook\.response\.headers: 'X A' is not a valid header name"),
-    ("response header name newline", _doc(response={"headers": {"X-A\n": "1"}}), r"response\.headers: .* is not a valid header name"),
-    ("response header name non-string", _doc(response={"headers": {1: "1"}}), r"^webhook\.response\.headers: key 1 must be a string"),
-    ("response Content-Type", _doc(response={"headers": {"Content-Type": "text/html"}}),
-     r"^webhook\.response\.headers: Content-Type is set by the server and cannot be configured"),
-    ("response content-length", _doc(response={"headers": {"content-length": "1"}}), r"content-length is set by the server"),
-    ("response Transfer-Encoding", _doc(response={"headers": {"Transfer-Encoding": "chunked"}}), r"is set by the server"),
+    (
+        "response headers list",
+        _doc(response={"headers": [["X-A", "1"]]}),
+        r"^webhook\.response\.headers: must be a mapping",
+    ),
+    (
+        "response header name bad",
+        _doc(response={"headers": {"X A": "1"}}),
+        r"^webhook\.response\.headers: 'X A' is not a valid header name",
+    ),
+    (
+        "response header name newline",
+        _doc(response={"headers": {"X-A\n": "1"}}),
+        r"response\.headers: .* is not a valid header name",
+    ),
+    (
+        "response header name non-string",
+        _doc(response={"headers": {1: "1"}}),
+        r"^webhook\.response\.headers: key 1 must be a string",
+    ),
+    (
+        "response Content-Type",
+        _doc(response={"headers": {"Content-Type": "text/html"}}),
+        r"^webhook\.response\.headers: Content-Type is set by the server and cannot be configured",
+    ),
+    (
+        "response content-length",
+        _doc(response={"headers": {"content-length": "1"}}),
+        r"content-length is set by the server",
+    ),
+    (
+        "response Transfer-Encoding",
+        _doc(response={"headers": {"Transfer-Encoding": "chunked"}}),
+        r"is set by the server",
+    ),
     ("response Connection", _doc(response={"headers": {"Connection": "close"}}), r"is set by the server"),
-    ("response Set-Cookie", _doc(response={"headers": {"Set-Cookie": "a=b"}}), r"Set-Cookie is set by the server"),
-    ("response header value CR", _doc(response={"headers": {"X-A": "a\rb"}}),
-     r"^webhook\.response\.headers\.X-A: must be one line of at most 4096 characters"),
-    ("response header value LF", _doc(response={"headers": {"X-A": "a\nSet-Cookie: x=1"}}), r"headers\.X-A: must be one line"),
-    ("response header value CRLF", _doc(response={"headers": {"X-A": "a\r\n"}}), r"headers\.X-A: must be one line"),
-    ("response header value NUL", _doc(response={"headers": {"X-A": "a\x00"}}), r"headers\.X-A: must be one line"),
-    ("response header value too long", _doc(response={"headers": {"X-A": "v" * 4097}}), r"headers\.X-A: must be one line"),
-    ("response header value null", _doc(response={"headers": {"X-A": None}}), r"^webhook\.response\.headers\.X-A: must be a string"),
-    ("response header value bool", _doc(response={"headers": {"X-A": True}}), r"headers\.X-A: must be a string"),
-    ("response header value list", _doc(response={"headers": {"X-A": ["a"]}}), r"headers\.X-A: must be a string"),
-    ("body int", _doc(response={"body": 1}), r"^webhook\.response\.body: must be a string, or a JSON object or array"),
-    ("body float", _doc(response={"body": 1.5}), r"response\.body: must be a string, or a JSON object or array"),
+    (
+        "response Set-Cookie",
+        _doc(response={"headers": {"Set-Cookie": "a=b"}}),
+        r"Set-Cookie is set by the server",
+    ),
+    (
+        "response header value CR",
+        _doc(response={"headers": {"X-A": "a\rb"}}),
+        r"^webhook\.response\.headers\.X-A: must be one line of at most 4096 characters",
+    ),
+    (
+        "response header value LF",
+        _doc(response={"headers": {"X-A": "a\nSet-Cookie: x=1"}}),
+        r"headers\.X-A: must be one line",
+    ),
+    (
+        "response header value CRLF",
+        _doc(response={"headers": {"X-A": "a\r\n"}}),
+        r"headers\.X-A: must be one line",
+    ),
+    (
+        "response header value NUL",
+        _doc(response={"headers": {"X-A": "a\x00"}}),
+        r"headers\.X-A: must be one line",
+    ),
+    (
+        "response header value too long",
+        _doc(response={"headers": {"X-A": "v" * 4097}}),
+        r"headers\.X-A: must be one line",
+    ),
+    (
+        "response header value null",
+        _doc(response={"headers": {"X-A": None}}),
+        r"^webhook\.response\.headers\.X-A: must be a string",
+    ),
+    (
+        "response header value bool",
+        _doc(response={"headers": {"X-A": True}}),
+        r"headers\.X-A: must be a string",
+    ),
+    (
+        "response header value list",
+        _doc(response={"headers": {"X-A": ["a"]}}),
+        r"headers\.X-A: must be a string",
+    ),
+    (
+        "body int",
+        _doc(response={"body": 1}),
+        r"^webhook\.response\.body: must be a string, or a JSON object or array",
+    ),
+    (
+        "body float",
+        _doc(response={"body": 1.5}),
+        r"response\.body: must be a string, or a JSON object or array",
+    ),
     ("body bool", _doc(response={"body": True}), r"response\.body: must be a string"),
-    ("body NaN inside", _doc(response={"body": {"a": math.nan}}), r"^webhook\.response\.body: is not JSON-serialisable"),
+    (
+        "body NaN inside",
+        _doc(response={"body": {"a": math.nan}}),
+        r"^webhook\.response\.body: is not JSON-serialisable",
+    ),
     ("body set inside", _doc(response={"body": {"a": {1, 2}}}), r"response\.body: is not JSON-serialisable"),
     ("body bytes inside", _doc(response={"body": [b"x"]}), r"response\.body: is not JSON-serialisable"),
-    ("body too large", _doc(response={"body": LONG_BODY}), r"^webhook\.response\.body: is larger than 64 KiB"),
-    ("204 with body", _doc(response={"status": 204, "body": "ok"}), r"^webhook\.response\.body: must be empty with status 204"),
-    ("204 with object body", _doc(response={"status": 204, "body": {}}), r"response\.body: must be empty with status 204"),
-    ("205 with body", _doc(response={"status": 205, "body": "x"}), r"response\.body: must be empty with status 205"),
+    (
+        "body too large",
+        _doc(response={"body": LONG_BODY}),
+        r"^webhook\.response\.body: is larger than 64 KiB",
+    ),
+    (
+        "204 with body",
+        _doc(response={"status": 204, "body": "ok"}),
+        r"^webhook\.response\.body: must be empty with status 204",
+    ),
+    (
+        "204 with object body",
+        _doc(response={"status": 204, "body": {}}),
+        r"response\.body: must be empty with status 204",
+    ),
+    (
+        "205 with body",
+        _doc(response={"status": 205, "body": "x"}),
+        r"response\.body: must be empty with status 205",
+    ),
     # sync
     ("sync not a mapping", _doc(sync=25), r"^webhook\.sync: must be a mapping"),
     ("sync unknown key", _doc(sync={"timeout": 25}), r"^webhook\.sync: unknown key\(s\) timeout"),
-    ("timeout zero", _doc(sync={"timeout_seconds": 0}), r"^webhook\.sync\.timeout_seconds: must be a number of seconds in \(0, 3600\]"),
+    (
+        "timeout zero",
+        _doc(sync={"timeout_seconds": 0}),
+        r"^webhook\.sync\.timeout_seconds: must be a number of seconds in \(0, 3600\]",
+    ),
     ("timeout negative", _doc(sync={"timeout_seconds": -1}), r"sync\.timeout_seconds: must be a number"),
     ("timeout too large", _doc(sync={"timeout_seconds": 3601}), r"sync\.timeout_seconds: must be a number"),
     ("timeout string", _doc(sync={"timeout_seconds": "25"}), r"sync\.timeout_seconds: must be a number"),
     ("timeout bool", _doc(sync={"timeout_seconds": True}), r"sync\.timeout_seconds: must be a number"),
     ("timeout nan", _doc(sync={"timeout_seconds": math.nan}), r"sync\.timeout_seconds: must be a number"),
-    ("timeout infinity", _doc(sync={"timeout_seconds": math.inf}), r"sync\.timeout_seconds: must be a number"),
+    (
+        "timeout infinity",
+        _doc(sync={"timeout_seconds": math.inf}),
+        r"sync\.timeout_seconds: must be a number",
+    ),
 ]
 
 
@@ -448,7 +754,9 @@ def test_to_document_never_contains_password_or_hash(password_env: str | None) -
 
 def test_to_document_literal_password_written_as_conventional_env() -> None:
     doc = to_document(_webhook_with_auth(None))
-    assert doc["auth"] == {"basic": {"username": "stripe", "password_env": "WEBHOOK_PASSWORD_HOOK_0123456789"}}
+    assert doc["auth"] == {
+        "basic": {"username": "stripe", "password_env": "WEBHOOK_PASSWORD_HOOK_0123456789"}
+    }
 
 
 def test_to_document_password_env_kept() -> None:
@@ -478,7 +786,7 @@ def test_to_document_full_shape() -> None:
             "enabled": False,
             "request": {
                 "headers": [{"name": "X-Request-Id", "alias": "request_id"}, {"name": "Date"}],
-                "query": [{"path": "query[0][\"a\"]", "alias": "first_a"}],
+                "query": [{"path": 'query[0]["a"]', "alias": "first_a"}],
                 "body": [{"path": "a"}, {"path": "b.c", "alias": "amount"}],
             },
             "response": {"status": 201, "headers": {"X-Handled-By": "airflow"}, "body": "ok"},
@@ -511,7 +819,9 @@ def test_to_document_minimal_shape() -> None:
 
 
 def test_to_document_fractional_timeout_kept() -> None:
-    assert to_document(parse_document(_doc(sync={"timeout_seconds": 2.5})).webhook)["sync"] == {"timeout_seconds": 2.5}
+    assert to_document(parse_document(_doc(sync={"timeout_seconds": 2.5})).webhook)["sync"] == {
+        "timeout_seconds": 2.5
+    }
 
 
 def test_to_document_is_json_serialisable() -> None:
@@ -545,13 +855,17 @@ _HEADER_NAME = st.from_regex(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}", fullmatch=True
 _SEGMENT = st.text(alphabet=st.characters(codec="utf-8"), max_size=6) | st.integers(0, 1000)
 _PATH = st.lists(_SEGMENT, min_size=1, max_size=4).map(lambda segments: render_path(segments))
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
     max_leaves=8,
 )
-_HEADER_VALUE = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=20
-)
+_HEADER_VALUE = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=20)
 
 
 @st.composite
@@ -585,9 +899,17 @@ def webhook_documents(draw: st.DrawFn) -> dict[str, Any]:
         status = draw(st.integers(200, 299))
         response: dict[str, Any] = {"status": status}
         if status not in (204, 205):
-            response["body"] = draw(st.text(max_size=10) | st.lists(_JSON, max_size=3) | st.dictionaries(st.text(max_size=4), _JSON, max_size=3))
+            response["body"] = draw(
+                st.text(max_size=10)
+                | st.lists(_JSON, max_size=3)
+                | st.dictionaries(st.text(max_size=4), _JSON, max_size=3)
+            )
         names = draw(st.lists(_HEADER_NAME, unique_by=str.lower, max_size=3))
-        names = [n for n in names if n.lower() not in {"content-length", "transfer-encoding", "connection", "content-type"}]
+        names = [
+            n
+            for n in names
+            if n.lower() not in {"content-length", "transfer-encoding", "connection", "content-type"}
+        ]
         if names:
             response["headers"] = {n: draw(_HEADER_VALUE) for n in names}
         doc["response"] = response
@@ -614,13 +936,15 @@ def test_parse_document_to_document_round_trip_property(doc: dict[str, Any]) -> 
 @given(
     st.dictionaries(
         st.sampled_from(["id", "dag_id", "mode", "enabled", "auth", "request", "response", "sync", "x"]),
-        st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.lists(st.text(max_size=3), max_size=2)
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.text(max_size=8)
+        | st.lists(st.text(max_size=3), max_size=2)
         | st.dictionaries(st.text(max_size=8), st.text(max_size=3) | st.integers(), max_size=2),
         max_size=8,
     )
 )
 def test_parse_document_arbitrary_input_only_config_error(doc: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(ConfigError):  # anything else escaping is a bug
         parse_document(doc)
-    except ConfigError:
-        pass

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_webhook_trigger.auth import password_matches_hash
-from airflow_webhook_trigger.errors import Conflict, ConfigError
+from airflow_webhook_trigger.errors import ConfigError, Conflict
 from airflow_webhook_trigger.model import to_document
 from airflow_webhook_trigger.registry import apply_documents, load_file_documents, upsert
 
@@ -341,12 +341,21 @@ def test_apply_documents_keeps_webhooks_not_in_file(store: Any) -> None:
         (_doc("hook-bad-0000001", mode="x"), r"^webhooks\[2\]\.mode: "),
         (_doc("bad!"), r"^webhooks\[2\]\.id: "),
         ("not a mapping", r"^webhooks\[2\]: must be a mapping"),
-        (_doc("hook-bad-0000001", auth=_env_auth("UNSET_PASSWORD")),
-         r"^webhooks\[2\]\.auth\.basic\.password_env: environment variable UNSET_PASSWORD is not set"),
+        (
+            _doc("hook-bad-0000001", auth=_env_auth("UNSET_PASSWORD")),
+            r"^webhooks\[2\]\.auth\.basic\.password_env: environment variable UNSET_PASSWORD is not set",
+        ),
         (_doc(None, auth=_env_auth("UNSET_PASSWORD")), r"UNSET_PASSWORD is not set"),
         (_doc("hook-env-000001"), r"^webhooks\[2\]\.id: 'hook-env-000001' is also the id of webhooks\[0\]"),
     ],
-    ids=["invalid field", "invalid id", "not a mapping", "password unset", "password unset no id", "same id twice"],
+    ids=[
+        "invalid field",
+        "invalid id",
+        "not a mapping",
+        "password unset",
+        "password unset no id",
+        "same id twice",
+    ],
 )
 def test_apply_documents_one_invalid_writes_nothing(store: Any, bad: object, message: str) -> None:
     documents = [_doc("hook-env-000001", auth=_env_auth()), _doc("hook-two-0000001"), bad]

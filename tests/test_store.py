@@ -31,7 +31,11 @@ FULL = _webhook(
         "query": [{"path": "query[0].a", "alias": "first_a"}],
         "body": [{"path": "a"}, {"path": 'b["c.d"]', "alias": "amount"}],
     },
-    response={"status": 202, "headers": {"X-Handled-By": "airflow"}, "body": {"accepted": True, "n": [1, 2.5]}},
+    response={
+        "status": 202,
+        "headers": {"X-Handled-By": "airflow"},
+        "body": {"accepted": True, "n": [1, 2.5]},
+    },
     sync={"timeout_seconds": 12.5},
 ).with_changes(auth=BasicAuth("stripe", PASSWORD_HASH, "MY_PASSWORD"))
 
@@ -58,7 +62,9 @@ def test_store_create_minimal_then_get_same_webhook(store: Any) -> None:
     assert store.get(webhook.id) == webhook
 
 
-@pytest.mark.parametrize("webhook_id", ["hook-missing-01", "x", "", "a" * 65, "bad.id!", "abcdefgh\n", "a\x00bcdefgh"])
+@pytest.mark.parametrize(
+    "webhook_id", ["hook-missing-01", "x", "", "a" * 65, "bad.id!", "abcdefgh\n", "a\x00bcdefgh"]
+)
 def test_store_get_unknown_or_malformed_id_none(store: Any, webhook_id: str) -> None:
     store.create(_webhook())
     assert store.get(webhook_id) is None
@@ -108,7 +114,11 @@ def test_store_create_race_lost_conflict(store: Any) -> None:
 
 
 def test_store_list_sorted_by_dag_then_id(store: Any) -> None:
-    for webhook_id, dag_id in [("zz-000001", "wt_plain"), ("aa-000001", "wt_plain"), ("mm-000001", "wt_params")]:
+    for webhook_id, dag_id in [
+        ("zz-000001", "wt_plain"),
+        ("aa-000001", "wt_plain"),
+        ("mm-000001", "wt_params"),
+    ]:
         store.create(_webhook(webhook_id).with_changes(dag_id=dag_id))
     assert [(w.dag_id, w.id) for w in store.list()] == [
         ("wt_params", "mm-000001"),
@@ -189,14 +199,23 @@ def test_store_row_holds_hash_never_password(store: Any) -> None:
 def test_store_row_columns(store: Any) -> None:
     store.create(FULL)
     [row] = _raw_rows()
-    assert (row["id"], row["dag_id"], row["mode"], bool(row["enabled"])) == ("hook-full-000001", "wt_plain", "sync", False)
+    assert (row["id"], row["dag_id"], row["mode"], bool(row["enabled"])) == (
+        "hook-full-000001",
+        "wt_plain",
+        "sync",
+        False,
+    )
     assert json.loads(row["definition"]) == {
         "request": {
             "headers": [{"name": "X-Request-Id", "alias": "request_id"}, {"name": "Date"}],
             "query": [{"path": "query[0].a", "alias": "first_a"}],
             "body": [{"path": "a"}, {"path": 'b["c.d"]', "alias": "amount"}],
         },
-        "response": {"status": 202, "headers": {"X-Handled-By": "airflow"}, "body": {"accepted": True, "n": [1, 2.5]}},
+        "response": {
+            "status": 202,
+            "headers": {"X-Handled-By": "airflow"},
+            "body": {"accepted": True, "n": [1, 2.5]},
+        },
         "sync": {"timeout_seconds": 12.5},
     }
 

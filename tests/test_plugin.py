@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+from typing import Any
+
+import pytest
+
+from airflow_webhook_trigger import plugin
+from airflow_webhook_trigger.plugin import WebhookTriggerPlugin, fab_provider_installed
+from tests.airflow_env import ROOT
+
+WEB_FRAMEWORKS = ("flask", "fastapi", "starlette")
+
+
+def _imported_after(modules: list[str]) -> set[str]:
+    """Top-level packages in ``sys.modules`` of a fresh interpreter after importing ``modules``."""
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+# -- import weight ---------------------------------------------------------------------
+
+
+def test_plugin_import_no_web_framework() -> None:
+    loaded = _imported_after(["airflow_webhook_trigger", "airflow_webhook_trigger.plugin"])
+    assert "airflow_webhook_trigger" in loaded
+    assert loaded.isdisjoint(WEB_FRAMEWORKS), loaded & set(WEB_FRAMEWORKS)
+
+
+def test_plugin_package_import_no_airflow() -> None:
+    assert _imported_after(["airflow_webhook_trigger"]).isdisjoint({"airflow", *WEB_FRAMEWORKS})
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["model", "paths", "query", "jsonbody", "sample", "auth", "request", "response", "errors", "endpoint",
+     "config", "registry", "store", "cli"],
+)  # fmt: skip
+def test_plugin_core_module_import_no_airflow_no_web_framework(module: str) -> None:
+    loaded = _imported_after([f"airflow_webhook_trigger.{module}"])
+    assert loaded.isdisjoint({"airflow", *WEB_FRAMEWORKS}), loaded & {"airflow", *WEB_FRAMEWORKS}
+
+
+# -- discovery -------------------------------------------------------------------------
+
+
+def test_plugin_entry_point_names_plugin_class() -> None:
+    [entry] = [e for e in entry_points(group="airflow.plugins") if e.name == "webhook_trigger"]
+    assert entry.value == "airflow_webhook_trigger.plugin:WebhookTriggerPlugin"
+    assert entry.load() is WebhookTriggerPlugin
+    assert WebhookTriggerPlugin.name == "webhook_trigger"
+
+
+@pytest.mark.airflow
+def test_plugin_found_by_airflow_plugins_manager() -> None:
+    from airflow import plugins_manager
+
+    plugins, errors = plugins_manager._get_plugins()
+    assert not errors, errors
+    ours = [p for p in plugins if p.name == "webhook_trigger"]
+    assert len(ours) == 1  # found once: through the entry point, not a plugins/ folder
+    assert isinstance(ours[0], WebhookTriggerPlugin)
+    assert "webhook_trigger" in str(ours[0].source)
+
+
+@pytest.mark.airflow
+def test_plugin_fastapi_app_mounted_at_prefix() -> None:
+    from fastapi import FastAPI
+
+    [app] = WebhookTriggerPlugin().fastapi_apps
+    assert set(app) == {"app", "url_prefix", "name"}
+    assert isinstance(app["app"], FastAPI)
+    assert app["url_prefix"] == "/webhook"
+    assert app["name"] == "airflow-webhook-trigger"
+    assert WebhookTriggerPlugin().fastapi_apps[0]["app"] is app["app"]  # built once per process
+
+
+# -- the Flask blueprint only with the FAB provider ------------------------------------
+
+
+@pytest.fixture
+def fresh_blueprints() -> Iterator[None]:
+    plugin._flask_blueprints.cache_clear()
+    yield
+    plugin._flask_blueprints.cache_clear()
+
+
+def test_plugin_fab_provider_installed_in_dev_env() -> None:
+    assert fab_provider_installed() is (importlib.util.find_spec("airflow.providers.fab") is not None)
+
+
+@pytest.mark.parametrize(
+    "find_spec",
+    [
+        lambda name, *a: None,
+        lambda name, *a: (_ for _ in ()).throw(ModuleNotFoundError("No module named 'airflow.providers'")),
+        lambda name, *a: (_ for _ in ()).throw(ValueError("airflow.providers.fab.__spec__ is None")),
+    ],
+    ids=["absent", "parent missing", "no spec"],
+)
+def test_plugin_fab_provider_not_importable_false(monkeypatch: pytest.MonkeyPatch, find_spec: Any) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert fab_provider_installed() is False
+
+
+def test_plugin_without_fab_no_flask_blueprints(
+    monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None
+) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    assert WebhookTriggerPlugin().flask_blueprints == []
+
+
+def test_plugin_without_fab_flag_no_flask_blueprints(
+    monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None
+) -> None:
+    monkeypatch.setattr(plugin, "fab_provider_installed", lambda: False)
+    assert WebhookTriggerPlugin().flask_blueprints == []
+
+
+def test_plugin_without_fab_flask_never_imported() -> None:
+    code = (
+        "import importlib.util, sys\n"
+        "from airflow_webhook_trigger import plugin\n"
+        "importlib.util.find_spec = lambda name, *a: None\n"
+        "assert plugin.WebhookTriggerPlugin().flask_blueprints == []\n"
+        "print('flask' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"
+
+
+@pytest.mark.airflow
+def test_plugin_with_fab_one_csrf_exempt_blueprint(
+    monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None
+) -> None:
+    from flask import Blueprint
+
+    monkeypatch.setattr(plugin, "fab_provider_installed", lambda: True)
+    [blueprint] = WebhookTriggerPlugin().flask_blueprints
+    assert isinstance(blueprint, Blueprint)
+    assert blueprint.url_prefix == "/webhook"
+    assert blueprint.name == "webhook_trigger"
