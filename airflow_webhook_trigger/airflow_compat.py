@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
 from airflow_webhook_trigger.endpoint import TriggeredRun
+from airflow_webhook_trigger.waiter import RESPONSE_KEY, RecordedResponse, RunSnapshot
 from airflow_webhook_trigger.errors import NotFound, ServiceUnavailable, UnprocessableEntity
 
 if TYPE_CHECKING:
@@ -113,9 +115,7 @@ def _validate_params(dag: Any, conf: dict[str, object]) -> None:
         except Exception as exc:  # jsonschema's ValidationError, or "No value passed"
             missing = not is_arg_set(param.value)
             reason = "is required" if missing else _short_reason(exc)
-            raise UnprocessableEntity(
-                f"DAG param {name!r} {reason}", extra={"param": name}
-            ) from None
+            raise UnprocessableEntity(f"DAG param {name!r} {reason}", extra={"param": name}) from None
 
 
 def _short_reason(exc: Exception) -> str:
@@ -171,7 +171,7 @@ class AirflowRunGateway:
                 if dag is None:
                     raise NotFound(f"DAG {dag_id!r} not found")
                 _validate_params(dag, conf)
-                _trigger_dag(
+                dag_run = _trigger_dag(
                     dag_id=dag_id,
                     dag_bag=_CachedLatestBag(self._dags, dag),
                     triggered_by=DagRunTriggeredByType.REST_API,
@@ -182,8 +182,10 @@ class AirflowRunGateway:
                     note=None,
                     session=session,
                 )
+                session.flush()
+                key = int(dag_run.id)
             # create_session committed on leaving the block: only now may we answer 2xx.
-            return TriggeredRun(dag_id=dag_id, run_id=run_id)
+            return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
         except DagNotFound:
             raise NotFound(f"DAG {dag_id!r} not found") from None
         except DagRunAlreadyExists:  # a random suffix makes this practically impossible
@@ -196,9 +198,85 @@ class AirflowRunGateway:
         finally:
             self._slots.release()
 
+    def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
+        try:
+            return run_snapshot(dag_id, run_id)
+        except Exception as exc:
+            if _is_unavailable(exc):
+                raise self._busy("the metadata database is busy") from None
+            raise
+
 
 def requires_permission(method: str) -> Any:
     """A FastAPI dependency: Airflow's auth manager, with connection permissions."""
     from airflow.api_fastapi.core_api.security import requires_access_connection
 
     return requires_access_connection(method)  # type: ignore[arg-type]
+
+
+def _recorded(value: object, task_id: str) -> RecordedResponse | None:
+    """A response as the operator stored it in XCom; None if it is not one of ours."""
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dict):
+        return None
+    status = value.get("status")
+    headers = value.get("headers") or {}
+    if not isinstance(status, int) or not isinstance(headers, dict):
+        return None
+    return RecordedResponse(
+        status=status,
+        headers=tuple((str(k), str(v)) for k, v in headers.items()),
+        body=value.get("body", ""),
+        task_id=task_id,
+    )
+
+
+def _snapshot_query(session: Session, where: Any) -> list[Any]:
+    from sqlalchemy import and_, select
+
+    from airflow.models import DagRun
+    from airflow.models.xcom import XComModel
+
+    query = (
+        select(DagRun.id, DagRun.dag_id, DagRun.run_id, DagRun.state, XComModel.task_id, XComModel.value)
+        .outerjoin(XComModel, and_(XComModel.dag_run_id == DagRun.id, XComModel.key == RESPONSE_KEY))
+        .where(where)
+        .order_by(DagRun.id, XComModel.timestamp, XComModel.task_id)
+    )
+    return list(session.execute(query).all())
+
+
+def _snapshots(rows: Sequence[Any]) -> dict[int, tuple[TriggeredRun, RunSnapshot]]:
+    out: dict[int, tuple[TriggeredRun, RunSnapshot]] = {}
+    for row in rows:
+        state = str(getattr(row.state, "value", row.state))
+        response = _recorded(row.value, row.task_id) if row.task_id is not None else None
+        current = out.get(row.id)
+        if current is None or (current[1].response is None and response is not None):
+            # rows come oldest response first: the first response recorded wins
+            out[row.id] = (TriggeredRun(row.dag_id, row.run_id, int(row.id)), RunSnapshot(state, response))
+    return out
+
+
+def fetch_runs(keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
+    """The sync waiter's one query per tick: states and first responses of these runs."""
+    from airflow.models import DagRun
+
+    with db_session() as session:
+        rows = _snapshot_query(session, DagRun.id.in_(list(keys)))
+    return {key: snap for key, (_, snap) in _snapshots(rows).items()}
+
+
+def run_snapshot(dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
+    from sqlalchemy import and_
+
+    from airflow.models import DagRun
+
+    with db_session() as session:
+        rows = _snapshot_query(session, and_(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    found = _snapshots(rows)
+    return next(iter(found.values()), None)

@@ -60,7 +60,7 @@ def build_conf(
             conf["body"] = body
 
     conf.update(aliases)
-    conf["webhook"] = {"id": webhook.id, "received_at": received_at.isoformat()}
+    conf["webhook"] = {"id": webhook.id, "mode": webhook.mode, "received_at": received_at.isoformat()}
 
     size = len(json.dumps(conf, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size > max_conf_bytes:

@@ -49,12 +49,8 @@ class Settings:
                 _require(f.name, value, value >= 0, "must be >= 0")
                 continue
             _require(f.name, value, value > 0, "must be > 0 (limits cannot be disabled)")
-        _require(
-            "json_max_depth", self.json_max_depth, self.json_max_depth <= 512, "must be <= 512"
-        )
-        _require(
-            "query_max_depth", self.query_max_depth, self.query_max_depth <= 32, "must be <= 32"
-        )
+        _require("json_max_depth", self.json_max_depth, self.json_max_depth <= 512, "must be <= 512")
+        _require("query_max_depth", self.query_max_depth, self.query_max_depth <= 32, "must be <= 32")
         _require(
             "sync_default_timeout_seconds",
             self.sync_default_timeout_seconds,

@@ -24,8 +24,9 @@ from airflow_webhook_trigger.errors import MethodNotAllowed, NotFound, PayloadTo
 from airflow_webhook_trigger.jsonbody import read_body
 from airflow_webhook_trigger.model import ID_RE, Webhook
 from airflow_webhook_trigger.query import QueryLimits, parse_query
-from airflow_webhook_trigger.request import WebhookRequest
-from airflow_webhook_trigger.response import HttpResponse, body_response
+from airflow_webhook_trigger.request import Headers, WebhookRequest
+from airflow_webhook_trigger.response import HttpResponse, body_response, json_response
+from airflow_webhook_trigger.waiter import RunSnapshot
 
 RUN_ID_HEADER = "X-Airflow-Run-Id"
 
@@ -34,6 +35,17 @@ RUN_ID_HEADER = "X-Airflow-Run-Id"
 class TriggeredRun:
     dag_id: str
     run_id: str
+    #: the run's primary key (``dag_run.id``), what the sync waiter polls by
+    key: int = 0
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    """A sync webhook's run, started: the adapter waits for it, then calls ``finish``."""
+
+    run: TriggeredRun
+    timeout: float
+    status_url: str
 
 
 class WebhookSource(Protocol):
@@ -51,6 +63,10 @@ class RunGateway(Protocol):
     """
 
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun: ...
+
+    def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
+        """A run's state and first recorded response; None when there is no such run."""
+        ...
 
 
 class CachedSource:
@@ -107,9 +123,7 @@ def make_run_id(webhook_id: str, received_at: datetime) -> str:
 
 
 def body_too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)"
-    )
+    return PayloadTooLarge(f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)")
 
 
 class WebhookEndpoint:
@@ -144,9 +158,7 @@ class WebhookEndpoint:
         :raises PayloadTooLarge: Content-Length over the limit
         """
         if method != "POST":
-            raise MethodNotAllowed(
-                f"method {method[:16]} not allowed; use POST", headers={"Allow": "POST"}
-            )
+            raise MethodNotAllowed(f"method {method[:16]} not allowed; use POST", headers={"Allow": "POST"})
         webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
         if webhook is None or not webhook.enabled:
             raise NotFound("no such webhook")
@@ -156,9 +168,13 @@ class WebhookEndpoint:
                 raise body_too_large(self.settings.max_body_bytes)
         return webhook
 
-    def accept(self, webhook: Webhook, request: WebhookRequest) -> HttpResponse:
-        """Authenticate, parse, start the run, and answer (async mode).
+    def accept(
+        self, webhook: Webhook, request: WebhookRequest, *, request_url: str = ""
+    ) -> HttpResponse | PendingRun:
+        """Authenticate, parse, start the run; answer (async) or say what to wait for (sync).
 
+        :param request_url: the trigger URL as the caller used it (no query), for the
+            status URL of a sync webhook
         :raises WebhookError: any rejection, with its status
         """
         if len(request.body) > self.settings.max_body_bytes:
@@ -179,7 +195,64 @@ class WebhookEndpoint:
             max_conf_bytes=self.settings.max_conf_bytes,
         )
         run = self._runs.trigger(webhook.dag_id, make_run_id(webhook.id, received_at), conf)
+        if webhook.mode == "sync":
+            return PendingRun(run, self._sync_timeout(webhook), f"{request_url}/runs/{run.run_id}")
         configured = webhook.response
         return body_response(
             configured.status, configured.body, (*configured.headers, (RUN_ID_HEADER, run.run_id))
         )
+
+    def _sync_timeout(self, webhook: Webhook) -> float:
+        wanted = webhook.sync_timeout_seconds or self.settings.sync_default_timeout_seconds
+        return min(wanted, self.settings.sync_max_timeout_seconds)
+
+    def finish(self, pending: PendingRun, snapshot: RunSnapshot | None) -> HttpResponse:
+        """The answer to a sync caller once its run settled (or the wait timed out)."""
+        if snapshot is None:
+            return json_response(
+                202,
+                {
+                    "dag_id": pending.run.dag_id,
+                    "run_id": pending.run.run_id,
+                    "status_url": pending.status_url,
+                },
+                (("Location", pending.status_url), (RUN_ID_HEADER, pending.run.run_id)),
+            )
+        return run_answer(pending.run, snapshot)
+
+    def status(self, method: str, webhook_id: str, run_id: str, headers: Headers) -> HttpResponse:
+        """``GET {trigger URL}/runs/{run_id}``: the recorded response, or the run's state.
+
+        Same auth as the webhook. A run that is not this webhook's is unknown (404).
+        """
+        if method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"method {method[:16]} not allowed; use GET", headers={"Allow": "GET"})
+        webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
+        if webhook is None or not webhook.enabled:
+            raise NotFound("no such webhook")
+        if webhook.auth is not None:
+            self._auth.check(webhook.auth, headers)
+        found = None
+        if run_id.startswith(f"webhook__{webhook.id}__") and len(run_id) <= 250:
+            found = self._runs.snapshot(webhook.dag_id, run_id)
+        if found is None:
+            raise NotFound("no such run for this webhook")
+        run, snapshot = found
+        if not snapshot.settled:
+            return json_response(
+                202,
+                {"dag_id": run.dag_id, "run_id": run.run_id, "state": snapshot.state},
+                ((RUN_ID_HEADER, run.run_id),),
+            )
+        return run_answer(run, snapshot)
+
+
+def run_answer(run: TriggeredRun, snapshot: RunSnapshot) -> HttpResponse:
+    """PRODUCT.md §6: the recorded response; else 200 with the state; else 500 if it failed."""
+    extra = ((RUN_ID_HEADER, run.run_id),)
+    if snapshot.response is not None:
+        recorded = snapshot.response
+        return body_response(recorded.status, recorded.body, (*recorded.headers, *extra))
+    if snapshot.state == "failed":
+        return json_response(500, {"error": "run failed", "dag_id": run.dag_id, "run_id": run.run_id}, extra)
+    return json_response(200, {"dag_id": run.dag_id, "run_id": run.run_id, "state": snapshot.state}, extra)

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from airflow_webhook_trigger.endpoint import body_too_large
+from airflow_webhook_trigger.endpoint import PendingRun, body_too_large
 from airflow_webhook_trigger.errors import BadRequest, WebhookError
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
@@ -75,15 +75,46 @@ class TriggerRoute:
             body = await _read_body(request, runtime.settings.max_body_bytes)
             incoming = WebhookRequest(
                 method=request.method,
-                headers=Headers(
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
-                ),
+                headers=_headers(request),
                 query_string=scope.get("query_string", b""),
                 body=body,
             )
-            return await to_thread.run_sync(endpoint.accept, webhook, incoming)
+            url = str(request.url.replace(query=""))
+            result = await to_thread.run_sync(lambda: endpoint.accept(webhook, incoming, request_url=url))
+            if isinstance(result, PendingRun):
+                # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
+                snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)
+                return endpoint.finish(result, snapshot)
+            return result
 
         await _render(await guarded(work))(scope, receive, send)
+
+
+class StatusRoute:
+    """``GET {prefix}/trigger/{id}/runs/{run_id}``: a sync run's response or state."""
+
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self._runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        params = request.path_params
+
+        async def work() -> HttpResponse:
+            headers = _headers(request)
+            return await to_thread.run_sync(
+                self._runtime().endpoint.status,
+                request.method,
+                str(params.get("webhook_id", "")),
+                str(params.get("run_id", "")),
+                headers,
+            )
+
+        await _render(await guarded(work))(scope, receive, send)
+
+
+def _headers(request: Request) -> Headers:
+    return Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
 
 
 def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
@@ -100,6 +131,7 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.router.routes.append(Route("/trigger/{webhook_id}", TriggerRoute(runtime)))
+    app.router.routes.append(Route("/trigger/{webhook_id}/runs/{run_id}", StatusRoute(runtime)))
     app.include_router(management_router(runtime))
 
     @app.exception_handler(StarletteHTTPException)

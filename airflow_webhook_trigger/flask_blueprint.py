@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 
-from airflow_webhook_trigger.endpoint import body_too_large
+from airflow_webhook_trigger.endpoint import PendingRun, body_too_large
 from airflow_webhook_trigger.errors import WebhookError
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
@@ -45,7 +45,23 @@ def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
         query_string=request.query_string,
         body=_read_body(runtime.settings.max_body_bytes),
     )
-    return endpoint.accept(webhook, incoming)
+    result = endpoint.accept(webhook, incoming, request_url=request.base_url)
+    if isinstance(result, PendingRun):
+        # Sync mode: this WSGI thread waits on the process's one waiter.
+        return endpoint.finish(result, runtime.waiter.wait(result.run.key, result.timeout))
+    return result
+
+
+def _guarded(work: Callable[[], HttpResponse]) -> Response:
+    """The one place that turns errors into responses for this adapter."""
+    try:
+        result = work()
+    except WebhookError as exc:
+        result = error_response(exc)
+    except Exception:
+        log.exception("unexpected error while handling a webhook")
+        result = INTERNAL_ERROR
+    return Response(result.body, status=result.status, headers=list(result.headers))
 
 
 def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Blueprint:
@@ -53,19 +69,27 @@ def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Bluepri
     bp = Blueprint("webhook_trigger", __name__, url_prefix=url_prefix)
 
     def trigger(webhook_id: str) -> Response:
-        try:
-            result = _handle(runtime(), webhook_id)
-        except WebhookError as exc:
-            result = error_response(exc)
-        except Exception:
-            log.exception("unexpected error while handling a webhook")
-            result = INTERNAL_ERROR
-        return Response(result.body, status=result.status, headers=list(result.headers))
+        return _guarded(lambda: _handle(runtime(), webhook_id))
+
+    def status(webhook_id: str, run_id: str) -> Response:
+        return _guarded(
+            lambda: runtime().endpoint.status(
+                request.method, webhook_id, run_id, Headers(request.headers.items())
+            )
+        )
 
     bp.add_url_rule(
         "/trigger/<webhook_id>",
         endpoint="trigger",
         view_func=trigger,
+        methods=_METHODS,
+        provide_automatic_options=False,
+    )
+
+    bp.add_url_rule(
+        "/trigger/<webhook_id>/runs/<run_id>",
+        endpoint="status",
+        view_func=status,
         methods=_METHODS,
         provide_automatic_options=False,
     )

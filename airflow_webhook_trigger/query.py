@@ -189,9 +189,7 @@ def parse_query(raw: str | bytes, limits: QueryLimits = _DEFAULT_LIMITS) -> dict
     if plain:
         return dict(root)
     bound = 2 * (limits.max_depth + 1)
-    return {
-        key: node if type(node) is str else _compact(node, 1, bound) for key, node in root.items()
-    }
+    return {key: node if type(node) is str else _compact(node, 1, bound) for key, node in root.items()}
 
 
 def _as_text(raw: str | bytes) -> str:
@@ -354,6 +352,5 @@ def _compact(node: _Node, depth: int, bound: int) -> object:
             for child in (items[index] for index in sorted(items))
         ]
     return {
-        key: child if type(child) is str else _compact(child, depth, bound)
-        for key, child in node.items()
+        key: child if type(child) is str else _compact(child, depth, bound) for key, child in node.items()
     }

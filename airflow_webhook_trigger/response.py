@@ -22,15 +22,11 @@ def json_bytes(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def json_response(
-    status: int, value: object, headers: tuple[tuple[str, str], ...] = ()
-) -> HttpResponse:
+def json_response(status: int, value: object, headers: tuple[tuple[str, str], ...] = ()) -> HttpResponse:
     return HttpResponse(status, (("Content-Type", JSON_TYPE), *headers), json_bytes(value))
 
 
-def body_response(
-    status: int, body: object, headers: tuple[tuple[str, str], ...] = ()
-) -> HttpResponse:
+def body_response(status: int, body: object, headers: tuple[tuple[str, str], ...] = ()) -> HttpResponse:
     """A configured body: a string is sent as text, anything else as JSON."""
     if isinstance(body, str):
         return HttpResponse(status, (("Content-Type", TEXT_TYPE), *headers), body.encode("utf-8"))

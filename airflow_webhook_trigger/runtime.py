@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint
 from airflow_webhook_trigger.store import WebhookStore
+from airflow_webhook_trigger.waiter import RunWaiter
 
 
 @dataclass(frozen=True)
@@ -16,17 +17,24 @@ class Runtime:
     store: WebhookStore
     source: CachedSource
     endpoint: WebhookEndpoint
+    waiter: RunWaiter
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
     """Read ``[webhook_trigger]`` (unless given) and wire the registry and the run gateway."""
-    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, db_session, read_settings
+    from airflow_webhook_trigger.airflow_compat import (
+        AirflowRunGateway,
+        db_session,
+        fetch_runs,
+        read_settings,
+    )
 
     settings = settings or read_settings()
     store = WebhookStore(db_session)
     source = CachedSource(store, settings.registry_cache_seconds)
     endpoint = WebhookEndpoint(settings, source, AirflowRunGateway(settings))
-    return Runtime(settings=settings, store=store, source=source, endpoint=endpoint)
+    waiter = RunWaiter(fetch_runs, settings.waiter_tick_seconds)
+    return Runtime(settings=settings, store=store, source=source, endpoint=endpoint, waiter=waiter)
 
 
 @functools.cache

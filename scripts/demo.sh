@@ -19,7 +19,7 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True
 export AIRFLOW__API__BASE_URL=http://localhost:$PORT
 export AIRFLOW__API__PORT=$PORT
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$PORT/execution/
-export AIRFLOW__API_AUTH__JWT_SECRET=${AIRFLOW__API_AUTH__JWT_SECRET:-demo-only-jwt-secret-change-me-0123456789}
+export AIRFLOW__API_AUTH__JWT_SECRET=${AIRFLOW__API_AUTH__JWT_SECRET:-demo-only-jwt-secret-change-me-0123456789abcdef0123456789abcdef0123456789}
 # Each run needs about three scheduler loops: 0.1 s instead of the default 1 s gets ~1 s runs.
 export AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.1
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10

@@ -17,7 +17,7 @@ EXAMPLES = ROOT / "dags_examples"
 TEST_DAGS = Path(__file__).resolve().parent / "dags"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 BUNDLES = {"examples": EXAMPLES, "test-dags": TEST_DAGS}
-JWT_SECRET = "test-jwt-secret-for-webhook-trigger-tests-0123456789"
+JWT_SECRET = "test-jwt-secret-for-webhook-trigger-tests-" + "0123456789abcdef" * 3
 
 
 def configure() -> dict[str, str]:

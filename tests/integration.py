@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,10 +70,9 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 def runs_of(dag_id: str) -> list[Any]:
-    from sqlalchemy import select
-
     from airflow.models import DagRun
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         runs = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id)).all()
@@ -84,3 +85,61 @@ def jwt_for(role: str) -> str:
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
     return str(get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=role, role=role)))
+
+
+@pytest.fixture(scope="session")
+def airflow_server(airflow_db: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real api-server, scheduler and dag-processor on the test DB; yields the base URL."""
+    from pathlib import Path
+
+    from tests.processes import airflow_processes
+
+    log_dir = tmp_path_factory.mktemp("airflow-logs")
+    try:
+        with airflow_processes(log_dir) as base:
+            yield base
+    except Exception:
+        for log in Path(log_dir).glob("*.log"):
+            print(f"==== {log.name}\n{log.read_text()[-4000:]}")
+        raise
+
+
+def apply_example_webhooks(env: dict[str, str]) -> None:
+    """``apply -f dags_examples/webhooks.yaml`` (idempotent) with these passwords."""
+    import yaml
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.registry import apply_documents, load_file_documents
+    from airflow_webhook_trigger.store import WebhookStore
+    from tests.airflow_env import EXAMPLES
+
+    docs = load_file_documents(yaml.safe_load((EXAMPLES / "webhooks.yaml").read_text()))
+    apply_documents(WebhookStore(db_session), docs, env=env)
+
+
+def wait_for_run(dag_id: str, run_id: str, timeout: float = 120) -> Any:
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with create_session() as session:
+            run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+            if run is not None and run.state in ("success", "failed"):
+                session.expunge(run)
+                return run
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} of {dag_id} did not finish in {timeout}s")
+
+
+def xcom_value(dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+    from airflow.utils.session import create_session
+    from sqlalchemy import text
+
+    with create_session() as session:
+        value = session.execute(
+            text("SELECT value FROM xcom WHERE dag_id = :d AND run_id = :r AND task_id = :t AND key = :k"),
+            {"d": dag_id, "r": run_id, "t": task_id, "k": key},
+        ).scalar()
+    return json.loads(value) if isinstance(value, str | bytes) else value

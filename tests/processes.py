@@ -58,7 +58,9 @@ def airflow_processes(log_dir: Path, *, scheduler: bool = True) -> Iterator[str]
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or procs[0].poll() is not None:
-                raise RuntimeError("api-server did not start: " + (log_dir / "api-server.log").read_text()[-3000:])
+                raise RuntimeError(
+                    "api-server did not start: " + (log_dir / "api-server.log").read_text()[-3000:]
+                )
             time.sleep(0.5)
         yield base
     finally:

@@ -90,9 +90,7 @@ def write_lock(airflow_db: None) -> Iterator[None]:
     else:
         import psycopg2
 
-        conn = psycopg2.connect(
-            host=url.host, port=url.port or 5432, user=url.username, dbname=url.database
-        )
+        conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database)
         conn.cursor().execute("LOCK TABLE dag_run IN EXCLUSIVE MODE")
     try:
         yield

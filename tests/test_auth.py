@@ -28,12 +28,9 @@ def test_hash_password_known_answer_is_stable() -> None:
     import hashlib
 
     digest = hashlib.scrypt(b"hunter2", salt=KNOWN_SALT, n=2**14, r=8, p=1, dklen=32)
-    assert KNOWN_HASH == (
-        "scrypt$16384$8$1$"
-        + base64.b64encode(KNOWN_SALT).decode()
-        + "$"
-        + base64.b64encode(digest).decode()
-    )
+    assert (
+        "scrypt$16384$8$1$" + base64.b64encode(KNOWN_SALT).decode() + "$" + base64.b64encode(digest).decode()
+    ) == KNOWN_HASH
     assert "hunter2" not in KNOWN_HASH
 
 

@@ -23,8 +23,10 @@ airflow = pytest.mark.airflow
 SECRET = "s3cret-Pa55word"
 BASE = "http://localhost:8080/webhook/trigger/"
 EXAMPLE_FILE = EXAMPLES / "webhooks.yaml"
-EXAMPLE_ENV = {"PAYMENT_HOOK_PASSWORD": "pay-Pa55word", "GITHUB_HOOK_PASSWORD": "gh-Pa55word"}
-EXAMPLE_IDS = ["pay-3f9c2a7d81e4b6a0", "gh-push-9b1e4c7a2d5f8e30"]
+# the shipped example file (PRODUCT.md §3): every webhook in it has an id and a password_env
+EXAMPLE_DOCS: list[dict[str, Any]] = yaml.safe_load(EXAMPLE_FILE.read_text())["webhooks"]
+EXAMPLE_IDS = [d["id"] for d in EXAMPLE_DOCS]
+EXAMPLE_ENV = {d["auth"]["basic"]["password_env"]: f"pw-{d['id']}" for d in EXAMPLE_DOCS}
 
 
 def run(
@@ -519,20 +521,17 @@ def test_cli_delete_removes(cli: Any, two_webhooks: None, store: Any) -> None:
 def test_cli_apply_example_file_twice_idempotent(cli: Any, store: Any, example_env: None) -> None:
     code, out, err = cli("apply", "-f", str(EXAMPLE_FILE))
     assert (code, err) == (0, "")
-    assert (
-        out
-        == "created\tpay-3f9c2a7d81e4b6a0\tpayment_callback\ncreated\tgh-push-9b1e4c7a2d5f8e30\tgithub_push\n"
-    )
+    assert out.splitlines() == [f"created\t{d['id']}\t{d['dag_id']}" for d in EXAMPLE_DOCS]
     stored = store.list()
     assert sorted(w.id for w in stored) == sorted(EXAMPLE_IDS)
-    pay = store.require("pay-3f9c2a7d81e4b6a0")
-    assert password_matches_hash(EXAMPLE_ENV["PAYMENT_HOOK_PASSWORD"], pay.auth.password_hash)
-    assert pay.auth.password_env == "PAYMENT_HOOK_PASSWORD"
+    for doc in EXAMPLE_DOCS:
+        auth = store.require(doc["id"]).auth
+        var = doc["auth"]["basic"]["password_env"]
+        assert auth.password_env == var
+        assert password_matches_hash(EXAMPLE_ENV[var], auth.password_hash)
     code, out, err = cli("apply", "--file", str(EXAMPLE_FILE))
     assert (code, err) == (0, "")
-    assert out == (
-        "unchanged\tpay-3f9c2a7d81e4b6a0\tpayment_callback\nunchanged\tgh-push-9b1e4c7a2d5f8e30\tgithub_push\n"
-    )
+    assert out.splitlines() == [f"unchanged\t{d['id']}\t{d['dag_id']}" for d in EXAMPLE_DOCS]
     assert store.list() == stored
 
 
@@ -540,7 +539,7 @@ def test_cli_apply_example_file_twice_idempotent(cli: Any, store: Any, example_e
 def test_cli_apply_stdin(cli: Any, store: Any, example_env: None) -> None:
     code, out, _ = cli("apply", "-f", "-", stdin=EXAMPLE_FILE.read_text())
     assert code == 0
-    assert out.count("created\t") == 2
+    assert out.count("created\t") == len(EXAMPLE_DOCS)
 
 
 @airflow
@@ -552,20 +551,30 @@ def test_cli_apply_changed_file_updated(cli: Any, store: Any, example_env: None,
     changed.write_text(yaml.safe_dump(data))
     code, out, _ = cli("apply", "-f", str(changed))
     assert code == 0
-    assert out.splitlines() == [
-        "unchanged\tpay-3f9c2a7d81e4b6a0\tpayment_callback",
-        "updated\tgh-push-9b1e4c7a2d5f8e30\tgithub_push",
+    assert [line.split("\t")[0] for line in out.splitlines()] == [
+        "updated" if i == 1 else "unchanged" for i in range(len(EXAMPLE_DOCS))
     ]
-    assert store.require("gh-push-9b1e4c7a2d5f8e30").enabled is False
+    assert store.require(EXAMPLE_IDS[1]).enabled is False
 
 
 @airflow
 def test_cli_apply_password_env_unset_new_webhooks_exit_1_nothing_written(cli: Any, store: Any) -> None:
     code, out, err = cli("apply", "-f", str(EXAMPLE_FILE))
     assert (code, out) == (1, "")
-    assert err == (
-        "error: webhooks[0].auth.basic.password_env: environment variable PAYMENT_HOOK_PASSWORD is not set\n"
-    )
+    var = EXAMPLE_DOCS[0]["auth"]["basic"]["password_env"]
+    assert err == f"error: webhooks[0].auth.basic.password_env: environment variable {var} is not set\n"
+    assert store.list() == []
+
+
+@airflow
+def test_cli_apply_one_password_env_unset_exit_1_nothing_written(
+    cli: Any, store: Any, example_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = EXAMPLE_DOCS[-1]["auth"]["basic"]["password_env"]
+    monkeypatch.delenv(var)
+    code, out, err = cli("apply", "-f", str(EXAMPLE_FILE))
+    assert (code, out) == (1, "")
+    assert f"environment variable {var} is not set" in err
     assert store.list() == []
 
 
@@ -611,18 +620,13 @@ def test_cli_export_never_prints_secret(cli: Any, store: Any, example_env: None)
     for secret in (SECRET, *EXAMPLE_ENV.values()):
         assert secret not in out
     assert "scrypt" not in out and "password:" not in out
-    data = yaml.safe_load(out)
-    assert [d["id"] for d in data["webhooks"]] == [
-        "gh-push-9b1e4c7a2d5f8e30",
-        "pay-3f9c2a7d81e4b6a0",
-        "hook-lit-0000001",
-    ]
-    assert data["webhooks"][2]["auth"] == {
+    exported = {d["id"]: d for d in yaml.safe_load(out)["webhooks"]}
+    assert set(exported) == {*EXAMPLE_IDS, "hook-lit-0000001"}
+    assert exported["hook-lit-0000001"]["auth"] == {
         "basic": {"username": "u", "password_env": "WEBHOOK_PASSWORD_HOOK_LIT_0000001"}
     }
-    assert data["webhooks"][1]["auth"] == {
-        "basic": {"username": "stripe", "password_env": "PAYMENT_HOOK_PASSWORD"}
-    }
+    for doc in EXAMPLE_DOCS:
+        assert exported[doc["id"]]["auth"] == {"basic": doc["auth"]["basic"]}
 
 
 @airflow
@@ -639,16 +643,19 @@ def test_cli_export_then_apply_env_unset_unchanged(
         monkeypatch.delenv(name)
     code, out, err = cli("apply", "-f", str(exported))
     assert (code, err) == (0, "")
-    assert [line.split("\t")[0] for line in out.splitlines()] == ["unchanged"] * 4
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["unchanged"] * len(before)
     assert store.list() == before
 
 
 @airflow
 def test_cli_export_dag_id_filters(cli: Any, store: Any, example_env: None) -> None:
     cli("apply", "-f", str(EXAMPLE_FILE))
-    code, out, _ = cli("export", "--dag-id", "github_push")
+    dag_id = EXAMPLE_DOCS[1]["dag_id"]
+    code, out, _ = cli("export", "--dag-id", dag_id)
     assert code == 0
-    assert [d["id"] for d in yaml.safe_load(out)["webhooks"]] == ["gh-push-9b1e4c7a2d5f8e30"]
+    assert [d["id"] for d in yaml.safe_load(out)["webhooks"]] == [
+        d["id"] for d in EXAMPLE_DOCS if d["dag_id"] == dag_id
+    ]
 
 
 @airflow

@@ -44,9 +44,7 @@ def test_settings_from_lookup_values_are_converted() -> None:
         ("sync_default_timeout_seconds", "500", "must be <= sync_max_timeout_seconds"),
     ],
 )
-def test_settings_from_lookup_invalid_value_fails_naming_the_key(
-    key: str, value: str, message: str
-) -> None:
+def test_settings_from_lookup_invalid_value_fails_naming_the_key(key: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")) as info:
         settings_from_lookup({key: value}.get)
     assert key in str(info.value)

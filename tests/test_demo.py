@@ -16,10 +16,18 @@ pytestmark = pytest.mark.demo
 
 
 def test_demo_script_smoke_curl_lines_answer_as_documented() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "WEBHOOK_TEST_CONFIGURED"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "WEBHOOK_TEST_CONFIGURED"
+    }
     env.update(DEMO_SMOKE="1", DEMO_PORT=str(free_port()))
     result = subprocess.run(
-        ["bash", "scripts/demo.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+        ["bash", "scripts/demo.sh"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     statuses = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("HTTP/1.1")]

@@ -75,7 +75,11 @@ def test_accept_stripe_like_request_builds_product_conf() -> None:
         "request_id": "r-17",
         "first_a": "1",
         "amount": 2,
-        "webhook": {"id": "hook-0123456789", "received_at": "2026-12-01T10:00:00.123456+00:00"},
+        "webhook": {
+            "id": "hook-0123456789",
+            "mode": "async",
+            "received_at": "2026-12-01T10:00:00.123456+00:00",
+        },
     }
     assert "leak" not in json.dumps(conf)
     assert dict(response.headers)["X-Airflow-Run-Id"] == run_id
@@ -84,9 +88,7 @@ def test_accept_stripe_like_request_builds_product_conf() -> None:
 def test_accept_no_fields_configured_passes_query_and_body_but_no_headers() -> None:
     webhook = _webhook()
     endpoint, runs = _endpoint(webhook)
-    endpoint.accept(
-        webhook, _request(b"[1, 2]", b"x[]=1&x[]=2", Content_Type="application/json", X_A="1")
-    )
+    endpoint.accept(webhook, _request(b"[1, 2]", b"x[]=1&x[]=2", Content_Type="application/json", X_A="1"))
     conf = runs.triggered[0][2]
     assert conf["headers"] == {}
     assert conf["query"] == {"x": ["1", "2"]}
@@ -127,7 +129,9 @@ def test_locate_other_method_is_405_with_allow(method: str) -> None:
     assert info.value.headers == {"Allow": "POST"}
 
 
-@pytest.mark.parametrize("webhook_id", ["unknown-0123456", "short", "x" * 65, "../../etc", "hook 0123456789", ""])
+@pytest.mark.parametrize(
+    "webhook_id", ["unknown-0123456", "short", "x" * 65, "../../etc", "hook 0123456789", ""]
+)
 def test_locate_unknown_or_malformed_id_is_404(webhook_id: str) -> None:
     endpoint, _ = _endpoint(_webhook())
     with pytest.raises(NotFound):
@@ -150,7 +154,13 @@ def test_locate_disabled_webhook_is_404() -> None:
 
 @pytest.mark.parametrize(
     ("content_length", "raises"),
-    [("1048577", True), ("1048576", False), ("99999999999999999999999", False), ("abc", False), (None, False)],
+    [
+        ("1048577", True),
+        ("1048576", False),
+        ("99999999999999999999999", False),
+        ("abc", False),
+        (None, False),
+    ],
 )
 def test_locate_declared_length_over_limit_is_413(content_length: str | None, raises: bool) -> None:
     endpoint, _ = _endpoint(_webhook())

@@ -26,7 +26,10 @@ WEBHOOKS: list[dict[str, Any]] = [
         "auth": {"basic": {"username": "stripe", "password": "s3cret-pass"}},
         "request": {
             "headers": [{"name": "X-Request-Id", "alias": "request_id"}],
-            "body": [{"path": "data.amount", "alias": "amount"}, {"path": "data.currency", "alias": "currency"}],
+            "body": [
+                {"path": "data.amount", "alias": "amount"},
+                {"path": "data.currency", "alias": "currency"},
+            ],
         },
         "response": {"status": 202, "headers": {"X-Handled-By": "airflow"}, "body": {"accepted": True}},
     },
@@ -52,57 +55,143 @@ class Row:
 GOOD = b'{"data": {"amount": 1250, "currency": "USD"}, "other": true}'
 
 ROWS = [
-    Row("get is 405", "hook-auth-0000001", 405, method="GET", error="not allowed",
-        response_headers={"allow": "POST"}),
+    Row(
+        "get is 405",
+        "hook-auth-0000001",
+        405,
+        method="GET",
+        error="not allowed",
+        response_headers={"allow": "POST"},
+    ),
     Row("put is 405", "hook-auth-0000001", 405, method="PUT", body=GOOD, headers={**JSON, **AUTH}),
     Row("delete is 405", "hook-auth-0000001", 405, method="DELETE"),
-    Row("method override ignored", "hook-auth-0000001", 405, method="GET",
-        headers={"X-HTTP-Method-Override": "POST", **AUTH}),
+    Row(
+        "method override ignored",
+        "hook-auth-0000001",
+        405,
+        method="GET",
+        headers={"X-HTTP-Method-Override": "POST", **AUTH},
+    ),
     Row("unknown id", "hook-unknown-00001", 404, error="no such webhook"),
     Row("malformed id", "bad.id!", 404, error="no such webhook"),
     Row("disabled", "hook-off-00000001", 404, error="no such webhook"),
-    Row("declared too large", "hook-auth-0000001", 413, body=b" " * (MIB + 1), headers={**JSON, **AUTH},
-        error="max_body_bytes"),
+    Row(
+        "declared too large",
+        "hook-auth-0000001",
+        413,
+        body=b" " * (MIB + 1),
+        headers={**JSON, **AUTH},
+        error="max_body_bytes",
+    ),
     Row("too large before auth", "hook-auth-0000001", 413, body=b" " * (MIB + 1), headers=JSON),
-    Row("no auth", "hook-auth-0000001", 401, body=GOOD, headers=JSON, error="authentication required",
-        response_headers={"www-authenticate": 'Basic realm="airflow-webhook-trigger", charset="UTF-8"'}),
-    Row("wrong password", "hook-auth-0000001", 401, body=GOOD, headers={**JSON, **basic("stripe", "nope")},
-        error="invalid credentials"),
+    Row(
+        "no auth",
+        "hook-auth-0000001",
+        401,
+        body=GOOD,
+        headers=JSON,
+        error="authentication required",
+        response_headers={"www-authenticate": 'Basic realm="airflow-webhook-trigger", charset="UTF-8"'},
+    ),
+    Row(
+        "wrong password",
+        "hook-auth-0000001",
+        401,
+        body=GOOD,
+        headers={**JSON, **basic("stripe", "nope")},
+        error="invalid credentials",
+    ),
     Row("wrong user", "hook-auth-0000001", 401, body=GOOD, headers={**JSON, **basic("x", "s3cret-pass")}),
-    Row("bearer scheme", "hook-auth-0000001", 401, body=GOOD, headers={**JSON, "Authorization": "Bearer abc"}),
+    Row(
+        "bearer scheme", "hook-auth-0000001", 401, body=GOOD, headers={**JSON, "Authorization": "Bearer abc"}
+    ),
     Row("bad base64", "hook-auth-0000001", 401, body=GOOD, headers={**JSON, "Authorization": "Basic %%%"}),
     Row("text/plain", "hook-auth-0000001", 415, body=GOOD, headers={"Content-Type": "text/plain", **AUTH}),
     Row("no content type", "hook-open-0000001", 415, body=b"{}", error="application/json"),
-    Row("latin-1 charset", "hook-open-0000001", 415, body=b"{}",
-        headers={"Content-Type": "application/json; charset=latin-1"}),
+    Row(
+        "latin-1 charset",
+        "hook-open-0000001",
+        415,
+        body=b"{}",
+        headers={"Content-Type": "application/json; charset=latin-1"},
+    ),
     Row("malformed json", "hook-open-0000001", 400, body=b'{"a": ', headers=JSON),
     Row("duplicate keys", "hook-open-0000001", 400, body=b'{"a": 1, "a": 2}', headers=JSON),
     Row("nan", "hook-open-0000001", 400, body=b'{"a": NaN}', headers=JSON),
-    Row("too deep", "hook-open-0000001", 400, body=b"[" * 65 + b"]" * 65, headers=JSON,
-        error="json_max_depth"),
+    Row(
+        "too deep", "hook-open-0000001", 400, body=b"[" * 65 + b"]" * 65, headers=JSON, error="json_max_depth"
+    ),
     Row("invalid utf-8", "hook-open-0000001", 400, body=b'{"a": "\xff"}', headers=JSON),
     Row("lone surrogate", "hook-open-0000001", 400, body=b'{"a": "\\ud800"}', headers=JSON),
     Row("huge integer", "hook-open-0000001", 400, body=b'{"a": 1' + b"0" * 30 + b"}", headers=JSON),
-    Row("too many query params", "hook-open-0000001", 400, query="&".join(f"k{i}=v" for i in range(1001)),
-        error="query_max_params"),
-    Row("query index over limit", "hook-open-0000001", 400, query="a[999999999]=1",
-        error="query_max_array_index"),
+    Row(
+        "too many query params",
+        "hook-open-0000001",
+        400,
+        query="&".join(f"k{i}=v" for i in range(1001)),
+        error="query_max_params",
+    ),
+    Row(
+        "query index over limit",
+        "hook-open-0000001",
+        400,
+        query="a[999999999]=1",
+        error="query_max_array_index",
+    ),
     Row("query too deep", "hook-open-0000001", 400, query="a[b][c][d][e][f][g]=1", error="query_max_depth"),
-    Row("param invalid", "hook-auth-0000001", 422, body=b'{"data": {"amount": "12.50"}}',
-        headers={**JSON, **AUTH}, error="'amount'"),
-    Row("param enum", "hook-auth-0000001", 422, body=b'{"data": {"amount": 5, "currency": "JPY"}}',
-        headers={**JSON, **AUTH}, error="'currency'"),
-    Row("param missing", "hook-auth-0000001", 422, body=b'{"data": {}}', headers={**JSON, **AUTH},
-        error="'amount' is required"),
+    Row(
+        "param invalid",
+        "hook-auth-0000001",
+        422,
+        body=b'{"data": {"amount": "12.50"}}',
+        headers={**JSON, **AUTH},
+        error="'amount'",
+    ),
+    Row(
+        "param enum",
+        "hook-auth-0000001",
+        422,
+        body=b'{"data": {"amount": 5, "currency": "JPY"}}',
+        headers={**JSON, **AUTH},
+        error="'currency'",
+    ),
+    Row(
+        "param missing",
+        "hook-auth-0000001",
+        422,
+        body=b'{"data": {}}',
+        headers={**JSON, **AUTH},
+        error="'amount' is required",
+    ),
     Row("unknown dag", "hook-nodag-000001", 404, error="not found"),
-    Row("accepted", "hook-auth-0000001", 202, body=GOOD, headers={**JSON, **AUTH, "X-Request-Id": "r-17"},
-        response_headers={"x-handled-by": "airflow", "content-type": "application/json"}),
-    Row("scheme lowercase", "hook-auth-0000001", 202, body=GOOD,
-        headers={**JSON, "Authorization": AUTH["Authorization"].replace("Basic", "basic")}),
-    Row("+json type", "hook-open-0000001", 200, body=b'{"a": 1}',
-        headers={"Content-Type": "application/vnd.api+json; charset=UTF-8"}),
-    Row("empty body no type", "hook-open-0000001", 200,
-        response_headers={"content-type": "text/plain; charset=utf-8"}),
+    Row(
+        "accepted",
+        "hook-auth-0000001",
+        202,
+        body=GOOD,
+        headers={**JSON, **AUTH, "X-Request-Id": "r-17"},
+        response_headers={"x-handled-by": "airflow", "content-type": "application/json"},
+    ),
+    Row(
+        "scheme lowercase",
+        "hook-auth-0000001",
+        202,
+        body=GOOD,
+        headers={**JSON, "Authorization": AUTH["Authorization"].replace("Basic", "basic")},
+    ),
+    Row(
+        "+json type",
+        "hook-open-0000001",
+        200,
+        body=b'{"a": 1}',
+        headers={"Content-Type": "application/vnd.api+json; charset=UTF-8"},
+    ),
+    Row(
+        "empty body no type",
+        "hook-open-0000001",
+        200,
+        response_headers={"content-type": "text/plain; charset=utf-8"},
+    ),
     Row("paused dag still gets its run", "hook-open-0000001", 200, query="x[]=1&x[]=2"),
 ]
 
@@ -152,7 +241,8 @@ def test_contract_row_same_answer_from_both_adapters(row: Row, client: Any, regi
             if row.error:
                 assert row.error in payload["error"], (adapter, payload)
         relevant = {
-            k: v for k, v in response.headers.items()
+            k: v
+            for k, v in response.headers.items()
             if k in {"content-type", "allow", "www-authenticate", "retry-after", "x-handled-by"}
         }
         answers[adapter] = (response.status_code, relevant, response.content)
@@ -172,7 +262,11 @@ def test_contract_accepted_run_holds_trigger_variables(client: Any, registered: 
             "request_id": "r-17",
             "amount": 1250,
             "currency": "USD",
-            "webhook": {"id": "hook-auth-0000001", "received_at": run.conf["webhook"]["received_at"]},
+            "webhook": {
+                "id": "hook-auth-0000001",
+                "mode": "async",
+                "received_at": run.conf["webhook"]["received_at"],
+            },
         }
         assert run.logical_date is None
         assert run.run_type == "manual"

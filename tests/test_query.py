@@ -59,9 +59,7 @@ def test_parse_query_qs_readme_example_matches(raw: str, expected: dict[str, obj
         ("a=1&a[b]=2", {"a": ["1", {"b": "2"}]}),
     ],
 )
-def test_parse_query_product_contract_example_matches(
-    raw: str, expected: dict[str, object]
-) -> None:
+def test_parse_query_product_contract_example_matches(raw: str, expected: dict[str, object]) -> None:
     assert parse_query(raw) == expected
 
 
@@ -239,9 +237,7 @@ def test_parse_query_key_grammar_gives_expected_tree(raw: str, expected: dict[st
         ("a[0][0][0]=1", {"a": [[["1"]]]}),
     ],
 )
-def test_parse_query_segment_meaning_gives_expected_tree(
-    raw: str, expected: dict[str, object]
-) -> None:
+def test_parse_query_segment_meaning_gives_expected_tree(raw: str, expected: dict[str, object]) -> None:
     assert parse_query(raw) == expected
 
 
@@ -415,12 +411,8 @@ def _nesting_attack(max_depth: int, max_params: int) -> str:
     return "&".join(parts)
 
 
-@pytest.mark.parametrize(
-    ("max_depth", "max_params"), [(3, 1000), (5, 1000), (10, 1000), (32, 20000)]
-)
-def test_parse_query_repeated_conflicts_nesting_too_deep_raises(
-    max_depth: int, max_params: int
-) -> None:
+@pytest.mark.parametrize(("max_depth", "max_params"), [(3, 1000), (5, 1000), (10, 1000), (32, 20000)])
+def test_parse_query_repeated_conflicts_nesting_too_deep_raises(max_depth: int, max_params: int) -> None:
     limits = QueryLimits(max_depth=max_depth, max_params=max_params, max_length=10**6)
     raw = _nesting_attack(max_depth, max_params)
     bound = 2 * (max_depth + 1)
@@ -481,9 +473,7 @@ def test_query_limits_invalid_value_raises_config_error(field: str, value: objec
 
 
 def test_query_limits_defaults_match_qs_defaults() -> None:
-    assert QueryLimits() == QueryLimits(
-        max_depth=5, max_array_index=20, max_params=1000, max_length=65536
-    )
+    assert QueryLimits() == QueryLimits(max_depth=5, max_array_index=20, max_params=1000, max_length=65536)
 
 
 def test_query_module_import_loads_no_framework() -> None:
@@ -492,9 +482,7 @@ def test_query_module_import_loads_no_framework() -> None:
         "bad = [m for m in ('flask', 'fastapi', 'starlette', 'airflow') if m in sys.modules]; "
         "sys.exit(repr(bad) if bad else 0)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
@@ -554,9 +542,7 @@ def test_parse_query_any_bytes_returns_json_tree_or_bad_request(raw: bytes) -> N
         max_length=st.integers(0, 100),
     ),
 )
-def test_parse_query_any_text_and_limits_raises_only_bad_request(
-    raw: str, limits: QueryLimits
-) -> None:
+def test_parse_query_any_text_and_limits_raises_only_bad_request(raw: str, limits: QueryLimits) -> None:
     try:
         result = parse_query(raw, limits)
     except BadRequest:
@@ -566,9 +552,7 @@ def test_parse_query_any_text_and_limits_raises_only_bad_request(
 
 _key_token = st.sampled_from(["a", "[a]", "[0]", "[1]", "[]", "[b]", "[", "]", "%5B", "0"])
 _key_heavy = st.lists(
-    st.tuples(
-        st.lists(_key_token, min_size=1, max_size=12).map("".join), st.sampled_from(["", "=s"])
-    ),
+    st.tuples(st.lists(_key_token, min_size=1, max_size=12).map("".join), st.sampled_from(["", "=s"])),
     max_size=80,
 ).map(lambda pairs: "&".join(key + value for key, value in pairs))
 
@@ -615,9 +599,9 @@ def test_parse_query_urlencoded_repeated_keys_round_trip(
     assert parse_query(urlencode(params, doseq=True)) == params
 
 
-_segment_key = st.text(
-    st.characters(codec="utf-8", exclude_characters="[]"), min_size=1, max_size=8
-).filter(lambda k: not re.fullmatch(r"0|[1-9][0-9]*", k))
+_segment_key = st.text(st.characters(codec="utf-8", exclude_characters="[]"), min_size=1, max_size=8).filter(
+    lambda k: not re.fullmatch(r"0|[1-9][0-9]*", k)
+)
 
 
 def _tree(depth: int) -> st.SearchStrategy[object]:

@@ -1,0 +1,161 @@
+"""Sync mode: one waiter per process answers every caller waiting for its run.
+
+Callers register the run they wait for; one background thread polls all pending
+runs with a single query per tick (``fetch`` is injected: the Airflow side reads
+``dag_run`` and the recorded responses in the ``xcom`` table) and wakes the right
+callers. Waiting costs no query per caller, and an async caller holds no thread
+(:meth:`RunWaiter.wait_async`). When nobody waits, the thread sleeps without querying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+#: the XCom key a ``WebhookResponseOperator`` records its response under
+RESPONSE_KEY = "webhook_response"
+FINISHED_STATES = frozenset({"success", "failed"})
+
+
+@dataclass(frozen=True)
+class RecordedResponse:
+    """What a ``WebhookResponseOperator`` decided."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: object
+    task_id: str
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """A run's state and its first recorded response, if any."""
+
+    state: str
+    response: RecordedResponse | None = None
+
+    @property
+    def settled(self) -> bool:
+        """A caller can be answered: a response exists, or the run ended."""
+        return self.response is not None or self.state in FINISHED_STATES
+
+
+Fetch = Callable[[Sequence[int]], Mapping[int, RunSnapshot]]
+Callback = Callable[[RunSnapshot], None]
+
+
+class RunWaiter:
+    """Polls pending runs, ``tick`` seconds apart, in one ``fetch`` call per tick.
+
+    :param fetch: dag_run ids -> snapshots of those runs (missing ids: no news)
+    :param tick: seconds between polls while someone waits
+    """
+
+    def __init__(self, fetch: Fetch, tick: float) -> None:
+        self._fetch = fetch
+        self._tick = tick
+        self._pending: dict[int, list[Callback]] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        #: number of fetch calls made (one per tick with waiters), for benchmarks
+        self.fetches = 0
+
+    # -- registration -------------------------------------------------------------
+
+    def _add(self, key: int, callback: Callback) -> None:
+        with self._cond:
+            was_idle = not self._pending
+            self._pending.setdefault(key, []).append(callback)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhook-run-waiter", daemon=True)
+                self._thread.start()
+            if was_idle:  # wake the idle thread; a busy one keeps its one-query-per-tick pace
+                self._cond.notify()
+
+    def _remove(self, key: int, callback: Callback) -> None:
+        with self._cond:
+            callbacks = self._pending.get(key)
+            if callbacks and callback in callbacks:
+                callbacks.remove(callback)
+                if not callbacks:
+                    del self._pending[key]
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return sum(len(c) for c in self._pending.values())
+
+    def wait(self, key: int, timeout: float) -> RunSnapshot | None:
+        """Block this thread until the run settles; None after ``timeout`` seconds."""
+        done = threading.Event()
+        box: list[RunSnapshot] = []
+
+        def callback(snapshot: RunSnapshot) -> None:
+            box.append(snapshot)
+            done.set()
+
+        self._add(key, callback)
+        try:
+            done.wait(timeout)
+        finally:
+            self._remove(key, callback)
+        return box[0] if box else None
+
+    async def wait_async(self, key: int, timeout: float) -> RunSnapshot | None:
+        """Await the run settling without holding a thread; None after ``timeout``."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[RunSnapshot] = loop.create_future()
+
+        def resolve(snapshot: RunSnapshot) -> None:
+            if not future.done():
+                future.set_result(snapshot)
+
+        def callback(snapshot: RunSnapshot) -> None:
+            loop.call_soon_threadsafe(resolve, snapshot)
+
+        self._add(key, callback)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            self._remove(key, callback)
+
+    # -- polling --------------------------------------------------------------------
+
+    def poll_once(self) -> int:
+        """One tick: fetch every pending run at once, wake callers of settled runs.
+
+        :return: the number of callers woken
+        """
+        with self._cond:
+            keys = list(self._pending)
+        if not keys:
+            return 0
+        self.fetches += 1
+        snapshots = self._fetch(keys)
+        woken: list[tuple[Callback, RunSnapshot]] = []
+        with self._cond:
+            for key, snapshot in snapshots.items():
+                if snapshot.settled and key in self._pending:
+                    woken.extend((cb, snapshot) for cb in self._pending.pop(key))
+        for callback, snapshot in woken:
+            callback(snapshot)
+        return len(woken)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait()
+            try:
+                self.poll_once()
+            except Exception:  # the DB may be briefly unavailable: keep serving waiters
+                log.exception("webhook waiter: polling pending runs failed; retrying")
+            time.sleep(self._tick)
