@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from airflow_webhook_trigger.endpoint import TriggeredRun
 from airflow_webhook_trigger.errors import NotFound, WebhookError
 from airflow_webhook_trigger.model import Webhook
+from airflow_webhook_trigger.waiter import RunSnapshot
 
 
 @dataclass
@@ -24,6 +25,7 @@ class FakeRuns:
     dags: set[str] = field(default_factory=lambda: {"dag_a"})
     triggered: list[tuple[str, str, dict[str, object]]] = field(default_factory=list)
     fail_with: WebhookError | None = None
+    snapshots: dict[str, RunSnapshot] = field(default_factory=dict)
 
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun:
         if self.fail_with is not None:
@@ -31,4 +33,9 @@ class FakeRuns:
         if dag_id not in self.dags:
             raise NotFound(f"DAG {dag_id!r} not found")
         self.triggered.append((dag_id, run_id, conf))
-        return TriggeredRun(dag_id, run_id)
+        return TriggeredRun(dag_id, run_id, len(self.triggered))
+
+    def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
+        if run_id not in self.snapshots:
+            return None
+        return TriggeredRun(dag_id, run_id, 1), self.snapshots[run_id]

@@ -19,6 +19,7 @@ from airflow_webhook_trigger.errors import (
 )
 from airflow_webhook_trigger.model import BasicAuth, parse_document
 from airflow_webhook_trigger.request import Headers, WebhookRequest
+from airflow_webhook_trigger.waiter import RecordedResponse, RunSnapshot
 from tests.fakes import FakeRuns, FakeSource
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=timezone.utc)
@@ -260,3 +261,112 @@ def test_cached_source_ttl_zero_always_reads() -> None:
     cached.get("a")
     cached.get("a")
     assert inner.calls == 2
+
+
+# -- sync mode -------------------------------------------------------------------------
+
+SYNC_URL = "http://h/webhook/trigger/hook-0123456789"
+
+
+def test_accept_sync_webhook_returns_pending_run_with_capped_timeout() -> None:
+    from airflow_webhook_trigger.endpoint import PendingRun
+
+    webhook = _webhook(mode="sync", sync={"timeout_seconds": 500})
+    endpoint, runs = _endpoint(webhook, settings=Settings(sync_max_timeout_seconds=60))
+    pending = endpoint.accept(webhook, _request(), request_url=SYNC_URL)
+    assert isinstance(pending, PendingRun)
+    assert pending.timeout == 60
+    assert pending.status_url == f"{SYNC_URL}/runs/{pending.run.run_id}"
+    assert runs.triggered[0][2]["webhook"]["mode"] == "sync"  # type: ignore[index]
+    default = _webhook(mode="sync")
+    assert endpoint.accept(default, _request(), request_url=SYNC_URL).timeout == 25  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "status", "body", "content_type"),
+    [
+        (
+            RunSnapshot("running", RecordedResponse(201, (("X-A", "1"),), {"ok": True}, "t")),
+            201,
+            b'{"ok":true}',
+            "application/json",
+        ),
+        (
+            RunSnapshot("success", RecordedResponse(422, (), "bad", "t")),
+            422,
+            b"bad",
+            "text/plain; charset=utf-8",
+        ),
+        (
+            RunSnapshot("success"),
+            200,
+            b'{"dag_id":"dag_a","run_id":"R","state":"success"}',
+            "application/json",
+        ),
+        (
+            RunSnapshot("failed"),
+            500,
+            b'{"error":"run failed","dag_id":"dag_a","run_id":"R"}',
+            "application/json",
+        ),
+    ],
+)
+def test_finish_settled_run_answers_per_product(
+    snapshot: RunSnapshot, status: int, body: bytes, content_type: str
+) -> None:
+    from airflow_webhook_trigger.endpoint import PendingRun, TriggeredRun
+
+    endpoint, _ = _endpoint(_webhook())
+    response = endpoint.finish(PendingRun(TriggeredRun("dag_a", "R", 1), 5, "u"), snapshot)
+    assert (response.status, response.body) == (status, body)
+    headers = dict(response.headers)
+    assert headers["Content-Type"] == content_type
+    assert headers["X-Airflow-Run-Id"] == "R"
+
+
+def test_finish_timeout_answers_202_with_status_url_and_location() -> None:
+    from airflow_webhook_trigger.endpoint import PendingRun, TriggeredRun
+
+    endpoint, _ = _endpoint(_webhook())
+    response = endpoint.finish(PendingRun(TriggeredRun("dag_a", "R", 1), 5, "http://h/s"), None)
+    assert response.status == 202
+    assert json.loads(response.body) == {"dag_id": "dag_a", "run_id": "R", "status_url": "http://h/s"}
+    assert dict(response.headers)["Location"] == "http://h/s"
+
+
+def test_status_pending_run_is_202_with_state_then_recorded_response() -> None:
+    webhook = _webhook(mode="sync")
+    run_id = "webhook__hook-0123456789__x"
+    runs = FakeRuns(snapshots={run_id: RunSnapshot("running")})
+    endpoint, _ = _endpoint(webhook, runs=runs)
+    pending = endpoint.status("GET", webhook.id, run_id, Headers())
+    assert pending.status == 202
+    assert json.loads(pending.body) == {"dag_id": "dag_a", "run_id": run_id, "state": "running"}
+    runs.snapshots[run_id] = RunSnapshot("success", RecordedResponse(200, (), "done", "t"))
+    assert endpoint.status("GET", webhook.id, run_id, Headers()).body == b"done"
+
+
+@pytest.mark.parametrize(
+    ("webhook_id", "run_id"),
+    [
+        ("hook-0123456789", "webhook__hook-0123456789__missing"),
+        ("hook-0123456789", "manual__2026-01-01T00:00:00+00:00"),
+        ("hook-0123456789", "webhook__other-hook-000__x"),
+        ("unknown-00000000", "webhook__unknown-00000000__x"),
+    ],
+)
+def test_status_unknown_or_foreign_run_is_404(webhook_id: str, run_id: str) -> None:
+    runs = FakeRuns(snapshots={"manual__2026-01-01T00:00:00+00:00": RunSnapshot("success")})
+    endpoint, _ = _endpoint(_webhook(mode="sync"), runs=runs)
+    with pytest.raises(NotFound):
+        endpoint.status("GET", webhook_id, run_id, Headers())
+
+
+def test_status_same_auth_as_webhook_and_get_only() -> None:
+    webhook = _webhook(mode="sync").with_changes(auth=BasicAuth("u", PASSWORD_HASH))
+    endpoint, _ = _endpoint(webhook)
+    with pytest.raises(Unauthorized):
+        endpoint.status("GET", webhook.id, "webhook__hook-0123456789__x", Headers())
+    with pytest.raises(MethodNotAllowed) as info:
+        endpoint.status("POST", webhook.id, "webhook__hook-0123456789__x", Headers())
+    assert info.value.headers == {"Allow": "GET"}
