@@ -34,4 +34,5 @@ def migrate() -> None:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        WebhookDBManager(session).upgradedb(use_migration_files=True)
+        manager = WebhookDBManager(session)  # type: ignore[no-untyped-call]
+        manager.upgradedb(use_migration_files=True)  # type: ignore[no-untyped-call]

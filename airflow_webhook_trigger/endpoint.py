@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 from airflow_webhook_trigger.auth import BasicAuthChecker
-from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.conf import build_conf
+from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.errors import MethodNotAllowed, NotFound, PayloadTooLarge
 from airflow_webhook_trigger.jsonbody import read_body
 from airflow_webhook_trigger.model import ID_RE, Webhook

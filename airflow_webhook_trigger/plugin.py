@@ -53,10 +53,10 @@ class WebhookTriggerPlugin(AirflowPlugin):
 
     name = "webhook_trigger"
 
-    @property  # type: ignore[override]
-    def fastapi_apps(self) -> list[dict[str, Any]]:
+    @property
+    def fastapi_apps(self) -> list[dict[str, Any]]:  # type: ignore[override]
         return _fastapi_apps()
 
-    @property  # type: ignore[override]
-    def flask_blueprints(self) -> list[Any]:
+    @property
+    def flask_blueprints(self) -> list[Any]:  # type: ignore[override]
         return _flask_blueprints()

@@ -8,7 +8,6 @@ Webhook (``webhooks.yaml``): headers ``X-GitHub-Event`` -> ``event`` and
 from __future__ import annotations
 
 import pendulum
-
 from airflow.sdk import DAG, Param, task
 
 with DAG(

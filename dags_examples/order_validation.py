@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 
 import pendulum
-
 from airflow.sdk import DAG, Param, task
+
 from airflow_webhook_trigger import WebhookResponseOperator
 
 CATALOG = {"SKU-1": 1250, "SKU-2": 990, "SKU-3": 4500}

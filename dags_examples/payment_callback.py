@@ -9,7 +9,6 @@ webhook's schema: a request without an integer ``amount`` gets 422.
 from __future__ import annotations
 
 import pendulum
-
 from airflow.sdk import DAG, Param, task
 
 with DAG(

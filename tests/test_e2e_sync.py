@@ -76,9 +76,8 @@ def test_sync_answer_arrives_before_slow_downstream_task_ends(server: str) -> No
     response = _order(server, "/webhook", {"id": "o-3", "sku": "SKU-1", "quantity": 1})
     assert response.status_code == 200
     run_id = response.headers["x-airflow-run-id"]
-    from sqlalchemy import select
-
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         state = session.scalar(select(DagRun.state).where(DagRun.run_id == run_id))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 
+from airflow import settings
 from alembic import context
 
-from airflow import settings
 from airflow_webhook_trigger.store import metadata
 
 config = context.config
