@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=$ROOT/.venv/bin
 PORT=${DEMO_PORT:-8080}
-DEMO=$ROOT/.demo
+DEMO=${DEMO_DIR:-$ROOT/.demo}
 
 export AIRFLOW_HOME=$DEMO/airflow
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$AIRFLOW_HOME/airflow.db
@@ -25,6 +25,7 @@ export AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.1
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
 export PAYMENT_HOOK_PASSWORD=${PAYMENT_HOOK_PASSWORD:-demo-pay-secret}
 export GITHUB_HOOK_PASSWORD=${GITHUB_HOOK_PASSWORD:-demo-gh-secret}
+export ORDER_HOOK_PASSWORD=${ORDER_HOOK_PASSWORD:-demo-order-secret}
 
 # The demo's state is disposable: every run starts from a fresh SQLite file.
 rm -rf "$AIRFLOW_HOME"
@@ -61,6 +62,7 @@ echo "== applying dags_examples/webhooks.yaml"
 
 PAY=http://localhost:$PORT/webhook/trigger/pay-3f9c2a7d81e4b6a0
 GH=http://localhost:$PORT/webhook/trigger/gh-push-9b1e4c7a2d5f8e30
+ORDER=http://localhost:$PORT/webhook/trigger/order-sync-5d2a9c81f04b7e63
 cat >"$DEMO/curls.sh" <<CURLS
 # A payment settles: 200 "ok", and a payment_callback run with amount=1250, currency=USD
 curl -isS -w '\n' -u stripe:$PAYMENT_HOOK_PASSWORD -H 'Content-Type: application/json' -H 'X-Request-Id: r-1' -d '{"type": "payment_intent.succeeded", "data": {"object": {"amount": 1250, "currency": "USD"}}}' $PAY
@@ -72,6 +74,10 @@ curl -isS -w '\n' -u stripe:$PAYMENT_HOOK_PASSWORD -H 'Content-Type: application
 curl -isS -w '\n' -u stripe:wrong -H 'Content-Type: application/json' -d '{}' $PAY
 # A GitHub-style push: 202 {"accepted": true}, and a github_push run (dry run)
 curl -isS -w '\n' -u github:$GITHUB_HOOK_PASSWORD -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: d-1' -d '{"ref": "refs/heads/main", "repository": {"full_name": "acme/shop"}, "head_commit": {"id": "9fceb02"}}' '$GH?dry_run=1'
+# Sync: the call waits (about a second) for the DAG's answer: 200 with the order's total
+curl -isS -w '\n' -u shop:$ORDER_HOOK_PASSWORD -H 'Content-Type: application/json' -d '{"order": {"id": "o-1", "sku": "SKU-2", "quantity": 3}}' $ORDER
+# Sync, the other branch: 422 with the reason
+curl -isS -w '\n' -u shop:$ORDER_HOOK_PASSWORD -H 'Content-Type: application/json' -d '{"order": {"id": "o-2", "sku": "SKU-9", "quantity": 1}}' $ORDER
 CURLS
 
 echo
