@@ -42,11 +42,16 @@ def base_url() -> str:
 
 
 @contextmanager
-def db_session() -> Iterator[Session]:
-    """A metadata-DB session that commits on success and rolls back on error."""
+def db_session(*, scoped: bool = True) -> Iterator[Session]:
+    """A metadata-DB session that commits on success and rolls back on error.
+
+    :param scoped: False for a session of its own: Airflow code called inside with no
+        session (``@provide_session``) then uses the thread's scoped session and cannot
+        commit ours halfway (which would also drop a ``SET LOCAL``)
+    """
     from airflow.utils.session import create_session
 
-    with create_session() as session:
+    with create_session(scoped=scoped) as session:
         yield session
 
 
@@ -164,7 +169,7 @@ class AirflowRunGateway:
         if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
             raise self._busy("too many webhooks are being accepted at once")
         try:
-            with db_session() as session:
+            with db_session(scoped=False) as session:
                 _bound_lock_waits(session, self._settings.db_lock_timeout_seconds)
                 dag = self._dags.latest(dag_id, session)
                 if dag is None:

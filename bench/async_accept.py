@@ -501,6 +501,39 @@ def _asgi_compare(password: str, conf: dict[str, Any], iterations: int) -> dict[
     return out
 
 
+def _micro_timings(endpoint: Any, conf: dict[str, Any], iterations: int) -> dict[str, float | None]:
+    """Some parts of the request timed alone, without the profiler's distortion."""
+    out: dict[str, float | None] = {}
+    try:
+        from jsonschema import FormatChecker, validate
+
+        from airflow_webhook_trigger import airflow_compat
+
+        with airflow_compat.db_session() as session:
+            dag = endpoint._runs._dags.latest(DAG_ID, session)
+
+        def timed(fn: Any) -> float:
+            t0 = time.perf_counter()
+            for _ in range(iterations):
+                fn()
+            return (time.perf_counter() - t0) / iterations * 1000
+
+        out["plugin _validate_params (all params)"] = timed(
+            lambda: airflow_compat._validate_params(dag, conf)
+        )
+        out["Airflow params.deep_merge(conf).validate() (as create_dagrun does)"] = timed(
+            lambda: dag.params.deep_merge(conf).validate()
+        )
+        schema = {"type": "integer", "minimum": 1}
+        out["one jsonschema.validate() of an integer param"] = timed(
+            lambda: validate(2000, schema, format_checker=FormatChecker())
+        )
+    except Exception as exc:  # the plugin's internals may change; the profile still stands
+        out["error"] = None
+        print(f"micro timings skipped: {exc!r}", file=sys.stderr)
+    return out
+
+
 def child_profile(spec_file: str) -> None:
     import cProfile
     import io
@@ -529,6 +562,7 @@ def child_profile(spec_file: str) -> None:
     for _ in range(iterations):
         once()
     plain = (time.perf_counter() - t0) / iterations
+    micro = _micro_timings(endpoint, spec["conf"], iterations)
 
     prof = cProfile.Profile()
     prof.enable()
@@ -573,6 +607,7 @@ def child_profile(spec_file: str) -> None:
                 "in_process_requests_per_second": 1 / plain,
                 "profiled_ms_per_request": whole,
                 "asgi_in_process": asgi,
+                "unprofiled_parts_ms": micro,
                 "groups": groups,
                 "top_cumulative": buf.getvalue(),
             }
@@ -837,6 +872,22 @@ class Server:
                 total += int(fields[11]) + int(fields[12])
         return total / os.sysconf("SC_CLK_TCK")
 
+    def runqueue_wait_seconds(self) -> float:
+        """Time the server's threads spent runnable but waiting for a CPU (schedstat): how much
+        the rest of the machine starved it."""
+        assert self.proc is not None
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[3]) != self.proc.pid:
+                    continue
+                for task in (stat.parent / "task").iterdir():
+                    total += int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / 1e9
+
     def quiesce(self, limit: float | None = None) -> float:
         """Wait until the server burns < 5% CPU over 0.5 s and answers health quickly."""
         limit = QUIESCE_LIMIT if limit is None else limit
@@ -960,9 +1011,9 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                             **paths[name],
                         }
                         log(f"{db}: {name} x{clients} (repeat {rep + 1}/{args.repeats})")
-                        cpu0 = server.cpu_seconds()
+                        cpu0, wait0, wall0 = server.cpu_seconds(), server.runqueue_wait_seconds(), time.time()
                         point = drive(spec, client_core, args)
-                        cpu1 = server.cpu_seconds()
+                        cpu1, wait1, wall1 = server.cpu_seconds(), server.runqueue_wait_seconds(), time.time()
                         settle = server.quiesce()
                         restarted = False
                         if settle < 0:
@@ -983,6 +1034,9 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                                 "idle_wait_before_s": idle,
                                 "settle_after_s": settle,
                                 "server_cpu_s": cpu1 - cpu0,
+                                "server_runqueue_wait_s": wait1 - wait0,
+                                "point_wall_s": wall1 - wall0,
+                                "load_average": os.getloadavg(),
                                 "server_restarted_after": restarted,
                                 "runs_created": runs,
                             }
@@ -1000,7 +1054,8 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                             f"p99 {_fmt(point['p99_ms'])} ms status {point['status']} "
                             f"sock/timeout {point['socket_or_timeout']} cut {point['cut_at_end']} "
                             f"runs {runs} ({point['runs_check']}) "
-                            f"server cpu {cpu1 - cpu0:.1f}s settle {settle:.1f}s"
+                            f"server cpu {cpu1 - cpu0:.1f}s, waited for a cpu {wait1 - wait0:.1f}s "
+                            f"of {wall1 - wall0:.1f}s, settle {settle:.1f}s, load {os.getloadavg()[0]:.1f}"
                         )
             result["server_restarts"] = restarts
             server.stop()
@@ -1096,6 +1151,11 @@ def _fmt(v: float | None, nd: int = 1) -> str:
     return "-" if v is None else f"{v:.{nd}f}"
 
 
+def _median_or_none(values: Any) -> float | None:
+    vals = list(values)
+    return statistics.median(vals) if vals else None
+
+
 def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for res in results:
@@ -1122,6 +1182,10 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "accepted_per_s_each": [round(p["accepted_per_s"], 1) for p in pts],
                     "p50_ms": med("p50_ms"),
                     "p99_ms": med("p99_ms"),
+                    "server_cpu_share": _median_or_none(
+                        p["server_cpu_s"] / p["point_wall_s"] for p in pts if "point_wall_s" in p
+                    ),
+                    "load_average": _median_or_none(p["load_average"][0] for p in pts if "load_average" in p),
                     "server_cpu_ms_per_response": statistics.median(
                         p["server_cpu_s"] * 1000 / max(1, p["responses_all_phases"]) for p in pts
                     ),
@@ -1161,7 +1225,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
     w = out.write
     hdr = (
         f"{'db':<9}{'path':<14}{'clients':>8}{'acc req/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'503':>7}{'unplanned':>11}{'sock/tmo':>10}{'cut':>5}{'CPU ms/resp':>12}  {'webhook/REST':>12}"
+        f"{'503':>7}{'unplanned':>11}{'sock/tmo':>10}{'cut':>5}{'CPU ms/resp':>12}{'CPU%':>6}{'load':>6}"
+        f"  {'webhook/REST':>12}"
         "  statuses"
     )
     w(
@@ -1171,7 +1236,10 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
         "503 = deliberate (with Retry-After); unplanned = other 4xx/5xx (or 503 without Retry-After); "
         "sock/tmo = socket errors + timeouts; latency over 2xx only; cut = in flight when the point ended.\n"
         "CPU ms/resp = api-server CPU (all its threads, warm-up included) per response; on PostgreSQL it\n"
-        "excludes the database's own processes. webhook/REST = ratio of the medians [per-repeat ratios].\n\n"
+        "excludes the database's own processes. CPU% = api-server CPU time / wall time of the point (a\n"
+        "GIL-bound worker cannot pass ~100%); load = 1-min load average of the machine (2 cores) at the end\n"
+        "of the point: above ~2, other work was competing with the server (medians over repeats).\n"
+        "webhook/REST = ratio of the medians [per-repeat ratios].\n\n"
     )
     if rows:
         w(hdr + "\n" + "-" * len(hdr) + "\n")
@@ -1200,6 +1268,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                     f"{db:<9}{r['path']:<14}{clients:>8}{_fmt(r['accepted_per_s']):>11}{_fmt(r['p50_ms']):>9}"
                     f"{_fmt(r['p99_ms']):>9}{r['deliberate_503']:>7}{r['unplanned_http']:>11}"
                     f"{r['socket_or_timeout']:>10}{r['cut_at_end']:>5}{_fmt(r['server_cpu_ms_per_response']):>12}"
+                    f"{_fmt(r['server_cpu_share'] and 100 * r['server_cpu_share'], 0):>6}"
+                    f"{_fmt(r['load_average']):>6}"
                     f"  {ratio_txt:>12}  {statuses}\n"
                 )
             if hook and clients == 1:
@@ -1275,7 +1345,10 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                     f"{asgi['ratio_rest_over_webhook_wall']:.2f}x wall, "
                     f"{asgi['ratio_rest_over_webhook_cpu']:.2f}x CPU\n"
                 )
-                w("  Groups (cumulative time under cProfile, per request; nested groups overlap):\n")
+            for label, ms in (prof.get("unprofiled_parts_ms") or {}).items():
+                if ms is not None:
+                    w(f"  Timed alone, unprofiled: {label}: {ms:.2f} ms\n")
+            w("  Groups (cumulative time under cProfile, per request; nested groups overlap):\n")
             total = prof["profiled_ms_per_request"] or 1
             for g in prof["groups"]:
                 share = 100 * g["ms_per_request"] / total
@@ -1307,6 +1380,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--log-level", default="INFO", help="[logging] logging_level of the api-server")
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client with taskset")
     p.add_argument("--keep", action="store_true", help="keep the temp AIRFLOW_HOME and the PG database")
+    p.add_argument("--report-from", metavar="JSON", help="only print the report of an earlier --json file")
     args = p.parse_args(argv)
     args.clients = [int(c) for c in str(args.clients).split(",") if c.strip()]
     if not args.clients or min(args.clients) < 1 or max(args.clients) > 512:
@@ -1331,6 +1405,12 @@ def main(argv: list[str]) -> int:
         child_profile(argv[1])
         return 0
     args = parse_args(argv)
+    if args.report_from:
+        saved = json.loads(Path(args.report_from).read_text())
+        for key in ("seconds", "warmup", "repeats", "clients", "profile_verbose"):
+            setattr(args, key, saved["settings"][key])
+        report(saved["results"], args, sys.stdout)
+        return 0
     signal.signal(signal.SIGTERM, _on_sigterm)
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     homes: list[Path] = []

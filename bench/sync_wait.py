@@ -153,6 +153,7 @@ def wait_quiet(limit: float, notes: list[str], what: str) -> None:
     if seen:
         notes.append(f"{what}: measured while another load test ran: {seen}")
         log(f"{what}: still running, measuring anyway (noted)")
+    notes.append(f"{what}: load average at start {os.getloadavg()[0]:.2f} (2 cores; other engineers' tests may run)")
 
 
 # --------------------------------------------------------------------------- environment
@@ -387,12 +388,15 @@ def order_calls(base: str, calls: int, warmup: int, label: str) -> dict[str, Any
             t_recv = time.time()
             ok = r.status_code == 200 and r.json().get("total") == 2970 and r.json().get("order_id") == order["id"]
             if not ok:
-                bad.append({"i": i, "prefix": prefix, "status": r.status_code, "body": r.text[:300]})
+                bad.append({"i": i, "prefix": prefix, "status": r.status_code, "body": r.text[:300],
+                            "run_id": r.headers.get("x-airflow-run-id"), "warmup": i < warmup})
                 continue
             if i >= warmup:
                 rows.append({"prefix": prefix, "run_id": r.headers["x-airflow-run-id"],
                              "t_send": t_send, "t_recv": t_recv})
     timings = run_timings(ORDER_DAG, [r["run_id"] for r in rows], "accept_order")
+    # let the last runs end (fulfil_order sleeps 5 s) so that stopping the processes kills no task
+    run_timings(ORDER_DAG, [r["run_id"] for r in rows[-3:]], "fulfil_order", limit=30)
     for r in rows:
         t = timings.get(r["run_id"], {})
         acc = t.get("tasks", {}).get("accept_order", {})
@@ -531,16 +535,33 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
 
     t0 = time.monotonic()
     results: list[dict[str, Any]] = []
+    answers_503 = [0, 0]  # first attempts answered 503, all 503 answers
 
     async def one(i: int) -> None:
-        try:
-            status, hdrs, body = await raw_request(
-                host, port, "POST", f"/webhook/trigger/{HOOK_LONG}", {"Content-Type": "application/json"},
-                b'{"i": %d}' % i, timeout=timeout + 180)
-            results.append({"t": time.monotonic() - t0, "status": status, "body": body[:300].decode(errors="replace"),
-                            "location": hdrs.get("location")})
-        except Exception as exc:
-            results.append({"t": time.monotonic() - t0, "status": None, "error": f"{type(exc).__name__}: {exc}"[:200]})
+        attempts = 0
+        while True:
+            attempts += 1
+            ts = time.monotonic() - t0
+            try:
+                status, hdrs, body = await raw_request(
+                    host, port, "POST", f"/webhook/trigger/{HOOK_LONG}", {"Content-Type": "application/json"},
+                    b'{"i": %d}' % i, timeout=timeout + 180)
+            except Exception as exc:
+                results.append({"start": ts, "t": time.monotonic() - t0, "status": None, "attempts": attempts,
+                                "error": f"{type(exc).__name__}: {exc}"[:200]})
+                return
+            retry_after = hdrs.get("retry-after")
+            if status == 503:
+                answers_503[1] += 1
+                answers_503[0] += attempts == 1
+                # a well-behaved sender: come back after Retry-After (bounded)
+                if retry_after and attempts < 20 and time.monotonic() - t0 < timeout - 10:
+                    await asyncio.sleep(float(retry_after))
+                    continue
+            results.append({"start": ts, "t": time.monotonic() - t0, "status": status, "attempts": attempts,
+                            "body": body[:300].decode(errors="replace"), "location": hdrs.get("location"),
+                            "retry_after": retry_after})
+            return
 
     tasks = [asyncio.create_task(one(i)) for i in range(n)]
     samples: list[dict[str, Any]] = []
@@ -548,9 +569,10 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
     while time.monotonic() - t0 < timeout - 1:
         await asyncio.sleep(1.0)
         created = await asyncio.to_thread(count_runs, prefix) - runs_before
-        early = sum(1 for r in results if r["status"] != 202 or r["t"] < timeout)
+        early = sum(1 for r in results if r["status"] != 202 or r["t"] - r["start"] < timeout)
         samples.append({"t": round(time.monotonic() - t0, 1), "runs": created, "conns": conns(),
-                        "rss_mb": proc.memory_info().rss / 2**20, "answered_early": early})
+                        "rss_mb": round(proc.memory_info().rss / 2**20, 1), "answered_early": early,
+                        "answers_503": answers_503[1]})
         if created + early >= n:
             all_waiting_at = time.monotonic() - t0
             break
@@ -573,8 +595,9 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
     await asyncio.gather(*tasks)
     await asyncio.sleep(1.0)
     rss_after = proc.memory_info().rss
+    runs_created = await asyncio.to_thread(count_runs, prefix) - runs_before
     ok = [r for r in results if r["status"] == 202]
-    on_time = [r for r in ok if r["t"] >= timeout - 0.05]
+    on_time = [r for r in ok if r["t"] - r["start"] >= timeout - 0.05]
     bad = [r for r in results if r["status"] != 202]
     accept_s = (all_waiting_at or 0.0)
     return {
@@ -584,7 +607,11 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
         "answered_202_after_timeout": len(on_time),
         "errors_or_early": len(bad) + (len(ok) - len(on_time)),
         "bad_examples": bad[:5],
-        "answer_time_s": stats([r["t"] for r in results]),
+        "first_attempt_503": answers_503[0],
+        "all_503_answers": answers_503[1],
+        "attempts": dict(Counter(r["attempts"] for r in results)),
+        "runs_created": runs_created,
+        "answer_time_s": stats([r["t"] - r["start"] for r in results]),
         "all_waiting_after_s": all_waiting_at,
         "accept_rate_per_s": (n / accept_s) if accept_s else None,
         "rss_before_mb": rss_before / 2**20,
@@ -699,7 +726,57 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
                     f"{row['statements_per_s']:.1f} stmt/s, fetch {fmt(row['fetch_ms_p50'], 2)} ms")
     finally:
         event.remove(settings.engine, "before_cursor_execute", on_exec)
-    return {"rows": rows, "example_statement": stmts[0] if stmts else None}
+    delivery = delivery_inprocess(keys, ticks, 10 if window < 5 else 30, [0, max(ns)])
+    return {"rows": rows, "example_statement": stmts[0] if stmts else None, "delivery": delivery}
+
+
+def delivery_inprocess(keys: list[int], ticks: list[float], samples: int, backgrounds: list[int]) -> list[dict[str, Any]]:
+    """The waiter alone: our own commit of a response row -> ``wait_async`` returns, in-process."""
+    import random
+
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, fetch_runs, read_settings
+    from airflow_webhook_trigger.waiter import RESPONSE_KEY, RunWaiter
+
+    gw = AirflowRunGateway(read_settings())
+    tag = secrets.token_hex(3)
+    rows = []
+    for tick in ticks:
+        for nbg in backgrounds:
+            waiter = RunWaiter(fetch_runs, tick)
+
+            async def go() -> list[float]:
+                bg = [asyncio.create_task(waiter.wait_async(k, 600)) for k in keys[:nbg]]
+                await asyncio.sleep(0.5)
+                delays: list[float] = []
+                for i in range(samples):
+                    run = await asyncio.to_thread(gw.trigger, PLAIN_DAG, f"syncbench_w_{tag}_{tick:g}_{nbg}_{i}", {})
+                    fut = asyncio.create_task(waiter.wait_async(run.key, 30))
+                    await asyncio.sleep(0.05 + random.uniform(0, tick))  # a random phase of the tick
+
+                    def commit(run_id: str = run.run_id) -> float:
+                        with create_session() as session:
+                            XComModel.set(RESPONSE_KEY, {"status": 200, "headers": {}, "body": "ok", "task_id": "echo"},
+                                          dag_id=PLAIN_DAG, task_id="echo", run_id=run_id, session=session)
+                        return time.time()  # committed when create_session's block has left
+
+                    t_commit = await asyncio.to_thread(commit)
+                    snap = await fut
+                    t_wake = time.time()
+                    if snap is None or snap.response is None:
+                        raise RuntimeError(f"waiter did not see the response of {run.run_id}: {snap}")
+                    delays.append((t_wake - t_commit) * 1000)
+                for t in bg:
+                    t.cancel()
+                await asyncio.gather(*bg, return_exceptions=True)
+                return delays
+
+            d = asyncio.run(go())
+            time.sleep(tick * 3)
+            rows.append({"tick": tick, "other_waiters": nbg, **stats(d)})
+            log(f"(a') in-process tick {tick} +{nbg} waiters: commit->wake p50 {fmt(rows[-1]['p50'])} p99 {fmt(rows[-1]['p99'])} ms")
+    return rows
 
 
 # --------------------------------------------------------------------------- report
@@ -719,7 +796,7 @@ def report(res: dict[str, Any]) -> str:
                             ("FastAPI", r["result"]["by_adapter"]["/webhook"]["delivery_ms"]),
                             ("Flask", r["result"]["by_adapter"]["/pluginsv2/webhook"]["delivery_ms"])]:
                 target = tick * 1000 + 20
-                rows.append([label, tick, name, s["n"], s["min"], s["p50"], s["p90"], s["p99"], s["max"],
+                rows.append([label, f"{tick:g}", name, s["n"], s["min"], s["p50"], s["p90"], s["p99"], s["max"],
                              target, "yes" if s["p99"] is not None and s["p99"] <= target else "NO"])
         out.append(table(["phase", "tick s", "adapter", "n", "min", "p50", "p90", "p99", "max", "target p99 <=", "met"], rows))
         fails = {k: v["result"]["failures"] for k, v in a.items() if v["result"]["failures"]}
@@ -728,11 +805,16 @@ def report(res: dict[str, Any]) -> str:
     b = res.get("b", {})
     if b:
         out.append("\n### (b) queries made by waiting (in-process RunWaiter, real DB, runs that never settle)")
-        rows = [[r["tick"], r["waiters"], r["waiting_seen"], r["fetches_per_s"], r["statements_per_s"],
+        rows = [[f"{r['tick']:g}", r["waiters"], r["waiting_seen"], r["fetches_per_s"], r["statements_per_s"],
                  r["statements_per_fetch"], r["fetch_ms_p50"], r["fetch_ms_max"], r["single_fetch_ms"], r["cpu_pct_one_core"]]
                 for r in b["rows"]]
         out.append(table(["tick s", "waiters", "registered", "fetch/s", "SQL stmt/s", "stmt/fetch",
                           "fetch ms p50 (in loop)", "fetch ms max", "one fetch alone ms", "CPU % of a core"], rows, 2))
+        if b.get("delivery"):
+            out.append("\n(a') the waiter alone, in-process: our commit of a response row -> wait_async returns, ms")
+            out.append(table(["tick s", "other waiters", "n", "min", "p50", "p90", "p99", "max", "target p99 <="],
+                             [[f"{r['tick']:g}", r["other_waiters"], r["n"], r["min"], r["p50"], r["p90"], r["p99"], r["max"],
+                               r["tick"] * 1000 + 20] for r in b["delivery"]]))
         out.append(f"\nthe statement: `{(b.get('example_statement') or '').split(chr(10))[0][:160]}...`")
     c = res.get("c", {})
     if c.get("many"):
@@ -742,9 +824,12 @@ def report(res: dict[str, Any]) -> str:
             ["statuses", json.dumps(m["statuses"])],
             ["answered 202 at/after the timeout", f"{m['answered_202_after_timeout']:,} / {m['n']:,}"],
             ["errors or early answers", m["errors_or_early"]],
+            ["503 + Retry-After on first attempt (then retried after Retry-After)", m["first_attempt_503"]],
+            ["all 503 answers / attempts per call", f"{m['all_503_answers']} / {json.dumps(m['attempts'])}"],
+            ["runs created (must equal the 202s)", m["runs_created"]],
             ["all accepted and waiting after (s)", m["all_waiting_after_s"]],
             ["accept rate while ramping (runs/s)", m["accept_rate_per_s"]],
-            ["answer time s (min / p50 / max)", f"{fmt(m['answer_time_s']['min'], 2)} / {fmt(m['answer_time_s']['p50'], 2)} / {fmt(m['answer_time_s']['max'], 2)} (timeout {m['hook_timeout_s']})"],
+            ["answer time s, last attempt sent -> 202 (min / p50 / max)", f"{fmt(m['answer_time_s']['min'], 2)} / {fmt(m['answer_time_s']['p50'], 2)} / {fmt(m['answer_time_s']['max'], 2)} (timeout {m['hook_timeout_s']})"],
             ["worker RSS MiB before (warm) / all waiting / after", f"{m['rss_before_mb']:.1f} / {m['rss_during_mb']:.1f} / {m['rss_after_mb']:.1f}"],
             ["RSS per waiting call (KiB)", f"{m['kib_per_waiting_call']:.1f}"],
             ["worker threads before / while waiting", f"{m['threads_before']} / {m['threads_during']}"],
@@ -807,7 +892,7 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
     calls = args.calls or (8 if quick else 40)
     warmup = 1 if quick else 2
     waiters = args.waiters or (200 if quick else 1000)
-    long_timeout = args.long_timeout or (20.0 if quick else 60.0)
+    long_timeout = args.long_timeout or (30.0 if quick else 90.0)
     notes: list[str] = []
     log_dir = Path(tempfile.mkdtemp(prefix=f"sync_wait_{args.db}_"))
     res: dict[str, Any] = {"db": args.db, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -897,7 +982,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--parts", default="a,b,c,d", help="subset of a,b,c,d")
     p.add_argument("--calls", type=int, default=0, help="sync calls per phase for (a)/(d) (default 40; quick 8)")
     p.add_argument("--waiters", type=int, default=0, help="concurrent waiting calls for (c) (default 1000; quick 200)")
-    p.add_argument("--long-timeout", type=float, default=0.0, help="sync timeout of the (c) webhook (default 60; quick 20)")
+    p.add_argument("--long-timeout", type=float, default=0.0, help="sync timeout of the (c) webhook (default 90; quick 30)")
     p.add_argument("--wait-other", type=float, default=1800.0, help="max seconds to wait for another load test to end")
     args = p.parse_args(argv)
 

@@ -117,6 +117,7 @@ def test_endpoint_db_locked_answers_503_and_starts_no_run(
     worker = threading.Thread(target=post)
     worker.start()
     worker.join(timeout=60)
+    assert not worker.is_alive(), "the request waited on the lock for more than 60 s"
     response = results["fastapi"]
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"] == "5"

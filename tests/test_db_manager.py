@@ -111,8 +111,7 @@ def test_db_manager_external_db_managers_configured() -> None:
 
 def test_db_manager_airflow_db_migrate_on_fresh_sqlite_creates_table(tmp_path: Path) -> None:
     db_file = tmp_path / "fresh.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update({k: v for k, v in os.environ.items() if k.startswith("AIRFLOW")})
+    env = dict(os.environ)  # the test session's AIRFLOW_* settings, on another database
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", None)
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{db_file}"
     env["AIRFLOW_HOME"] = str(tmp_path / "home")
