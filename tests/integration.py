@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -134,12 +133,18 @@ def wait_for_run(dag_id: str, run_id: str, timeout: float = 120) -> Any:
 
 
 def xcom_value(dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+    """An XCom as the task pushed it (the column's JSON type decodes it on every DB)."""
+    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
-    from sqlalchemy import text
+    from sqlalchemy import select
 
     with create_session() as session:
-        value = session.execute(
-            text("SELECT value FROM xcom WHERE dag_id = :d AND run_id = :r AND task_id = :t AND key = :k"),
-            {"d": dag_id, "r": run_id, "t": task_id, "k": key},
-        ).scalar()
-    return json.loads(value) if isinstance(value, str | bytes) else value
+        value = session.scalar(
+            select(XComModel.value).where(
+                XComModel.dag_id == dag_id,
+                XComModel.run_id == run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == key,
+            )
+        )
+    return value
