@@ -107,19 +107,56 @@ class _FixedDagBag:
         return self._dag
 
 
-def _validate_params(dag: Any, conf: dict[str, object]) -> None:
-    """Check conf against the DAG's params one by one, to name the param at fault."""
-    from airflow.serialization.definitions.notset import is_arg_set
+class _ParamChecks:
+    """The DAG's declared params as compiled JSON-schema validators, per deserialized DAG.
 
-    params = dag.params.deep_merge(conf)
-    for name in params:
-        param = params.get_param(name)
-        try:
-            param.resolve(raises=True)
-        except Exception as exc:  # jsonschema's ValidationError, or "No value passed"
-            missing = not is_arg_set(param.value)
-            reason = "is required" if missing else _short_reason(exc)
-            raise UnprocessableEntity(f"DAG param {name!r} {reason}", extra={"param": name}) from None
+    Airflow's own check (``Param.resolve``) re-validates each schema against the
+    meta-schema on every call, and also checks every conf key that is not a param; we
+    only need the declared params, to name the one at fault, so their validators are
+    built once per DAG version (the trigger path then validates again, as it must).
+    """
+
+    def __init__(self) -> None:
+        # id(dag) -> (dag, checks): the DAG is kept so that a reused id cannot match
+        self._by_dag: dict[int, tuple[Any, list[tuple[str, object, Any]]]] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, dag: Any) -> list[tuple[str, object, Any]]:
+        from jsonschema import FormatChecker
+        from jsonschema.validators import validator_for
+
+        checks = []
+        for name in dag.params:
+            param = dag.params.get_param(name)
+            schema = param.schema or {}
+            cls = validator_for(schema)
+            cls.check_schema(schema)
+            validator = cls(schema, format_checker=FormatChecker()) if schema else None
+            checks.append((name, param.value, validator))
+        return checks
+
+    def validate(self, dag: Any, conf: dict[str, object]) -> None:
+        from airflow.serialization.definitions.notset import is_arg_set
+
+        with self._lock:
+            entry = self._by_dag.get(id(dag))
+        if entry is not None and entry[0] is dag:
+            checks = entry[1]
+        else:
+            checks = self._compile(dag)
+            with self._lock:
+                if len(self._by_dag) > 256:
+                    self._by_dag.clear()
+                self._by_dag[id(dag)] = (dag, checks)
+        for name, default, validator in checks:
+            value = conf[name] if name in conf else default
+            if not is_arg_set(value):
+                raise UnprocessableEntity(f"DAG param {name!r} is required", extra={"param": name})
+            if validator is None:
+                continue
+            error = next(iter(validator.iter_errors(value)), None)
+            if error is not None:
+                raise UnprocessableEntity(f"DAG param {name!r} {_short_reason(error)}", extra={"param": name})
 
 
 def _short_reason(exc: Exception) -> str:
@@ -154,6 +191,7 @@ class AirflowRunGateway:
         self._settings = settings
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
         self._dags = _LatestDagCache()
+        self._params = _ParamChecks()
 
     def _busy(self, why: str) -> ServiceUnavailable:
         return ServiceUnavailable(
@@ -174,7 +212,7 @@ class AirflowRunGateway:
                 dag = self._dags.latest(dag_id, session)
                 if dag is None:
                     raise NotFound(f"DAG {dag_id!r} not found")
-                _validate_params(dag, conf)
+                self._params.validate(dag, conf)
                 dag_run = _trigger_dag(
                     dag_id=dag_id,
                     # duck-typed: the trigger path only asks the bag for the latest DAG

@@ -1394,6 +1394,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _code_version() -> dict[str, Any]:
+    """The commit the plugin was measured at, and whether its files had local changes."""
+
+    def git(*cmd: str) -> str:
+        out = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=False, timeout=30)
+        return out.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "changed_plugin_files": git("status", "--porcelain", "--", "airflow_webhook_trigger").splitlines(),
+    }
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--_client"]:
         child_client()
@@ -1412,6 +1425,7 @@ def main(argv: list[str]) -> int:
         report(saved["results"], args, sys.stdout)
         return 0
     signal.signal(signal.SIGTERM, _on_sigterm)
+    log(f"plugin code: {_code_version()}")
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     homes: list[Path] = []
     results: list[dict[str, Any]] = []
@@ -1436,6 +1450,7 @@ def main(argv: list[str]) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
         "cpu_count": os.cpu_count(),
+        "code_version": _code_version(),
         "settings": {k: v for k, v in vars(args).items() if k != "clients_backup"},
         "summary": summary,
         "results": results,
