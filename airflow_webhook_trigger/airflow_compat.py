@@ -149,7 +149,7 @@ class _ParamChecks:
                     self._by_dag.clear()
                 self._by_dag[id(dag)] = (dag, checks)
         for name, default, validator in checks:
-            value = conf[name] if name in conf else default
+            value = conf.get(name, default)
             if not is_arg_set(value):
                 raise UnprocessableEntity(f"DAG param {name!r} is required", extra={"param": name})
             if validator is None:
