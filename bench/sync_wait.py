@@ -48,7 +48,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -135,8 +134,10 @@ def other_loads() -> list[str]:
         if p.info["pid"] == me:
             continue
         cmd = " ".join(p.info["cmdline"] or [])
-        if any(f"bench/{name}" in cmd or cmd.split(" ")[0].endswith("/" + name) or cmd.startswith(name + " ")
-               for name in OTHER_LOADS):
+        if any(
+            f"bench/{name}" in cmd or cmd.split(" ")[0].endswith("/" + name) or cmd.startswith(name + " ")
+            for name in OTHER_LOADS
+        ):
             found.append(f"{p.info['pid']}: {cmd[:120]}")
     return found
 
@@ -153,7 +154,9 @@ def wait_quiet(limit: float, notes: list[str], what: str) -> None:
     if seen:
         notes.append(f"{what}: measured while another load test ran: {seen}")
         log(f"{what}: still running, measuring anyway (noted)")
-    notes.append(f"{what}: load average at start {os.getloadavg()[0]:.2f} (2 cores; other engineers' tests may run)")
+    notes.append(
+        f"{what}: load average at start {os.getloadavg()[0]:.2f} (2 cores; other engineers' tests may run)"
+    )
 
 
 # --------------------------------------------------------------------------- environment
@@ -161,9 +164,24 @@ def wait_quiet(limit: float, notes: list[str], what: str) -> None:
 
 def pg_admin(sql: str) -> None:
     subprocess.run(
-        ["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", "postgres", "-d", "postgres", "-v",
-         "ON_ERROR_STOP=1", "-qc", sql],
-        check=True, capture_output=True, timeout=60,
+        [
+            "psql",
+            "-h",
+            PG_HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            sql,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
 
 
@@ -185,7 +203,9 @@ def setup_airflow(db: str) -> dict[str, str]:
 
     t0 = time.monotonic()
     _migrate_and_sync()
-    log(f"DB migrated and DAGs serialized in {time.monotonic() - t0:.1f}s ({env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].split('://')[0]})")
+    log(
+        f"DB migrated and DAGs serialized in {time.monotonic() - t0:.1f}s ({env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].split('://')[0]})"
+    )
     apply_example_webhooks(PASSWORDS)
     from airflow_webhook_trigger.airflow_compat import db_session
     from airflow_webhook_trigger.store import WebhookStore
@@ -206,10 +226,9 @@ def upsert_hook(webhook_id: str, timeout: float) -> None:
 
 
 def ensure_plain_paused() -> None:
-    from sqlalchemy import update
-
     from airflow.models import DagModel
     from airflow.utils.session import create_session
+    from sqlalchemy import update
 
     with create_session() as session:
         session.execute(update(DagModel).where(DagModel.dag_id == PLAIN_DAG).values(is_paused=True))
@@ -235,7 +254,9 @@ def processes(log_dir: Path, name: str, *, scheduler: bool, tick: float, idle_sl
     phase_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     with airflow_processes(phase_dir, scheduler=scheduler) as base:
-        log(f"{name}: processes up in {time.monotonic() - t0:.1f}s at {base} (tick {tick}, idle sleep {idle_sleep})")
+        log(
+            f"{name}: processes up in {time.monotonic() - t0:.1f}s at {base} (tick {tick}, idle sleep {idle_sleep})"
+        )
         yield base
     log(f"{name}: processes stopped")
 
@@ -260,7 +281,7 @@ def log_problems(log_dir: Path) -> dict[str, Any]:
         tb = [i for i, ln in enumerate(lines) if ln.startswith("Traceback")]
         err = [ln for ln in lines if " ERROR " in ln or "[error" in ln.lower() or "error    " in ln]
         if tb or err:
-            excerpt = "\n".join(lines[tb[0]: tb[0] + 30]) if tb else "\n".join(err[:5])
+            excerpt = "\n".join(lines[tb[0] : tb[0] + 30]) if tb else "\n".join(err[:5])
             out[path.name] = {"tracebacks": len(tb), "error_lines": len(err), "excerpt": excerpt[-3000:]}
     return out
 
@@ -269,16 +290,25 @@ def log_problems(log_dir: Path) -> dict[str, Any]:
 
 
 async def raw_request(
-    host: str, port: int, method: str, path: str, headers: dict[str, str] | None = None,
-    body: bytes = b"", timeout: float = 60.0,
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    timeout: float = 60.0,
 ) -> tuple[int, dict[str, str], bytes]:
     """One HTTP/1.1 request on its own connection (``Connection: close``), read to EOF."""
 
     async def go() -> bytes:
         reader, writer = await asyncio.open_connection(host, port)
         try:
-            head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
-                    f"Content-Length: {len(body)}"]
+            head = [
+                f"{method} {path} HTTP/1.1",
+                f"Host: {host}:{port}",
+                "Connection: close",
+                f"Content-Length: {len(body)}",
+            ]
             head += [f"{k}: {v}" for k, v in (headers or {}).items()]
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
             await writer.drain()
@@ -310,13 +340,14 @@ def hostport(base: str) -> tuple[str, int]:
 # --------------------------------------------------------------------------- DB readers
 
 
-def run_timings(dag_id: str, run_ids: list[str], wait_task: str | None, limit: float = 40.0) -> dict[str, dict[str, Any]]:
+def run_timings(
+    dag_id: str, run_ids: list[str], wait_task: str | None, limit: float = 40.0
+) -> dict[str, dict[str, Any]]:
     """Per run: queued_at, start_date, response xcom timestamp, task start/end (epoch seconds)."""
-    from sqlalchemy import select
-
     from airflow.models import DagRun, TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     def ts(v: Any) -> float | None:
         return v.timestamp() if v is not None else None
@@ -326,29 +357,45 @@ def run_timings(dag_id: str, run_ids: list[str], wait_task: str | None, limit: f
         out: dict[str, dict[str, Any]] = {}
         with create_session() as s:
             runs = s.execute(
-                select(DagRun.id, DagRun.run_id, DagRun.queued_at, DagRun.start_date)
-                .where(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids))
+                select(DagRun.id, DagRun.run_id, DagRun.queued_at, DagRun.start_date).where(
+                    DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids)
+                )
             ).all()
             for r in runs:
-                out[r.run_id] = {"id": r.id, "queued_at": ts(r.queued_at), "start_date": ts(r.start_date), "tasks": {}}
+                out[r.run_id] = {
+                    "id": r.id,
+                    "queued_at": ts(r.queued_at),
+                    "start_date": ts(r.start_date),
+                    "tasks": {},
+                }
             for ti in s.execute(
-                select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.queued_dttm,
-                       TaskInstance.start_date, TaskInstance.end_date, TaskInstance.state)
-                .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(run_ids))
+                select(
+                    TaskInstance.run_id,
+                    TaskInstance.task_id,
+                    TaskInstance.queued_dttm,
+                    TaskInstance.start_date,
+                    TaskInstance.end_date,
+                    TaskInstance.state,
+                ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(run_ids))
             ).all():
                 out[ti.run_id]["tasks"][ti.task_id] = {
-                    "queued": ts(ti.queued_dttm), "start": ts(ti.start_date), "end": ts(ti.end_date),
+                    "queued": ts(ti.queued_dttm),
+                    "start": ts(ti.start_date),
+                    "end": ts(ti.end_date),
                     "state": str(getattr(ti.state, "value", ti.state)),
                 }
             for x in s.execute(
                 select(XComModel.run_id, XComModel.task_id, XComModel.timestamp)
-                .where(XComModel.dag_id == dag_id, XComModel.run_id.in_(run_ids), XComModel.key == "webhook_response")
+                .where(
+                    XComModel.dag_id == dag_id,
+                    XComModel.run_id.in_(run_ids),
+                    XComModel.key == "webhook_response",
+                )
                 .order_by(XComModel.timestamp)
             ).all():
                 out[x.run_id].setdefault("xcom_ts", ts(x.timestamp))
         pending = [
-            rid for rid, r in out.items()
-            if wait_task and (r["tasks"].get(wait_task, {}).get("end") is None)
+            rid for rid, r in out.items() if wait_task and (r["tasks"].get(wait_task, {}).get("end") is None)
         ]
         if not pending or time.monotonic() > deadline:
             return out
@@ -356,13 +403,14 @@ def run_timings(dag_id: str, run_ids: list[str], wait_task: str | None, limit: f
 
 
 def count_runs(prefix: str) -> int:
-    from sqlalchemy import func, select
-
     from airflow.models import DagRun
     from airflow.utils.session import create_session
+    from sqlalchemy import func, select
 
     with create_session() as s:
-        return int(s.scalar(select(func.count()).select_from(DagRun).where(DagRun.run_id.like(f"{prefix}%"))) or 0)
+        return int(
+            s.scalar(select(func.count()).select_from(DagRun).where(DagRun.run_id.like(f"{prefix}%"))) or 0
+        )
 
 
 # --------------------------------------------------------------------------- (a) + (d)
@@ -380,20 +428,41 @@ def order_calls(base: str, calls: int, warmup: int, label: str) -> dict[str, Any
             order = {"id": f"{label}-{i}", "sku": "SKU-2", "quantity": 3}
             t_send = time.time()
             try:
-                r = client.post(f"{base}{prefix}/trigger/{ORDER}", json={"order": order},
-                                headers={"Authorization": ORDER_AUTH})
+                r = client.post(
+                    f"{base}{prefix}/trigger/{ORDER}",
+                    json={"order": order},
+                    headers={"Authorization": ORDER_AUTH},
+                )
             except httpx.HTTPError as exc:
                 bad.append({"i": i, "prefix": prefix, "error": repr(exc)})
                 continue
             t_recv = time.time()
-            ok = r.status_code == 200 and r.json().get("total") == 2970 and r.json().get("order_id") == order["id"]
+            ok = (
+                r.status_code == 200
+                and r.json().get("total") == 2970
+                and r.json().get("order_id") == order["id"]
+            )
             if not ok:
-                bad.append({"i": i, "prefix": prefix, "status": r.status_code, "body": r.text[:300],
-                            "run_id": r.headers.get("x-airflow-run-id"), "warmup": i < warmup})
+                bad.append(
+                    {
+                        "i": i,
+                        "prefix": prefix,
+                        "status": r.status_code,
+                        "body": r.text[:300],
+                        "run_id": r.headers.get("x-airflow-run-id"),
+                        "warmup": i < warmup,
+                    }
+                )
                 continue
             if i >= warmup:
-                rows.append({"prefix": prefix, "run_id": r.headers["x-airflow-run-id"],
-                             "t_send": t_send, "t_recv": t_recv})
+                rows.append(
+                    {
+                        "prefix": prefix,
+                        "run_id": r.headers["x-airflow-run-id"],
+                        "t_send": t_send,
+                        "t_recv": t_recv,
+                    }
+                )
     timings = run_timings(ORDER_DAG, [r["run_id"] for r in rows], "accept_order")
     # let the last runs end (fulfil_order sleeps 5 s) so that stopping the processes kills no task
     run_timings(ORDER_DAG, [r["run_id"] for r in rows[-3:]], "fulfil_order", limit=30)
@@ -411,13 +480,24 @@ def order_calls(base: str, calls: int, warmup: int, label: str) -> dict[str, Any
         r["queued_to_xcom_ms"] = (x - q) * 1000 if q and x else None
         r["xcom_to_accept_end_ms"] = (end - x) * 1000 if end and x else None
         r["check_start_ms"] = (chk.get("start") - q) * 1000 if q and chk.get("start") else None
-        r["overhead_ms"] = r["e2e_ms"] - r["run_queued_to_accept_end_ms"] if r["run_queued_to_accept_end_ms"] else None
+        r["overhead_ms"] = (
+            r["e2e_ms"] - r["run_queued_to_accept_end_ms"] if r["run_queued_to_accept_end_ms"] else None
+        )
 
     def col(key: str, prefix: str | None = None) -> list[float]:
         return [r[key] for r in rows if r.get(key) is not None and (prefix is None or r["prefix"] == prefix)]
 
-    keys = ["delivery_ms", "e2e_ms", "accept_ms", "run_queued_to_accept_end_ms", "run_start_to_accept_end_ms",
-            "queued_to_xcom_ms", "xcom_to_accept_end_ms", "check_start_ms", "overhead_ms"]
+    keys = [
+        "delivery_ms",
+        "e2e_ms",
+        "accept_ms",
+        "run_queued_to_accept_end_ms",
+        "run_start_to_accept_end_ms",
+        "queued_to_xcom_ms",
+        "xcom_to_accept_end_ms",
+        "check_start_ms",
+        "overhead_ms",
+    ]
     return {
         "calls": len(rows),
         "failures": bad,
@@ -441,7 +521,9 @@ def batches(times: list[float], gap: float = 1.0) -> list[dict[str, Any]]:
     return out
 
 
-async def concurrent_burst(base: str, prefix: str, hook: str, n: int, timeout: float, probes: bool) -> dict[str, Any]:
+async def concurrent_burst(
+    base: str, prefix: str, hook: str, n: int, timeout: float, probes: bool
+) -> dict[str, Any]:
     """n concurrent sync calls at once; completion times; optional probes of other routes."""
     host, port = hostport(base)
     t0 = time.monotonic()
@@ -450,9 +532,17 @@ async def concurrent_burst(base: str, prefix: str, hook: str, n: int, timeout: f
     async def one(i: int) -> None:
         try:
             status, hdrs, body = await raw_request(
-                host, port, "POST", f"{prefix}/trigger/{hook}", {"Content-Type": "application/json"},
-                b'{"i": %d}' % i, timeout=timeout)
-            results.append({"t": time.monotonic() - t0, "status": status, "body": body[:200].decode(errors="replace")})
+                host,
+                port,
+                "POST",
+                f"{prefix}/trigger/{hook}",
+                {"Content-Type": "application/json"},
+                b'{"i": %d}' % i,
+                timeout=timeout,
+            )
+            results.append(
+                {"t": time.monotonic() - t0, "status": status, "body": body[:200].decode(errors="replace")}
+            )
         except Exception as exc:
             results.append({"t": time.monotonic() - t0, "status": None, "error": type(exc).__name__})
 
@@ -473,11 +563,20 @@ async def concurrent_burst(base: str, prefix: str, hook: str, n: int, timeout: f
         while not stop.is_set():
             s = time.monotonic()
             try:
-                st, _, _ = await raw_request(host, port, "POST", f"/webhook/trigger/{HOOK_1S}",
-                                             {"Content-Type": "application/json"}, b"{}", timeout=60)
+                st, _, _ = await raw_request(
+                    host,
+                    port,
+                    "POST",
+                    f"/webhook/trigger/{HOOK_1S}",
+                    {"Content-Type": "application/json"},
+                    b"{}",
+                    timeout=60,
+                )
             except Exception as exc:
                 st = type(exc).__name__
-            probe_out["fastapi_sync_1s"].append({"at": s - t0, "ms": (time.monotonic() - s) * 1000, "status": st})
+            probe_out["fastapi_sync_1s"].append(
+                {"at": s - t0, "ms": (time.monotonic() - s) * 1000, "status": st}
+            )
             await asyncio.sleep(1.0)
 
     async def order_probe() -> None:
@@ -485,9 +584,15 @@ async def concurrent_burst(base: str, prefix: str, hook: str, n: int, timeout: f
         s = time.monotonic()
         body = json.dumps({"order": {"id": "probe-1", "sku": "SKU-2", "quantity": 3}}).encode()
         try:
-            st, hdrs, _ = await raw_request(host, port, "POST", f"/webhook/trigger/{ORDER}",
-                                            {"Content-Type": "application/json", "Authorization": ORDER_AUTH},
-                                            body, timeout=150)
+            st, hdrs, _ = await raw_request(
+                host,
+                port,
+                "POST",
+                f"/webhook/trigger/{ORDER}",
+                {"Content-Type": "application/json", "Authorization": ORDER_AUTH},
+                body,
+                timeout=150,
+            )
         except Exception as exc:
             st = type(exc).__name__
         probe_out["order_sync"].append({"at": s - t0, "ms": (time.monotonic() - s) * 1000, "status": st})
@@ -499,10 +604,17 @@ async def concurrent_burst(base: str, prefix: str, hook: str, n: int, timeout: f
         await asyncio.gather(*extra)
     ok_times = [r["t"] for r in results if r["status"] == 202]
     return {
-        "prefix": prefix, "n": n, "hook_timeout_s": 5.0,
-        "statuses": dict(Counter(str(r["status"]) if r["status"] is not None else r.get("error") for r in results)),
+        "prefix": prefix,
+        "n": n,
+        "hook_timeout_s": 5.0,
+        "statuses": dict(
+            Counter(str(r["status"]) if r["status"] is not None else r.get("error") for r in results)
+        ),
         "completion_s": stats([r["t"] for r in results]),
-        "batches": [{"n": b["n"], "first_s": round(b["first"], 2), "last_s": round(b["last"], 2)} for b in batches(ok_times)],
+        "batches": [
+            {"n": b["n"], "first_s": round(b["first"], 2), "last_s": round(b["last"], 2)}
+            for b in batches(ok_times)
+        ],
         "non_202_examples": [r for r in results if r["status"] != 202][:3],
         "probes": {k: v for k, v in probe_out.items() if v} if probes else {},
     }
@@ -521,12 +633,27 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
     proc = psutil.Process(pid)
 
     def conns() -> int:
-        return sum(1 for c in proc.net_connections(kind="tcp")
-                   if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port)
+        return sum(
+            1
+            for c in proc.net_connections(kind="tcp")
+            if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+        )
 
     # warm-up: the trigger path, the waiter thread, the DAG cache, a few thread-pool threads
-    await asyncio.gather(*(raw_request(host, port, "POST", f"/webhook/trigger/{HOOK_1S}",
-                                       {"Content-Type": "application/json"}, b"{}", timeout=60) for _ in range(40)))
+    await asyncio.gather(
+        *(
+            raw_request(
+                host,
+                port,
+                "POST",
+                f"/webhook/trigger/{HOOK_1S}",
+                {"Content-Type": "application/json"},
+                b"{}",
+                timeout=60,
+            )
+            for _ in range(40)
+        )
+    )
     await asyncio.sleep(2.0)
     rss_before = proc.memory_info().rss
     threads_before = proc.num_threads()
@@ -544,11 +671,24 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
             ts = time.monotonic() - t0
             try:
                 status, hdrs, body = await raw_request(
-                    host, port, "POST", f"/webhook/trigger/{HOOK_LONG}", {"Content-Type": "application/json"},
-                    b'{"i": %d}' % i, timeout=timeout + 180)
+                    host,
+                    port,
+                    "POST",
+                    f"/webhook/trigger/{HOOK_LONG}",
+                    {"Content-Type": "application/json"},
+                    b'{"i": %d}' % i,
+                    timeout=timeout + 180,
+                )
             except Exception as exc:
-                results.append({"start": ts, "t": time.monotonic() - t0, "status": None, "attempts": attempts,
-                                "error": f"{type(exc).__name__}: {exc}"[:200]})
+                results.append(
+                    {
+                        "start": ts,
+                        "t": time.monotonic() - t0,
+                        "status": None,
+                        "attempts": attempts,
+                        "error": f"{type(exc).__name__}: {exc}"[:200],
+                    }
+                )
                 return
             retry_after = hdrs.get("retry-after")
             if status == 503:
@@ -558,9 +698,17 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
                 if retry_after and attempts < 20 and time.monotonic() - t0 < timeout - 10:
                     await asyncio.sleep(float(retry_after))
                     continue
-            results.append({"start": ts, "t": time.monotonic() - t0, "status": status, "attempts": attempts,
-                            "body": body[:300].decode(errors="replace"), "location": hdrs.get("location"),
-                            "retry_after": retry_after})
+            results.append(
+                {
+                    "start": ts,
+                    "t": time.monotonic() - t0,
+                    "status": status,
+                    "attempts": attempts,
+                    "body": body[:300].decode(errors="replace"),
+                    "location": hdrs.get("location"),
+                    "retry_after": retry_after,
+                }
+            )
             return
 
     tasks = [asyncio.create_task(one(i)) for i in range(n)]
@@ -570,9 +718,16 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
         await asyncio.sleep(1.0)
         created = await asyncio.to_thread(count_runs, prefix) - runs_before
         early = sum(1 for r in results if r["status"] != 202 or r["t"] - r["start"] < timeout)
-        samples.append({"t": round(time.monotonic() - t0, 1), "runs": created, "conns": conns(),
-                        "rss_mb": round(proc.memory_info().rss / 2**20, 1), "answered_early": early,
-                        "answers_503": answers_503[1]})
+        samples.append(
+            {
+                "t": round(time.monotonic() - t0, 1),
+                "runs": created,
+                "conns": conns(),
+                "rss_mb": round(proc.memory_info().rss / 2**20, 1),
+                "answered_early": early,
+                "answers_503": answers_503[1],
+            }
+        )
         if created + early >= n:
             all_waiting_at = time.monotonic() - t0
             break
@@ -599,7 +754,7 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
     ok = [r for r in results if r["status"] == 202]
     on_time = [r for r in ok if r["t"] - r["start"] >= timeout - 0.05]
     bad = [r for r in results if r["status"] != 202]
-    accept_s = (all_waiting_at or 0.0)
+    accept_s = all_waiting_at or 0.0
     return {
         "n": n,
         "hook_timeout_s": timeout,
@@ -612,6 +767,8 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
         "attempts": dict(Counter(r["attempts"] for r in results)),
         "runs_created": runs_created,
         "answer_time_s": stats([r["t"] - r["start"] for r in results]),
+        # a 202 comes `timeout` after the run exists: the rest is queueing before/while accepting
+        "accept_latency_s": stats([r["t"] - r["start"] - timeout for r in ok]),
         "all_waiting_after_s": all_waiting_at,
         "accept_rate_per_s": (n / accept_s) if accept_s else None,
         "rss_before_mb": rss_before / 2**20,
@@ -631,18 +788,23 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
 
 
 def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -> dict[str, Any]:
-    from sqlalchemy import event, select
-
     from airflow import settings
     from airflow.models import DagRun
     from airflow.utils.session import create_session
+    from sqlalchemy import event, select
+
     from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, fetch_runs, read_settings
     from airflow_webhook_trigger.waiter import RunWaiter
 
     need = max(ns)
     with create_session() as s:
-        keys = list(s.scalars(select(DagRun.id).where(DagRun.dag_id == PLAIN_DAG, DagRun.state == "queued")
-                              .order_by(DagRun.id)).all())
+        keys = list(
+            s.scalars(
+                select(DagRun.id)
+                .where(DagRun.dag_id == PLAIN_DAG, DagRun.state == "queued")
+                .order_by(DagRun.id)
+            ).all()
+        )
     if len(keys) < need:
         gw = AirflowRunGateway(read_settings())
         t0 = time.monotonic()
@@ -653,7 +815,9 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
         log(f"(b) created {missing} queued runs of {PLAIN_DAG} in {time.monotonic() - t0:.1f}s")
     keys = keys[:need]
     with create_session() as s:
-        states = Counter(str(getattr(x, "value", x)) for x in s.scalars(select(DagRun.state).where(DagRun.id.in_(keys))))
+        states = Counter(
+            str(getattr(x, "value", x)) for x in s.scalars(select(DagRun.state).where(DagRun.id.in_(keys)))
+        )
     if set(states) != {"queued"}:
         notes.append(f"(b) the runs waited on are not all queued: {dict(states)}")
 
@@ -710,8 +874,12 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
                     el = w1 - w0
                     ft = fetch_times[ft0:ft1]
                     return {
-                        "tick": tick, "waiters": n, "waiting_seen": waiting, "window_s": el,
-                        "fetches_per_s": (f1 - f0) / el, "statements_per_s": (c1 - c0) / el,
+                        "tick": tick,
+                        "waiters": n,
+                        "waiting_seen": waiting,
+                        "window_s": el,
+                        "fetches_per_s": (f1 - f0) / el,
+                        "statements_per_s": (c1 - c0) / el,
                         "statements_per_fetch": ((c1 - c0) / (f1 - f0)) if f1 > f0 else None,
                         "fetch_ms_p50": (statistics.median(ft) * 1000) if ft else None,
                         "fetch_ms_max": (max(ft) * 1000) if ft else None,
@@ -722,20 +890,25 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
                 row = asyncio.run(measure())
                 time.sleep(tick * 3)  # let the poller go idle
                 rows.append(row)
-                log(f"(b) tick {tick} waiters {n}: {row['fetches_per_s']:.1f} fetch/s, "
-                    f"{row['statements_per_s']:.1f} stmt/s, fetch {fmt(row['fetch_ms_p50'], 2)} ms")
+                log(
+                    f"(b) tick {tick} waiters {n}: {row['fetches_per_s']:.1f} fetch/s, "
+                    f"{row['statements_per_s']:.1f} stmt/s, fetch {fmt(row['fetch_ms_p50'], 2)} ms"
+                )
     finally:
         event.remove(settings.engine, "before_cursor_execute", on_exec)
     delivery = delivery_inprocess(keys, ticks, 10 if window < 5 else 30, [0, max(ns)])
     return {"rows": rows, "example_statement": stmts[0] if stmts else None, "delivery": delivery}
 
 
-def delivery_inprocess(keys: list[int], ticks: list[float], samples: int, backgrounds: list[int]) -> list[dict[str, Any]]:
+def delivery_inprocess(
+    keys: list[int], ticks: list[float], samples: int, backgrounds: list[int]
+) -> list[dict[str, Any]]:
     """The waiter alone: our own commit of a response row -> ``wait_async`` returns, in-process."""
     import random
 
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+
     from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, fetch_runs, read_settings
     from airflow_webhook_trigger.waiter import RESPONSE_KEY, RunWaiter
 
@@ -751,14 +924,22 @@ def delivery_inprocess(keys: list[int], ticks: list[float], samples: int, backgr
                 await asyncio.sleep(0.5)
                 delays: list[float] = []
                 for i in range(samples):
-                    run = await asyncio.to_thread(gw.trigger, PLAIN_DAG, f"syncbench_w_{tag}_{tick:g}_{nbg}_{i}", {})
+                    run = await asyncio.to_thread(
+                        gw.trigger, PLAIN_DAG, f"syncbench_w_{tag}_{tick:g}_{nbg}_{i}", {}
+                    )
                     fut = asyncio.create_task(waiter.wait_async(run.key, 30))
                     await asyncio.sleep(0.05 + random.uniform(0, tick))  # a random phase of the tick
 
                     def commit(run_id: str = run.run_id) -> float:
                         with create_session() as session:
-                            XComModel.set(RESPONSE_KEY, {"status": 200, "headers": {}, "body": "ok", "task_id": "echo"},
-                                          dag_id=PLAIN_DAG, task_id="echo", run_id=run_id, session=session)
+                            XComModel.set(
+                                RESPONSE_KEY,
+                                {"status": 200, "headers": {}, "body": "ok", "task_id": "echo"},
+                                dag_id=PLAIN_DAG,
+                                task_id="echo",
+                                run_id=run_id,
+                                session=session,
+                            )
                         return time.time()  # committed when create_session's block has left
 
                     t_commit = await asyncio.to_thread(commit)
@@ -775,7 +956,9 @@ def delivery_inprocess(keys: list[int], ticks: list[float], samples: int, backgr
             d = asyncio.run(go())
             time.sleep(tick * 3)
             rows.append({"tick": tick, "other_waiters": nbg, **stats(d)})
-            log(f"(a') in-process tick {tick} +{nbg} waiters: commit->wake p50 {fmt(rows[-1]['p50'])} p99 {fmt(rows[-1]['p99'])} ms")
+            log(
+                f"(a') in-process tick {tick} +{nbg} waiters: commit->wake p50 {fmt(rows[-1]['p50'])} p99 {fmt(rows[-1]['p99'])} ms"
+            )
     return rows
 
 
@@ -792,29 +975,109 @@ def report(res: dict[str, Any]) -> str:
         rows = []
         for label, r in a.items():
             tick = r["tick"]
-            for name, s in [("both", r["result"]["all"]["delivery_ms"]),
-                            ("FastAPI", r["result"]["by_adapter"]["/webhook"]["delivery_ms"]),
-                            ("Flask", r["result"]["by_adapter"]["/pluginsv2/webhook"]["delivery_ms"])]:
+            for name, s in [
+                ("both", r["result"]["all"]["delivery_ms"]),
+                ("FastAPI", r["result"]["by_adapter"]["/webhook"]["delivery_ms"]),
+                ("Flask", r["result"]["by_adapter"]["/pluginsv2/webhook"]["delivery_ms"]),
+            ]:
                 target = tick * 1000 + 20
-                rows.append([label, f"{tick:g}", name, s["n"], s["min"], s["p50"], s["p90"], s["p99"], s["max"],
-                             target, "yes" if s["p99"] is not None and s["p99"] <= target else "NO"])
-        out.append(table(["phase", "tick s", "adapter", "n", "min", "p50", "p90", "p99", "max", "target p99 <=", "met"], rows))
+                rows.append(
+                    [
+                        label,
+                        f"{tick:g}",
+                        name,
+                        s["n"],
+                        s["min"],
+                        s["p50"],
+                        s["p90"],
+                        s["p99"],
+                        s["max"],
+                        target,
+                        "yes" if s["p99"] is not None and s["p99"] <= target else "NO",
+                    ]
+                )
+        out.append(
+            table(
+                [
+                    "phase",
+                    "tick s",
+                    "adapter",
+                    "n",
+                    "min",
+                    "p50",
+                    "p90",
+                    "p99",
+                    "max",
+                    "target p99 <=",
+                    "met",
+                ],
+                rows,
+            )
+        )
         fails = {k: v["result"]["failures"] for k, v in a.items() if v["result"]["failures"]}
         if fails:
             out.append(f"\nfailed calls: {json.dumps(fails)[:1500]}")
     b = res.get("b", {})
     if b:
-        out.append("\n### (b) queries made by waiting (in-process RunWaiter, real DB, runs that never settle)")
-        rows = [[f"{r['tick']:g}", r["waiters"], r["waiting_seen"], r["fetches_per_s"], r["statements_per_s"],
-                 r["statements_per_fetch"], r["fetch_ms_p50"], r["fetch_ms_max"], r["single_fetch_ms"], r["cpu_pct_one_core"]]
-                for r in b["rows"]]
-        out.append(table(["tick s", "waiters", "registered", "fetch/s", "SQL stmt/s", "stmt/fetch",
-                          "fetch ms p50 (in loop)", "fetch ms max", "one fetch alone ms", "CPU % of a core"], rows, 2))
+        out.append(
+            "\n### (b) queries made by waiting (in-process RunWaiter, real DB, runs that never settle)"
+        )
+        rows = [
+            [
+                f"{r['tick']:g}",
+                r["waiters"],
+                r["waiting_seen"],
+                r["fetches_per_s"],
+                r["statements_per_s"],
+                r["statements_per_fetch"],
+                r["fetch_ms_p50"],
+                r["fetch_ms_max"],
+                r["single_fetch_ms"],
+                r["cpu_pct_one_core"],
+            ]
+            for r in b["rows"]
+        ]
+        out.append(
+            table(
+                [
+                    "tick s",
+                    "waiters",
+                    "registered",
+                    "fetch/s",
+                    "SQL stmt/s",
+                    "stmt/fetch",
+                    "fetch ms p50 (in loop)",
+                    "fetch ms max",
+                    "one fetch alone ms",
+                    "CPU % of a core",
+                ],
+                rows,
+                2,
+            )
+        )
         if b.get("delivery"):
-            out.append("\n(a') the waiter alone, in-process: our commit of a response row -> wait_async returns, ms")
-            out.append(table(["tick s", "other waiters", "n", "min", "p50", "p90", "p99", "max", "target p99 <="],
-                             [[f"{r['tick']:g}", r["other_waiters"], r["n"], r["min"], r["p50"], r["p90"], r["p99"], r["max"],
-                               r["tick"] * 1000 + 20] for r in b["delivery"]]))
+            out.append(
+                "\n(a') the waiter alone, in-process: our commit of a response row -> wait_async returns, ms"
+            )
+            out.append(
+                table(
+                    ["tick s", "other waiters", "n", "min", "p50", "p90", "p99", "max", "target p99 <="],
+                    [
+                        [
+                            f"{r['tick']:g}",
+                            r["other_waiters"],
+                            r["n"],
+                            r["min"],
+                            r["p50"],
+                            r["p90"],
+                            r["p99"],
+                            r["max"],
+                            r["tick"] * 1000 + 20,
+                        ]
+                        for r in b["delivery"]
+                    ],
+                )
+            )
         out.append(f"\nthe statement: `{(b.get('example_statement') or '').split(chr(10))[0][:160]}...`")
     c = res.get("c", {})
     if c.get("many"):
@@ -829,8 +1092,18 @@ def report(res: dict[str, Any]) -> str:
             ["runs created (must equal the 202s)", m["runs_created"]],
             ["all accepted and waiting after (s)", m["all_waiting_after_s"]],
             ["accept rate while ramping (runs/s)", m["accept_rate_per_s"]],
-            ["answer time s, last attempt sent -> 202 (min / p50 / max)", f"{fmt(m['answer_time_s']['min'], 2)} / {fmt(m['answer_time_s']['p50'], 2)} / {fmt(m['answer_time_s']['max'], 2)} (timeout {m['hook_timeout_s']})"],
-            ["worker RSS MiB before (warm) / all waiting / after", f"{m['rss_before_mb']:.1f} / {m['rss_during_mb']:.1f} / {m['rss_after_mb']:.1f}"],
+            [
+                "answer time s, last attempt sent -> 202 (min / p50 / max)",
+                f"{fmt(m['answer_time_s']['min'], 2)} / {fmt(m['answer_time_s']['p50'], 2)} / {fmt(m['answer_time_s']['max'], 2)} (timeout {m['hook_timeout_s']})",
+            ],
+            [
+                "accept latency s = answer time - timeout (p50 / p90 / max)",
+                f"{fmt(m['accept_latency_s']['p50'], 2)} / {fmt(m['accept_latency_s']['p90'], 2)} / {fmt(m['accept_latency_s']['max'], 2)}",
+            ],
+            [
+                "worker RSS MiB before (warm) / all waiting / after",
+                f"{m['rss_before_mb']:.1f} / {m['rss_during_mb']:.1f} / {m['rss_after_mb']:.1f}",
+            ],
             ["RSS per waiting call (KiB)", f"{m['kib_per_waiting_call']:.1f}"],
             ["worker threads before / while waiting", f"{m['threads_before']} / {m['threads_during']}"],
             ["open connections while waiting", m["conns_during"]],
@@ -842,8 +1115,12 @@ def report(res: dict[str, Any]) -> str:
         rows = []
         for bst in c["bursts"]:
             bt = ", ".join(f"{x['n']} at {x['first_s']}-{x['last_s']} s" for x in bst["batches"])
-            rows.append([bst["prefix"], bst["n"], json.dumps(bst["statuses"]), bst["completion_s"]["max"], bt])
-        out.append(table(["adapter prefix", "calls", "statuses", "last answer s", "batches of 202s"], rows, 2))
+            rows.append(
+                [bst["prefix"], bst["n"], json.dumps(bst["statuses"]), bst["completion_s"]["max"], bt]
+            )
+        out.append(
+            table(["adapter prefix", "calls", "statuses", "last answer s", "batches of 202s"], rows, 2)
+        )
         for bst in c["bursts"]:
             pr = bst.get("probes") or {}
             if pr:
@@ -851,32 +1128,55 @@ def report(res: dict[str, Any]) -> str:
                 prow = []
                 for k, v in pr.items():
                     ms = [x["ms"] for x in v]
-                    prow.append([k, len(v), pct(ms, 50), max(ms), json.dumps(dict(Counter(str(x["status"]) for x in v)))])
+                    prow.append(
+                        [
+                            k,
+                            len(v),
+                            pct(ms, 50),
+                            max(ms),
+                            json.dumps(dict(Counter(str(x["status"]) for x in v))),
+                        ]
+                    )
                 out.append(table(["probe", "n", "ms p50", "ms max", "statuses"], prow, 0))
     d = res.get("d", {})
     if d:
-        out.append("\n### (d) order_validation accepted branch: caller's end-to-end vs the run's own time, ms (p50 / p90 / max)")
+        out.append(
+            "\n### (d) order_validation accepted branch: caller's end-to-end vs the run's own time, ms (p50 / p90 / max)"
+        )
         rows = []
-        names = [("e2e_ms", "caller e2e (send -> answer)"), ("accept_ms", "send -> dag_run.queued_at"),
-                 ("check_start_ms", "queued_at -> check_order start"),
-                 ("queued_to_xcom_ms", "queued_at -> response xcom"),
-                 ("run_queued_to_accept_end_ms", "run: queued_at -> accept_order end"),
-                 ("run_start_to_accept_end_ms", "run: start_date -> accept_order end"),
-                 ("xcom_to_accept_end_ms", "response xcom -> accept_order end"),
-                 ("delivery_ms", "response xcom -> caller"),
-                 ("overhead_ms", "overhead = e2e - (queued_at -> accept_order end)")]
+        names = [
+            ("e2e_ms", "caller e2e (send -> answer)"),
+            ("accept_ms", "send -> dag_run.queued_at"),
+            ("check_start_ms", "queued_at -> check_order start"),
+            ("queued_to_xcom_ms", "queued_at -> response xcom"),
+            ("run_queued_to_accept_end_ms", "run: queued_at -> accept_order end"),
+            ("run_start_to_accept_end_ms", "run: start_date -> accept_order end"),
+            ("xcom_to_accept_end_ms", "response xcom -> accept_order end"),
+            ("delivery_ms", "response xcom -> caller"),
+            ("overhead_ms", "overhead = e2e - (queued_at -> accept_order end)"),
+        ]
         for key, nm in names:
             row = [nm]
             for label, r in d.items():
                 s = r["result"]["all"][key]
                 row.append(f"{fmt(s['p50'], 0)} / {fmt(s['p90'], 0)} / {fmt(s['max'], 0)}")
             rows.append(row)
-        out.append(table(["", *[f"{k} (idle sleep {v['idle_sleep']}, n={v['result']['calls']})" for k, v in d.items()]], rows))
+        out.append(
+            table(
+                [
+                    "",
+                    *[f"{k} (idle sleep {v['idle_sleep']}, n={v['result']['calls']})" for k, v in d.items()],
+                ],
+                rows,
+            )
+        )
     if res.get("problems"):
         out.append("\n### api-server / scheduler log problems")
         for phase, probs in res["problems"].items():
             for f, p in probs.items():
-                out.append(f"- {phase}/{f}: {p['tracebacks']} tracebacks, {p['error_lines']} ERROR lines; first:\n```\n{p['excerpt'][:1500]}\n```")
+                out.append(
+                    f"- {phase}/{f}: {p['tracebacks']} tracebacks, {p['error_lines']} ERROR lines; first:\n```\n{p['excerpt'][:1500]}\n```"
+                )
     if res.get("notes"):
         out.append("\nNotes:\n" + "\n".join(f"- {n}" for n in res["notes"]))
     out.append(f"\nlogs: {res['log_dir']}")
@@ -895,9 +1195,14 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
     long_timeout = args.long_timeout or (30.0 if quick else 90.0)
     notes: list[str] = []
     log_dir = Path(tempfile.mkdtemp(prefix=f"sync_wait_{args.db}_"))
-    res: dict[str, Any] = {"db": args.db, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-                           "mode": "quick" if quick else "full", "notes": notes, "log_dir": str(log_dir),
-                           "problems": {}}
+    res: dict[str, Any] = {
+        "db": args.db,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "mode": "quick" if quick else "full",
+        "notes": notes,
+        "log_dir": str(log_dir),
+        "problems": {},
+    }
     env = setup_airflow(args.db)
     res["airflow_env"] = {k: v for k, v in env.items() if "SECRET" not in k and "PASSWORD" not in k}
     upsert_hook(HOOK_LONG, long_timeout)
@@ -918,13 +1223,17 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
                 r = order_calls(base, calls, warmup, "a1")
                 res["a"]["tick 0.05"] = {"tick": 0.05, "result": r}
                 res["d"]["idle 0.1"] = {"idle_sleep": 0.1, "result": r}
-                log(f"(a) tick 0.05: delivery p50 {fmt(r['all']['delivery_ms']['p50'])} p99 {fmt(r['all']['delivery_ms']['p99'])} ms; "
-                    f"e2e p50 {fmt(r['all']['e2e_ms']['p50'], 0)} ms")
+                log(
+                    f"(a) tick 0.05: delivery p50 {fmt(r['all']['delivery_ms']['p50'])} p99 {fmt(r['all']['delivery_ms']['p99'])} ms; "
+                    f"e2e p50 {fmt(r['all']['e2e_ms']['p50'], 0)} ms"
+                )
             if "c" in parts:
                 time.sleep(6)  # let the fulfil_order tasks of the last calls end
                 bursts = []
                 for prefix in ("/webhook", "/pluginsv2/webhook"):
-                    bst = asyncio.run(concurrent_burst(base, prefix, HOOK_5S, 60 if quick else 100, 200, probes=True))
+                    bst = asyncio.run(
+                        concurrent_burst(base, prefix, HOOK_5S, 60 if quick else 100, 200, probes=True)
+                    )
                     bursts.append(bst)
                     log(f"(c) burst {prefix}: {bst['statuses']} batches {bst['batches']}")
                     time.sleep(3)
@@ -935,7 +1244,9 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
             with processes(log_dir, "B_tick0.01_idle0.1", scheduler=True, tick=0.01, idle_sleep=0.1) as base:
                 r = order_calls(base, calls, warmup, "a2")
                 res["a"]["tick 0.01"] = {"tick": 0.01, "result": r}
-                log(f"(a) tick 0.01: delivery p50 {fmt(r['all']['delivery_ms']['p50'])} p99 {fmt(r['all']['delivery_ms']['p99'])} ms")
+                log(
+                    f"(a) tick 0.01: delivery p50 {fmt(r['all']['delivery_ms']['p50'])} p99 {fmt(r['all']['delivery_ms']['p99'])} ms"
+                )
             problems("B_tick0.01_idle0.1")
         if "d" in parts and not quick:
             wait_quiet(args.wait_other, notes, "phase C")
@@ -950,7 +1261,9 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
             with processes(log_dir, "D_apiserver_only", scheduler=False, tick=0.05, idle_sleep=0.1) as base:
                 m = asyncio.run(many_waiting(base, waiters, long_timeout, notes))
                 res["c"]["many"] = m
-                log(f"(c) {waiters} waiting: {m['statuses']}, RSS {m['rss_before_mb']:.0f} -> {m['rss_during_mb']:.0f} MiB")
+                log(
+                    f"(c) {waiters} waiting: {m['statuses']}, RSS {m['rss_before_mb']:.0f} -> {m['rss_during_mb']:.0f} MiB"
+                )
             problems("D_apiserver_only")
         for k in ("a", "d", "c"):
             if not res[k]:
@@ -977,13 +1290,26 @@ def slim(res: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="short run (8 calls, 200 waiters, 2 s windows)")
-    p.add_argument("--json", help="write the results as JSON to PATH (- for stdout, report then goes to stderr)")
+    p.add_argument(
+        "--json", help="write the results as JSON to PATH (- for stdout, report then goes to stderr)"
+    )
     p.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     p.add_argument("--parts", default="a,b,c,d", help="subset of a,b,c,d")
-    p.add_argument("--calls", type=int, default=0, help="sync calls per phase for (a)/(d) (default 40; quick 8)")
-    p.add_argument("--waiters", type=int, default=0, help="concurrent waiting calls for (c) (default 1000; quick 200)")
-    p.add_argument("--long-timeout", type=float, default=0.0, help="sync timeout of the (c) webhook (default 90; quick 30)")
-    p.add_argument("--wait-other", type=float, default=1800.0, help="max seconds to wait for another load test to end")
+    p.add_argument(
+        "--calls", type=int, default=0, help="sync calls per phase for (a)/(d) (default 40; quick 8)"
+    )
+    p.add_argument(
+        "--waiters", type=int, default=0, help="concurrent waiting calls for (c) (default 1000; quick 200)"
+    )
+    p.add_argument(
+        "--long-timeout",
+        type=float,
+        default=0.0,
+        help="sync timeout of the (c) webhook (default 90; quick 30)",
+    )
+    p.add_argument(
+        "--wait-other", type=float, default=1800.0, help="max seconds to wait for another load test to end"
+    )
     args = p.parse_args(argv)
 
     def on_term(signum: int, frame: object) -> None:
@@ -996,9 +1322,24 @@ def main(argv: list[str]) -> int:
         for db in ("sqlite", "postgres"):
             with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
                 path = tmp.name
-            child = [sys.executable, str(SCRIPT), "--db", db, "--json", path, "--parts", args.parts,
-                     "--calls", str(args.calls), "--waiters", str(args.waiters),
-                     "--long-timeout", str(args.long_timeout), "--wait-other", str(args.wait_other)]
+            child = [
+                sys.executable,
+                str(SCRIPT),
+                "--db",
+                db,
+                "--json",
+                path,
+                "--parts",
+                args.parts,
+                "--calls",
+                str(args.calls),
+                "--waiters",
+                str(args.waiters),
+                "--long-timeout",
+                str(args.long_timeout),
+                "--wait-other",
+                str(args.wait_other),
+            ]
             if args.quick:
                 child.append("--quick")
             proc = subprocess.run(child, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=report_out)
