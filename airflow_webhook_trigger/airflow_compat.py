@@ -76,7 +76,6 @@ class _LatestDagCache:
         from airflow.models.dagbag import DBDagBag
 
         self._bag = DBDagBag(load_op_links=False)
-        self._lock = threading.Lock()
 
     @property
     def bag(self) -> Any:
