@@ -38,6 +38,7 @@ class Settings:
     sync_default_timeout_seconds: float = 25.0
     sync_max_timeout_seconds: float = 120.0
     waiter_tick_seconds: float = 0.05
+    flask_sync_max_waiting: int = 8
 
     def __post_init__(self) -> None:
         _check_prefix(self.url_prefix)

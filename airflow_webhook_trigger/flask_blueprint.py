@@ -47,9 +47,26 @@ def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
     )
     result = endpoint.accept(webhook, incoming, request_url=request.base_url)
     if isinstance(result, PendingRun):
-        # Sync mode: this WSGI thread waits on the process's one waiter.
-        return endpoint.finish(result, runtime.waiter.wait(result.run.key, result.timeout))
+        return _wait(runtime, result)
     return result
+
+
+def _wait(runtime: Runtime, pending: PendingRun) -> HttpResponse:
+    """Sync mode: this WSGI thread waits on the process's one waiter, if a slot is free.
+
+    The thread is one of the api-server's shared anyio worker threads (40, also serving
+    Airflow's execution API that running tasks call), so at most ``flask_sync_max_waiting``
+    wait at once. Past that the caller gets the timeout answer at once (202 + status URL):
+    its run is already committed, so it polls the status URL and nothing is lost.
+    """
+    slots = runtime.flask_sync_slots
+    if not slots.acquire(blocking=False):
+        return runtime.endpoint.finish(pending, None)
+    try:
+        snapshot = runtime.waiter.wait(pending.run.key, pending.timeout)
+    finally:
+        slots.release()
+    return runtime.endpoint.finish(pending, snapshot)
 
 
 def _guarded(work: Callable[[], HttpResponse]) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 from airflow_webhook_trigger.config import Settings
@@ -18,6 +19,8 @@ class Runtime:
     source: CachedSource
     endpoint: WebhookEndpoint
     waiter: RunWaiter
+    #: ``flask_sync_max_waiting`` slots: Flask sync calls waiting at once in this process
+    flask_sync_slots: threading.BoundedSemaphore
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
@@ -34,7 +37,14 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     source = CachedSource(store, settings.registry_cache_seconds)
     endpoint = WebhookEndpoint(settings, source, AirflowRunGateway(settings))
     waiter = RunWaiter(fetch_runs, settings.waiter_tick_seconds)
-    return Runtime(settings=settings, store=store, source=source, endpoint=endpoint, waiter=waiter)
+    return Runtime(
+        settings=settings,
+        store=store,
+        source=source,
+        endpoint=endpoint,
+        waiter=waiter,
+        flask_sync_slots=threading.BoundedSemaphore(settings.flask_sync_max_waiting),
+    )
 
 
 @functools.cache

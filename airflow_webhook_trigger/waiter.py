@@ -4,7 +4,9 @@ Callers register the run they wait for; one background thread polls all pending
 runs with a single query per tick (``fetch`` is injected: the Airflow side reads
 ``dag_run`` and the recorded responses in the ``xcom`` table) and wakes the right
 callers. Waiting costs no query per caller, and an async caller holds no thread
-(:meth:`RunWaiter.wait_async`). When nobody waits, the thread sleeps without querying.
+(:meth:`RunWaiter.wait_async`). Polls start on fixed deadlines ``tick`` apart
+(:func:`next_poll`), so a slow fetch does not stretch the period. When nobody waits,
+the thread sleeps without querying.
 """
 
 from __future__ import annotations
@@ -50,16 +52,41 @@ Fetch = Callable[[Sequence[int]], Mapping[int, RunSnapshot]]
 Callback = Callable[[RunSnapshot], None]
 
 
+def next_poll(previous: float | None, now: float, tick: float) -> float:
+    """When the next poll starts: fixed deadlines ``tick`` apart, whatever a fetch takes.
+
+    :param previous: the deadline of the last poll, or None when the waiter was idle
+        (nobody waiting): then a new caller is served at once
+    :param now: the clock now, after the last poll ended
+    :return: ``previous + tick``; or ``now`` when that is past (a fetch overran): one poll
+        at once, and the deadlines go on from there, with no backlog of catch-up polls
+    """
+    if previous is None:
+        return now
+    return max(previous + tick, now)
+
+
 class RunWaiter:
     """Polls pending runs, ``tick`` seconds apart, in one ``fetch`` call per tick.
 
     :param fetch: dag_run ids -> snapshots of those runs (missing ids: no news)
-    :param tick: seconds between polls while someone waits
+    :param tick: seconds from one poll's start to the next while someone waits
+    :param clock: monotonic seconds (injected in tests)
+    :param sleep: sleeps that many seconds of ``clock`` (injected in tests)
     """
 
-    def __init__(self, fetch: Fetch, tick: float) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        tick: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._fetch = fetch
         self._tick = tick
+        self._clock = clock
+        self._sleep = sleep
         self._pending: dict[int, list[Callback]] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -132,7 +159,8 @@ class RunWaiter:
     def poll_once(self) -> int:
         """One tick: fetch every pending run at once, wake callers of settled runs.
 
-        :return: the number of callers woken
+        :return: the number of callers woken (taken off the list and called back, even
+            if their callback raised)
         """
         with self._cond:
             keys = list(self._pending)
@@ -140,22 +168,31 @@ class RunWaiter:
             return 0
         self.fetches += 1
         snapshots = self._fetch(keys)
-        woken: list[tuple[Callback, RunSnapshot]] = []
+        woken: list[tuple[int, Callback, RunSnapshot]] = []
         with self._cond:
             for key, snapshot in snapshots.items():
                 if snapshot.settled and key in self._pending:
-                    woken.extend((cb, snapshot) for cb in self._pending.pop(key))
-        for callback, snapshot in woken:
-            callback(snapshot)
+                    woken.extend((key, cb, snapshot) for cb in self._pending.pop(key))
+        for key, callback, snapshot in woken:
+            try:
+                callback(snapshot)
+            except Exception:  # e.g. an async caller's event loop already closed
+                # one caller's failure must not leave the callers after it waiting
+                log.exception("webhook waiter: waking a caller of dag_run id %d failed", key)
         return len(woken)
 
     def _run(self) -> None:
+        due: float | None = None  # the last poll's deadline; None while idle
         while True:
             with self._cond:
                 while not self._pending:
+                    due = None
                     self._cond.wait()
+            now = self._clock()
+            due = next_poll(due, now, self._tick)
+            if due > now:
+                self._sleep(due - now)
             try:
                 self.poll_once()
             except Exception:  # the DB may be briefly unavailable: keep serving waiters
                 log.exception("webhook waiter: polling pending runs failed; retrying")
-            time.sleep(self._tick)

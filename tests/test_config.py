@@ -14,16 +14,23 @@ def test_settings_from_lookup_no_values_gives_documented_defaults() -> None:
     assert settings.json_max_depth == 64
     assert settings.query_max_params == 1000
     assert settings.max_conf_bytes == 64 * 1024
+    assert settings.flask_sync_max_waiting == 8
 
 
 def test_settings_from_lookup_values_are_converted() -> None:
-    raw = {"max_body_bytes": " 2048 ", "waiter_tick_seconds": "0.1", "url_prefix": "/hooks/in"}
+    raw = {
+        "max_body_bytes": " 2048 ",
+        "waiter_tick_seconds": "0.1",
+        "url_prefix": "/hooks/in",
+        "flask_sync_max_waiting": "3",
+    }
     settings = settings_from_lookup(raw.get)
-    assert (settings.max_body_bytes, settings.waiter_tick_seconds, settings.url_prefix) == (
-        2048,
-        0.1,
-        "/hooks/in",
-    )
+    assert (
+        settings.max_body_bytes,
+        settings.waiter_tick_seconds,
+        settings.url_prefix,
+        settings.flask_sync_max_waiting,
+    ) == (2048, 0.1, "/hooks/in", 3)
 
 
 @pytest.mark.parametrize(
@@ -42,6 +49,9 @@ def test_settings_from_lookup_values_are_converted() -> None:
         ("url_prefix", "/pluginsv2/x", "reserved"),
         ("registry_cache_seconds", "-1", "must be >= 0"),
         ("sync_default_timeout_seconds", "500", "must be <= sync_max_timeout_seconds"),
+        ("flask_sync_max_waiting", "0", "limits cannot be disabled"),
+        ("flask_sync_max_waiting", "-3", "limits cannot be disabled"),
+        ("flask_sync_max_waiting", "2.5", "Not a valid int"),
     ],
 )
 def test_settings_from_lookup_invalid_value_fails_naming_the_key(key: str, value: str, message: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from airflow_webhook_trigger.waiter import RecordedResponse, RunSnapshot, RunWaiter
+from airflow_webhook_trigger.waiter import RecordedResponse, RunSnapshot, RunWaiter, next_poll
 
 RESPONSE = RecordedResponse(201, (("X-A", "1"),), {"ok": True}, "respond")
 
@@ -24,6 +24,25 @@ class FakeRuns:
         with self.lock:
             self.fetches.append(tuple(sorted(keys)))
             return {k: self.states[k] for k in keys if k in self.states}
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to; its ``sleep`` moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Stop(BaseException):
+    """Raised by a fake fetch to end ``RunWaiter._run`` (which retries any ``Exception``)."""
 
 
 @pytest.mark.parametrize(
@@ -56,6 +75,26 @@ def test_poll_once_one_fetch_for_all_pending_runs_wakes_only_settled() -> None:
     assert waiter.waiting == 50
     assert waiter.poll_once() == 0
     assert runs.fetches[-1] == (2,)
+
+
+def test_poll_once_callback_raising_is_logged_and_later_callers_still_woken(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runs = FakeRuns()
+    runs.states = {1: RunSnapshot("success"), 2: RunSnapshot("running", RESPONSE)}
+    waiter = RunWaiter(runs.fetch, tick=3600)
+    got: list[RunSnapshot] = []
+
+    def broken(snapshot: RunSnapshot) -> None:
+        raise RuntimeError("Event loop is closed")
+
+    waiter._pending[1] = [broken]  # woken first: fetch answers in the order of the keys
+    waiter._pending[2] = [got.append]
+    assert waiter.poll_once() == 2
+    assert got == [RunSnapshot("running", RESPONSE)]
+    assert waiter.waiting == 0
+    assert "waking a caller of dag_run id 1 failed" in caplog.text
+    assert "Event loop is closed" in caplog.text
 
 
 def test_poll_once_nobody_waiting_makes_no_query() -> None:
@@ -124,3 +163,57 @@ def test_fetch_error_is_logged_and_polling_goes_on(caplog: pytest.LogCaptureFixt
     assert waiter.wait(1, timeout=5) == RunSnapshot("success")
     assert "polling pending runs failed" in caplog.text
     assert runs.fetches == []
+
+
+@pytest.mark.parametrize(
+    ("previous", "now", "expected"),
+    [
+        (None, 7.0, 7.0),  # idle until now: poll at once
+        (1.0, 1.125, 1.25),  # the fetch ended before the next deadline: wait for it
+        (1.0, 1.25, 1.25),  # ended exactly on it
+        (1.0, 1.5, 1.5),  # overran the next deadline: poll at once
+        (1.0, 9.0, 9.0),  # overran many ticks: one poll at once, no backlog of missed ones
+    ],
+)
+def test_next_poll_table(previous: float | None, now: float, expected: float) -> None:
+    assert next_poll(previous, now, tick=0.25) == expected
+
+
+@pytest.mark.parametrize(
+    ("durations", "starts", "sleeps"),
+    [
+        # fetches shorter than a tick: one start per tick, not per tick + fetch
+        ([0.125, 0.125, 0.125], [0, 0.25, 0.5], [0.125, 0.125, 0.125]),
+        # every fetch overruns: the next starts as soon as it ends, no sleep
+        ([0.5, 0.5, 0.5], [0, 0.5, 1.0], []),
+        # one overrun: one poll at once, then ticks from there (no catch-up burst at 0.5, 0.75)
+        ([0.125, 0.75, 0.125, 0.125], [0, 0.25, 1.0, 1.25], [0.125, 0.125, 0.125]),
+    ],
+)
+def test_run_fetch_starts_on_fixed_deadlines_fake_clock(
+    durations: list[float], starts: list[float], sleeps: list[float]
+) -> None:
+    clock = FakeClock()
+    started: list[float] = []
+
+    def slow_fetch(keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
+        if len(started) == len(durations):
+            raise Stop
+        started.append(clock.now)
+        clock.now += durations[len(started) - 1]
+        return {}  # never settles: the caller keeps waiting
+
+    waiter = RunWaiter(slow_fetch, tick=0.25, clock=clock, sleep=clock.sleep)
+    waiter._pending[1] = [lambda snapshot: None]
+    with pytest.raises(Stop):
+        waiter._run()
+    assert started == pytest.approx(starts)
+    assert clock.sleeps == pytest.approx(sleeps)  # the last one precedes the fetch that stops
+
+
+def test_wait_on_idle_waiter_polls_at_once_whatever_the_tick() -> None:
+    runs = FakeRuns()
+    runs.states[5] = RunSnapshot("success")
+    waiter = RunWaiter(runs.fetch, tick=3600)
+    assert waiter.wait(5, timeout=30) == RunSnapshot("success")
+    assert runs.fetches == [(5,)]
