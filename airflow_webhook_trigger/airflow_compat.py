@@ -15,9 +15,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from airflow_webhook_trigger.airflow_runs import RunFactory, latest_version
 from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
 from airflow_webhook_trigger.endpoint import TriggeredRun
-from airflow_webhook_trigger.errors import NotFound, ServiceUnavailable, UnprocessableEntity
+from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable, UnprocessableEntity
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
 
 if TYPE_CHECKING:
@@ -62,38 +63,6 @@ def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError):
         return True
     return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
-
-
-class _LatestDagCache:
-    """Deserialized DAGs cached per DAG version (one cheap query per trigger finds the latest).
-
-    Deserializing the serialized DAG is about a fifth of the cost of Airflow's own
-    trigger path (MEASURED.md); a DAG version is immutable for our purpose, so the
-    deserialized DAG is kept per version id, a few versions per DAG at most.
-    """
-
-    def __init__(self) -> None:
-        from airflow.models.dagbag import DBDagBag
-
-        self._bag = DBDagBag(load_op_links=False)
-
-    @property
-    def bag(self) -> Any:
-        return self._bag
-
-    def latest(self, dag_id: str, session: Session) -> Any:
-        from airflow.models.dag_version import DagVersion
-        from sqlalchemy import select
-
-        version_id = session.scalar(
-            select(DagVersion.id)
-            .where(DagVersion.dag_id == dag_id)
-            .order_by(DagVersion.version_number.desc())
-            .limit(1)
-        )
-        if version_id is None:
-            return None
-        return self._bag.get_dag(version_id, session=session)
 
 
 class _FixedDagBag:
@@ -177,9 +146,34 @@ def _bound_lock_waits(session: Session, seconds: float) -> None:
         session.execute(text(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'"))
 
 
-class AirflowRunGateway:
-    """Starts runs through Airflow's own trigger path (``_trigger_dag``) with a cached DAG.
+def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Session) -> int:
+    """Airflow's own trigger path, for DAGs the lean insert does not cover (see airflow_runs)."""
+    from airflow.api.common.trigger_dag import _trigger_dag
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
+    dag_run = _trigger_dag(
+        dag_id=dag.dag_id,
+        # duck-typed: the trigger path only asks the bag for the latest DAG
+        dag_bag=_FixedDagBag(dag),  # type: ignore[arg-type]
+        triggered_by=DagRunTriggeredByType.REST_API,
+        run_type=DagRunType.MANUAL,
+        run_id=run_id,
+        conf=conf,
+        logical_date=None,
+        note=None,
+        session=session,
+    )
+    if dag_run is None:
+        raise NotFound(f"DAG {dag.dag_id!r} not found")
+    session.flush()
+    return int(dag_run.id)
+
+
+class AirflowRunGateway:
+    """Starts runs: the lean insert of :mod:`airflow_runs`, or Airflow's ``_trigger_dag``.
+
+    Either way the DAG is deserialized once per version and its params are checked
+    with validators compiled once per version (a 422 naming the param).
     At most ``max_concurrent_triggers`` requests hold a DB connection at once (the
     api-server's thread pool is larger than SQLAlchemy's pool: MEASURED.md); a request
     that cannot get a slot within ``trigger_slot_wait_seconds``, or whose transaction
@@ -189,7 +183,7 @@ class AirflowRunGateway:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
-        self._dags = _LatestDagCache()
+        self._runs = RunFactory()
         self._params = _ParamChecks()
 
     def _busy(self, why: str) -> ServiceUnavailable:
@@ -199,41 +193,34 @@ class AirflowRunGateway:
         )
 
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun:
-        from airflow.api.common.trigger_dag import _trigger_dag
         from airflow.exceptions import DagNotFound, DagRunAlreadyExists
-        from airflow.utils.types import DagRunTriggeredByType, DagRunType
+        from sqlalchemy.exc import IntegrityError
 
         if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
             raise self._busy("too many webhooks are being accepted at once")
         try:
             with db_session(scoped=False) as session:
                 _bound_lock_waits(session, self._settings.db_lock_timeout_seconds)
-                dag = self._dags.latest(dag_id, session)
-                if dag is None:
+                latest = latest_version(dag_id, session)
+                template = None if latest is None else self._runs.template(latest, session)
+                if latest is None or template is None:
                     raise NotFound(f"DAG {dag_id!r} not found")
-                self._params.validate(dag, conf)
-                dag_run = _trigger_dag(
-                    dag_id=dag_id,
-                    # duck-typed: the trigger path only asks the bag for the latest DAG
-                    dag_bag=_FixedDagBag(dag),  # type: ignore[arg-type]
-                    triggered_by=DagRunTriggeredByType.REST_API,
-                    run_type=DagRunType.MANUAL,
-                    run_id=run_id,
-                    conf=conf,
-                    logical_date=None,
-                    note=None,
-                    session=session,
-                )
-                if dag_run is None:
-                    raise NotFound(f"DAG {dag_id!r} not found")
-                session.flush()
-                key = int(dag_run.id)
+                if not latest.allows_manual_runs:
+                    # Airflow's trigger_dag refuses these too (DagModel.allowed_run_types)
+                    raise Conflict(f"DAG {dag_id!r} does not allow manual runs")
+                self._params.validate(template.dag, conf)
+                if template.ti_rows is not None:
+                    key = self._runs.insert_run(template, latest, run_id, conf, session)
+                else:
+                    key = _airflow_trigger(template.dag, run_id, conf, session)
             # create_session committed on leaving the block: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
         except DagNotFound:
             raise NotFound(f"DAG {dag_id!r} not found") from None
-        except DagRunAlreadyExists:  # a random suffix makes this practically impossible
-            raise self._busy("run id collision") from None
+        except (DagRunAlreadyExists, IntegrityError):
+            # a random suffix makes a run id collision practically impossible; a DAG version
+            # deleted under us is the other way to land here: both are worth a retry
+            raise self._busy("the run could not be stored") from None
         except Exception as exc:
             if _is_unavailable(exc):
                 log.warning("metadata DB unavailable while triggering %s: %s", dag_id, type(exc).__name__)

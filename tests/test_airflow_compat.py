@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.errors import NotFound, ServiceUnavailable, UnprocessableEntity
+from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable, UnprocessableEntity
 from tests.integration import runs_of
 
 pytestmark = pytest.mark.airflow
@@ -35,10 +35,10 @@ def test_gateway_trigger_creates_queued_manual_run_with_conf(gateway: Any) -> No
 
 def test_gateway_trigger_reuses_deserialized_dag_per_version(gateway: Any) -> None:
     gateway.trigger("wt_params", "webhook__gw-cache-00001__1", {"amount": 1})
-    cached = dict(gateway._dags.bag._dags)
+    cached = dict(gateway._runs.bag._dags)
     gateway.trigger("wt_params", "webhook__gw-cache-00001__2", {"amount": 2})
     assert len(cached) == 1
-    assert gateway._dags.bag._dags.keys() == cached.keys()
+    assert gateway._runs.bag._dags.keys() == cached.keys()
 
 
 @pytest.mark.parametrize(
@@ -74,6 +74,42 @@ def test_gateway_no_free_slot_is_503_with_retry_after(gateway: Any) -> None:
     finally:
         gateway._slots.release()
     assert info.value.headers == {"Retry-After": "5"}
+
+
+def test_gateway_trigger_dag_refusing_manual_runs_is_409(gateway: Any) -> None:
+    before = len(runs_of("wt_scheduled_only"))
+    with pytest.raises(Conflict) as info:
+        gateway.trigger("wt_scheduled_only", "webhook__gw-refuse-0001__1", {})
+    assert info.value.detail == "DAG 'wt_scheduled_only' does not allow manual runs"
+    assert len(runs_of("wt_scheduled_only")) == before
+
+
+def test_gateway_trigger_uses_the_lean_insert_for_plain_dags(gateway: Any, monkeypatch: Any) -> None:
+    import airflow_webhook_trigger.airflow_compat as compat
+
+    def not_expected(*args: object, **kwargs: object) -> int:
+        raise AssertionError("Airflow's trigger path was used")
+
+    monkeypatch.setattr(compat, "_airflow_trigger", not_expected)
+    run = gateway.trigger("wt_params", "webhook__gw-lean-000001__1", {"amount": 2})
+    [stored] = [r for r in runs_of("wt_params") if r.run_id == run.run_id]
+    assert (stored.id, stored.state, stored.conf) == (run.key, "queued", {"amount": 2})
+
+
+def test_gateway_trigger_mapped_dag_goes_through_airflow_with_expanded_tasks(gateway: Any) -> None:
+    from airflow.models import TaskInstance
+    from sqlalchemy import select
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+
+    run = gateway.trigger("wt_mapped", "webhook__gw-mapped-0001__1", {})
+    with db_session() as session:
+        indexes = session.scalars(
+            select(TaskInstance.map_index).where(
+                TaskInstance.dag_id == "wt_mapped", TaskInstance.run_id == run.run_id
+            )
+        ).all()
+    assert sorted(indexes) == [0, 1, 2]
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ WEBHOOKS: list[dict[str, Any]] = [
     {"id": "hook-open-0000001", "dag_id": "wt_plain"},
     {"id": "hook-off-00000001", "dag_id": "wt_plain", "enabled": False},
     {"id": "hook-nodag-000001", "dag_id": "no_such_dag"},
+    {"id": "hook-nomanual-0001", "dag_id": "wt_scheduled_only"},
 ]
 
 
@@ -164,6 +165,7 @@ ROWS = [
         error="'amount' is required",
     ),
     Row("unknown dag", "hook-nodag-000001", 404, error="not found"),
+    Row("dag refuses manual runs", "hook-nomanual-0001", 409, error="does not allow manual runs"),
     Row(
         "accepted",
         "hook-auth-0000001",

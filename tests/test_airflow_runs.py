@@ -1,0 +1,188 @@
+"""The lean run insert writes what Airflow's own trigger path writes, row for row.
+
+Each DAG is triggered twice with the same conf, once through Airflow's ``_trigger_dag``
+and once through :meth:`RunFactory.insert_run`; every table's row count must change
+the same way, and the ``dag_run`` and ``task_instance`` rows must match column by
+column (except ids, timestamps and the per-run trace carriers).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.airflow
+
+CONFS: dict[str, dict[str, object]] = {
+    "payment_callback": {"amount": 1250, "currency": "USD", "headers": {"x-request-id": "r1"}},
+    "github_push": {"repository": "octo/repo", "body": {"ref": "refs/heads/main"}},
+    "order_validation": {"order_id": "A-1", "sku": "SKU-1", "quantity": 2},
+    "wt_params": {"amount": 3},
+    "wt_plain": {"webhook": {"id": "x", "mode": "async", "received_at": "2026-11-27T00:00:00+00:00"}},
+    "wt_sync_fail": {},
+    "wt_sync_noresponse": {},
+    "wt_sync_two": {},
+    "wt_sync_slow": {},
+    "wt_shapes": {"nested": {"list": [1, 2, {"k": None}], "unicode": "é€😀"}},
+    "wt_mapped": {},
+}
+
+#: columns that differ between any two runs by design
+RUN_VARYING = {"id", "run_id", "queued_at", "run_after", "created_at", "updated_at", "context_carrier"}
+TI_VARYING = {"id", "run_id", "context_carrier", "updated_at"}
+_counter = itertools.count()
+
+
+@pytest.fixture
+def factory(airflow_db: None) -> Any:
+    from airflow_webhook_trigger.airflow_runs import RunFactory
+
+    return RunFactory()
+
+
+def _template(factory: Any, dag_id: str) -> tuple[Any, Any]:
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.airflow_runs import latest_version
+
+    with db_session(scoped=False) as session:
+        latest = latest_version(dag_id, session)
+        assert latest is not None
+        template = factory.template(latest, session)
+        assert template is not None
+    return latest, template
+
+
+def _counts() -> dict[str, int]:
+    from airflow.models.base import Base
+    from sqlalchemy import func, select
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+
+    with db_session() as session:
+        return {
+            table.name: int(session.scalar(select(func.count()).select_from(table)) or 0)
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def _diff(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {name: after[name] - before[name] for name in after if after[name] != before.get(name)}
+
+
+def _rows(dag_id: str, run_id: str) -> tuple[dict[str, Any], dict[tuple[str, int], dict[str, Any]]]:
+    from airflow.models import DagRun, TaskInstance
+    from sqlalchemy import select
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+
+    runs, tis = DagRun.__table__, TaskInstance.__table__
+    with db_session() as session:
+        run = session.execute(select(runs).where(runs.c.dag_id == dag_id, runs.c.run_id == run_id)).one()
+        ti_rows = session.execute(select(tis).where(tis.c.dag_id == dag_id, tis.c.run_id == run_id)).all()
+    return dict(run._mapping), {(r.task_id, r.map_index): dict(r._mapping) for r in ti_rows}
+
+
+@pytest.fixture
+def cleanup() -> Iterator[list[tuple[str, str]]]:
+    created: list[tuple[str, str]] = []
+    yield created
+    from airflow.models import DagRun, TaskInstance
+    from sqlalchemy import delete
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+
+    # queued runs of unpaused DAGs would otherwise be run by the e2e tests' scheduler
+    with db_session() as session:
+        for dag_id, run_id in created:
+            tis, runs = TaskInstance.__table__, DagRun.__table__
+            session.execute(delete(tis).where(tis.c.dag_id == dag_id, tis.c.run_id == run_id))
+            session.execute(delete(runs).where(runs.c.dag_id == dag_id, runs.c.run_id == run_id))
+
+
+@pytest.mark.parametrize("dag_id", sorted(set(CONFS) - {"wt_mapped"}))
+def test_lean_insert_writes_what_airflow_writes(factory: Any, cleanup: list[Any], dag_id: str) -> None:
+    from airflow_webhook_trigger.airflow_compat import _airflow_trigger, db_session
+
+    latest, template = _template(factory, dag_id)
+    assert template.why_not_lean is None
+    conf = CONFS[dag_id]
+    n = next(_counter)
+    theirs, ours = f"webhook__eq-airflow__{n}", f"webhook__eq-lean__{n}"
+    cleanup.extend([(dag_id, theirs), (dag_id, ours)])
+
+    before = _counts()
+    with db_session(scoped=False) as session:
+        _airflow_trigger(template.dag, theirs, dict(conf), session)
+    middle = _counts()
+    with db_session(scoped=False) as session:
+        key = factory.insert_run(template, latest, ours, dict(conf), session)
+    after = _counts()
+
+    assert _diff(before, middle) == _diff(middle, after)
+    assert _diff(middle, after)["dag_run"] == 1
+    assert _diff(middle, after)["task_instance"] == len(template.dag.task_dict)
+
+    run_a, tis_a = _rows(dag_id, theirs)
+    run_b, tis_b = _rows(dag_id, ours)
+    assert run_b["id"] == key
+    assert {k: v for k, v in run_b.items() if k not in RUN_VARYING} == {
+        k: v for k, v in run_a.items() if k not in RUN_VARYING
+    }
+    assert run_b["conf"] == conf
+    assert set(run_b["context_carrier"]) == set(run_a["context_carrier"]) == {"traceparent"}
+    assert run_b["context_carrier"] != run_a["context_carrier"]
+    assert tis_a.keys() == tis_b.keys()
+    for task in tis_a:
+        assert {k: v for k, v in tis_b[task].items() if k not in TI_VARYING} == {
+            k: v for k, v in tis_a[task].items() if k not in TI_VARYING
+        }, task
+        # each task's trace span hangs off its own run's trace
+        assert (
+            tis_b[task]["context_carrier"]["traceparent"].split("-")[1]
+            == (run_b["context_carrier"]["traceparent"].split("-")[1])
+        )
+
+
+def test_template_is_built_once_per_version(factory: Any) -> None:
+    _, first = _template(factory, "wt_shapes")
+    _, again = _template(factory, "wt_shapes")
+    assert again is first
+    assert [row["task_id"] for row in first.ti_rows] == list(first.dag.task_dict)
+    weights = {row["task_id"]: row["priority_weight"] for row in first.ti_rows}
+    assert weights["start"] == 7  # absolute
+    assert {row["queue"] for row in first.ti_rows} == {"webhooks"}
+
+
+def test_mapped_dag_goes_through_airflows_path(factory: Any) -> None:
+    _, template = _template(factory, "wt_mapped")
+    assert template.ti_rows is None
+    assert template.why_not_lean == "task 'double' is mapped"
+
+
+def test_latest_version_reads_allowed_run_types(factory: Any) -> None:
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.airflow_runs import latest_version
+
+    with db_session() as session:
+        refusing = latest_version("wt_scheduled_only", session)
+        plain = latest_version("wt_plain", session)
+        missing = latest_version("no_such_dag", session)
+    assert refusing is not None and not refusing.allows_manual_runs
+    assert plain is not None and plain.allows_manual_runs and plain.allowed_run_types is None
+    assert missing is None
+
+
+def test_duplicate_run_id_is_an_integrity_error(factory: Any, cleanup: list[Any]) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+
+    latest, template = _template(factory, "wt_plain")
+    cleanup.append(("wt_plain", "webhook__eq-dup__1"))
+    with db_session(scoped=False) as session:
+        factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
+    with pytest.raises(IntegrityError), db_session(scoped=False) as session:
+        factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
