@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_webhook_trigger.airflow_runs import RunFactory, latest_version
 from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
-from airflow_webhook_trigger.endpoint import TriggeredRun
+from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, TriggeredRun, busy
 from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable, UnprocessableEntity
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
 
@@ -187,17 +187,14 @@ class AirflowRunGateway:
         self._params = _ParamChecks()
 
     def _busy(self, why: str) -> ServiceUnavailable:
-        return ServiceUnavailable(
-            f"{why}; retry later",
-            headers={"Retry-After": str(self._settings.retry_after_seconds)},
-        )
+        return busy(why, self._settings.retry_after_seconds)
 
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun:
         from airflow.exceptions import DagNotFound, DagRunAlreadyExists
         from sqlalchemy.exc import IntegrityError
 
         if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
-            raise self._busy("too many webhooks are being accepted at once")
+            raise self._busy(TOO_MANY_AT_ONCE)
         try:
             with db_session(scoped=False) as session:
                 _bound_lock_waits(session, self._settings.db_lock_timeout_seconds)

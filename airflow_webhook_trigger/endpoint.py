@@ -20,7 +20,7 @@ from typing import Protocol
 from airflow_webhook_trigger.auth import BasicAuthChecker
 from airflow_webhook_trigger.conf import build_conf
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.errors import MethodNotAllowed, NotFound, PayloadTooLarge
+from airflow_webhook_trigger.errors import MethodNotAllowed, NotFound, PayloadTooLarge, ServiceUnavailable
 from airflow_webhook_trigger.jsonbody import read_body
 from airflow_webhook_trigger.model import ID_RE, Webhook
 from airflow_webhook_trigger.query import QueryLimits, parse_query
@@ -124,6 +124,15 @@ def make_run_id(webhook_id: str, received_at: datetime) -> str:
 
 def body_too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)")
+
+
+#: the 503 detail when more webhooks arrive at once than ``max_concurrent_triggers`` can take
+TOO_MANY_AT_ONCE = "too many webhooks are being accepted at once"
+
+
+def busy(why: str, retry_after_seconds: int) -> ServiceUnavailable:
+    """A 503 telling the sender to come back (PRODUCT §4: the run was not started)."""
+    return ServiceUnavailable(f"{why}; retry later", headers={"Retry-After": str(retry_after_seconds)})
 
 
 class WebhookEndpoint:

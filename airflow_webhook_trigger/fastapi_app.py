@@ -7,9 +7,13 @@ worker threads; the body is read here, never through ``request.json()``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+import anyio
 from anyio import to_thread
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,7 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from airflow_webhook_trigger.endpoint import PendingRun, body_too_large
+from airflow_webhook_trigger.config import Settings
+from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, PendingRun, body_too_large, busy
 from airflow_webhook_trigger.errors import BadRequest, WebhookError
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
@@ -56,11 +61,62 @@ async def guarded(work: Callable[[], Awaitable[HttpResponse]]) -> HttpResponse:
         return INTERNAL_ERROR
 
 
+T = TypeVar("T")
+
+
+class _Gate:
+    """This event loop's admission: ``max_concurrent_triggers`` slots and their own threads."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = anyio.Semaphore(slots)
+        self.threads = anyio.CapacityLimiter(slots)
+
+
+class Admission:
+    """Bounds the webhooks being accepted at once *before* they take a worker thread.
+
+    Without it, a burst of requests queues on anyio's shared pool of 40 threads (which
+    Airflow's execution API and UI also use) and waits there without limit; the
+    trigger slots of the run gateway only apply once a request holds a thread.
+    Here a request waits for a slot in the event loop, holding no thread, for at most
+    ``trigger_slot_wait_seconds``, then gets 503 + Retry-After; admitted requests run
+    on a dedicated limiter of the same size, so a burst never drains the shared pool.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        # one gate per event loop: anyio primitives belong to the loop they wait in
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
+
+    async def run(self, work: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = _Gate(self._settings.max_concurrent_triggers)
+        admitted = False
+        with anyio.move_on_after(self._settings.trigger_slot_wait_seconds):
+            await gate.slots.acquire()
+            admitted = True
+        if not admitted:
+            raise busy(TOO_MANY_AT_ONCE, self._settings.retry_after_seconds)
+        try:
+            # outside the timeout's scope: a run once started is answered, however long it took
+            return await to_thread.run_sync(work, limiter=gate.threads)
+        finally:
+            gate.slots.release()
+
+
 class TriggerRoute:
     """An ASGI endpoint (not a function) so that Starlette routes every method to it."""
 
     def __init__(self, runtime: Callable[[], Runtime]) -> None:
         self._runtime = runtime
+        self._admission: Admission | None = None
+
+    def _admit(self, runtime: Runtime) -> Admission:
+        if self._admission is None:
+            self._admission = Admission(runtime.settings)
+        return self._admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -80,7 +136,9 @@ class TriggerRoute:
                 body=body,
             )
             url = str(request.url.replace(query=""))
-            result = await to_thread.run_sync(lambda: endpoint.accept(webhook, incoming, request_url=url))
+            result = await self._admit(runtime).run(
+                lambda: endpoint.accept(webhook, incoming, request_url=url)
+            )
             if isinstance(result, PendingRun):
                 # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
                 snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)
