@@ -97,10 +97,61 @@ def latest_version(dag_id: str, session: Session) -> LatestVersion | None:
     )
 
 
+#: the dag_run columns a lean insert writes (the rest take their column defaults)
+_RUN_COLUMNS = frozenset(
+    {
+        "dag_id",
+        "run_id",
+        "queued_at",
+        "logical_date",
+        "start_date",
+        "state",
+        "run_type",
+        "creating_job_id",
+        "triggered_by",
+        "triggering_user_name",
+        "conf",
+        "data_interval_start",
+        "data_interval_end",
+        "run_after",
+        "clear_number",
+        "backfill_id",
+        "bundle_version",
+        "scheduled_by_job_id",
+        "context_carrier",
+        "created_dag_version_id",
+        "partition_key",
+        "partition_date",
+    }
+)
+
+
+def _insert_helpers() -> tuple[Any, ...]:
+    """Airflow's helpers a lean insert calls (an ImportError means: not this Airflow)."""
+    from airflow._shared.observability.metrics import stats
+    from airflow._shared.observability.traces import (
+        TASK_SPAN_DETAIL_LEVEL_KEY,
+        new_dagrun_trace_carrier,
+        new_task_run_carrier,
+    )
+    from airflow._shared.timezones import timezone
+    from airflow.models.dagrun import dagrun_trace_attributes
+
+    return (
+        stats,
+        TASK_SPAN_DETAIL_LEVEL_KEY,
+        new_dagrun_trace_carrier,
+        new_task_run_carrier,
+        timezone,
+        dagrun_trace_attributes,
+    )
+
+
 def _why_not_lean(dag: Any, session: Session) -> str | None:
     """None if the lean path writes exactly what Airflow would for this DAG, else why not."""
     try:
         from airflow.exceptions import NotMapped
+        from airflow.models.dagrun import DagRun
         from airflow.serialization.definitions.mappedoperator import get_mapped_ti_count
         from airflow.settings import task_instance_mutation_hook
         from airflow.task.priority_strategy import (
@@ -108,8 +159,13 @@ def _why_not_lean(dag: Any, session: Session) -> str | None:
             _DownstreamPriorityWeightStrategy,
             _UpstreamPriorityWeightStrategy,
         )
+
+        _insert_helpers()
     except ImportError as exc:  # another Airflow release: use its own path
         return f"this Airflow lacks {exc.name or 'a helper'}"
+    missing = _RUN_COLUMNS - set(DagRun.__table__.c.keys())
+    if missing or not hasattr(dag.timetable, "resolve_partition_date"):
+        return f"this Airflow's dag_run differs ({', '.join(sorted(missing)) or 'partitions'})"
     builtin_weights = (
         _AbsolutePriorityWeightStrategy,
         _DownstreamPriorityWeightStrategy,
@@ -203,29 +259,26 @@ class RunFactory:
         The unique key on (dag_id, run_id) stands in for Airflow's duplicate check
         (an ``IntegrityError``, which the caller turns into a retryable answer).
         """
-        from airflow._shared.observability.metrics import stats
-        from airflow._shared.observability.traces import (
-            TASK_SPAN_DETAIL_LEVEL_KEY,
-            new_dagrun_trace_carrier,
-            new_task_run_carrier,
-        )
-        from airflow._shared.timezones import timezone
-        from airflow.models.dagrun import DagRun, dagrun_trace_attributes
+        from airflow.models.dagrun import DagRun
         from airflow.models.taskinstance import TaskInstance
         from airflow.utils.state import DagRunState
         from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
         assert template.ti_rows is not None, "not a lean template"
+        stats, span_level_key, new_dagrun_trace_carrier, new_task_run_carrier, timezone, trace_attributes = (
+            _insert_helpers()
+        )
         dag = template.dag
         now = timezone.utcnow()
         identity = SimpleNamespace(dag_id=dag.dag_id, run_id=run_id, run_type=DagRunType.MANUAL)
         carrier = new_dagrun_trace_carrier(
-            task_span_detail_level=conf.get(TASK_SPAN_DETAIL_LEVEL_KEY),
-            attributes=dagrun_trace_attributes(identity),
+            task_span_detail_level=conf.get(span_level_key),
+            attributes=trace_attributes(identity),
         )
         # Columns left out take their column defaults, as in Airflow's ORM insert:
         # log_template_id (the latest log template), created_at, updated_at, span_status.
-        values = {
+        unversioned = getattr(dag, "disable_bundle_versioning", False)
+        values: dict[str, object] = {
             "dag_id": dag.dag_id,
             "run_id": run_id,
             "queued_at": now,
@@ -242,18 +295,19 @@ class RunFactory:
             "run_after": now,
             "clear_number": 0,
             "backfill_id": None,
-            "bundle_version": None if dag.disable_bundle_versioning else latest.bundle_version,
+            "bundle_version": None if unversioned else latest.bundle_version,
             "scheduled_by_job_id": None,
             "context_carrier": carrier,
             "created_dag_version_id": template.version_id,
             "partition_key": None,
             "partition_date": dag.timetable.resolve_partition_date(None),
         }
+        assert values.keys() == _RUN_COLUMNS
         table = DagRun.__table__
         key = int(session.execute(table.insert().values(values).returning(table.c.id)).scalar_one())
         rows = []
         for row in template.ti_rows:
-            rows.append({**row, "run_id": run_id, "context_carrier": new_task_run_carrier(carrier)})  # type: ignore[no-untyped-call]
+            rows.append({**row, "run_id": run_id, "context_carrier": new_task_run_carrier(carrier)})
         session.bulk_insert_mappings(TaskInstance.__mapper__, rows)
         for task_type, count in template.task_type_counts:
             stats.incr(

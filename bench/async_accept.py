@@ -1117,7 +1117,7 @@ def _log_errors(path: Path) -> dict[str, Any]:
             if not m:
                 continue
             key = m.group(1)
-        key = key[:200]
+        key = re.sub(r"\brequest_id=\S+", "request_id=*", key)[:200]  # one line per message, not per request
         seen[key] = seen.get(key, 0) + 1
     top = sorted(seen.items(), key=lambda kv: -kv[1])[:15]
     return {"distinct": len(seen), "top": [{"count": c, "line": k} for k, c in top]}

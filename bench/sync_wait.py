@@ -23,7 +23,8 @@ webhooks applied), measures PRODUCT.md section 6:
     they only wait, every answer checked (202 at the timeout). Target >= 1,000 held.
     The Flask adapter (``/pluginsv2/...``) under the same api-server: 100 concurrent calls
     to a 5 s sync webhook; the way the 202s arrive in batches gives the number of calls it
-    holds at once; meanwhile health / FastAPI-webhook / sync-order probes show what else
+    holds at once (``flask_sync_max_waiting``, default 8: the calls past it get their 202 at
+    once, the others at the 5 s timeout); meanwhile health / FastAPI-webhook / sync-order probes show what else
     waits for the same threads. The FastAPI adapter on the same 100 calls for comparison.
 (d) end-to-end time of ``order_validation`` (accepted branch) as the caller sees it against
     the run's own time in the metadata DB (``dag_run.queued_at`` -> ``accept_order`` end),
