@@ -186,3 +186,23 @@ def test_duplicate_run_id_is_an_integrity_error(factory: Any, cleanup: list[Any]
         factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
     with pytest.raises(IntegrityError), db_session(scoped=False) as session:
         factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
+
+
+def test_an_airflow_whose_dag_run_differs_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
+    import airflow_webhook_trigger.airflow_runs as runs
+
+    monkeypatch.setattr(runs, "_RUN_COLUMNS", runs._RUN_COLUMNS | {"column_of_another_release"})
+    _, template = _template(factory, "wt_plain")
+    assert template.ti_rows is None
+    assert template.why_not_lean == "this Airflow's dag_run differs (column_of_another_release)"
+
+
+def test_an_airflow_without_the_helpers_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
+    import airflow_webhook_trigger.airflow_runs as runs
+
+    def missing() -> None:
+        raise ImportError("no such module", name="airflow._shared.observability.traces")
+
+    monkeypatch.setattr(runs, "_insert_helpers", missing)
+    _, template = _template(factory, "wt_plain")
+    assert template.why_not_lean == "this Airflow lacks airflow._shared.observability.traces"
