@@ -158,6 +158,7 @@ def _why_not_lean(dag: Any, session: Session) -> str | None:
             _AbsolutePriorityWeightStrategy,
             _DownstreamPriorityWeightStrategy,
             _UpstreamPriorityWeightStrategy,
+            validate_and_load_priority_weight_strategy,
         )
 
         _insert_helpers()
@@ -184,7 +185,10 @@ def _why_not_lean(dag: Any, session: Session) -> str | None:
             return f"task {task.task_id!r} is mapped"
         else:
             return f"task {task.task_id!r} is mapped"
-        if not isinstance(task.weight_rule, builtin_weights):
+        weight_rule = task.weight_rule
+        if not hasattr(weight_rule, "get_weight"):  # a name, as insert_mapping also accepts
+            weight_rule = validate_and_load_priority_weight_strategy(weight_rule)
+        if not isinstance(weight_rule, builtin_weights):
             return f"task {task.task_id!r} has a custom priority weight strategy"
     return None
 
@@ -225,14 +229,19 @@ class RunFactory:
         return self._bag
 
     def template(self, latest: LatestVersion, session: Session) -> RunTemplate | None:
-        """The version's template (built on first use); None if its DAG cannot be loaded."""
-        with self._lock:
-            found = self._templates.get(latest.version_id)
-        if found is not None:
-            return found
+        """The version's template (built on first use); None if its DAG cannot be loaded.
+
+        The DAG comes from Airflow's ``DBDagBag`` on every call: it re-checks a cached DAG
+        against the DB's ``dag_hash`` now and then, since a version with no runs yet can be
+        rewritten in place; a template is reused only while the bag hands out the same DAG.
+        """
         dag = self._bag.get_dag(latest.version_id, session=session)
         if dag is None:
             return None
+        with self._lock:
+            found = self._templates.get(latest.version_id)
+        if found is not None and found.dag is dag:
+            return found
         why = _why_not_lean(dag, session)
         if why is None:
             rows, counts = _ti_rows(dag, latest.version_id)
@@ -241,8 +250,9 @@ class RunFactory:
             log.info("DAG %s: runs go through Airflow's trigger path (%s)", latest.dag_id, why)
             made = RunTemplate(dag, latest.version_id, None, why_not_lean=why)
         with self._lock:
-            if len(self._templates) > 256:  # old versions of busy DAGs: start afresh
+            if len(self._templates) >= 256:  # old versions of busy DAGs: start afresh
                 self._templates.clear()
+                self._bag.clear_cache()  # its dict is unbounded too
             self._templates[latest.version_id] = made
         return made
 
