@@ -8,6 +8,7 @@ worker threads; the body is read here, never through ``request.json()``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -65,11 +66,13 @@ T = TypeVar("T")
 
 
 class _Gate:
-    """This event loop's admission: ``max_concurrent_triggers`` slots and their own threads."""
+    """This event loop's admission: ``max_concurrent_triggers`` slots and their own threads,
+    and as many threads again for the quick lookups made before (webhook, run status)."""
 
     def __init__(self, slots: int) -> None:
         self.slots = anyio.Semaphore(slots)
         self.threads = anyio.CapacityLimiter(slots)
+        self.lookups = anyio.CapacityLimiter(slots)
 
 
 class Admission:
@@ -88,11 +91,21 @@ class Admission:
         # one gate per event loop: anyio primitives belong to the loop they wait in
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
 
-    async def run(self, work: Callable[[], T]) -> T:
+    def _gate(self) -> _Gate:
         loop = asyncio.get_running_loop()
         gate = self._gates.get(loop)
         if gate is None:
             gate = self._gates[loop] = _Gate(self._settings.max_concurrent_triggers)
+        return gate
+
+    async def lookup(self, work: Callable[[], T]) -> T:
+        """A quick blocking lookup (a cached registry read, a run's status): on threads of
+        its own, so that a burst queues here and not on the pool Airflow's endpoints use."""
+        return await to_thread.run_sync(work, limiter=self._gate().lookups)
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Accepting a webhook: a slot within ``trigger_slot_wait_seconds`` or 503."""
+        gate = self._gate()
         admitted = False
         with anyio.move_on_after(self._settings.trigger_slot_wait_seconds):
             await gate.slots.acquire()
@@ -109,14 +122,9 @@ class Admission:
 class TriggerRoute:
     """An ASGI endpoint (not a function) so that Starlette routes every method to it."""
 
-    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+    def __init__(self, runtime: Callable[[], Runtime], admission: Callable[[], Admission]) -> None:
         self._runtime = runtime
-        self._admission: Admission | None = None
-
-    def _admit(self, runtime: Runtime) -> Admission:
-        if self._admission is None:
-            self._admission = Admission(runtime.settings)
-        return self._admission
+        self._admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -125,9 +133,9 @@ class TriggerRoute:
         async def work() -> HttpResponse:
             runtime = self._runtime()
             endpoint = runtime.endpoint
-            webhook = await to_thread.run_sync(
-                endpoint.locate, request.method, webhook_id, request.headers.get("content-length")
-            )
+            admission = self._admission()
+            length = request.headers.get("content-length")
+            webhook = await admission.lookup(lambda: endpoint.locate(request.method, webhook_id, length))
             body = await _read_body(request, runtime.settings.max_body_bytes)
             incoming = WebhookRequest(
                 method=request.method,
@@ -136,9 +144,7 @@ class TriggerRoute:
                 body=body,
             )
             url = str(request.url.replace(query=""))
-            result = await self._admit(runtime).run(
-                lambda: endpoint.accept(webhook, incoming, request_url=url)
-            )
+            result = await admission.run(lambda: endpoint.accept(webhook, incoming, request_url=url))
             if isinstance(result, PendingRun):
                 # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
                 snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)
@@ -151,8 +157,9 @@ class TriggerRoute:
 class StatusRoute:
     """``GET {prefix}/trigger/{id}/runs/{run_id}``: a sync run's response or state."""
 
-    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+    def __init__(self, runtime: Callable[[], Runtime], admission: Callable[[], Admission]) -> None:
         self._runtime = runtime
+        self._admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -160,13 +167,9 @@ class StatusRoute:
 
         async def work() -> HttpResponse:
             headers = _headers(request)
-            return await to_thread.run_sync(
-                self._runtime().endpoint.status,
-                request.method,
-                str(params.get("webhook_id", "")),
-                str(params.get("run_id", "")),
-                headers,
-            )
+            webhook_id, run_id = str(params.get("webhook_id", "")), str(params.get("run_id", ""))
+            status = self._runtime().endpoint.status
+            return await self._admission().lookup(lambda: status(request.method, webhook_id, run_id, headers))
 
         await _render(await guarded(work))(scope, receive, send)
 
@@ -188,8 +191,13 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    app.router.routes.append(Route("/trigger/{webhook_id}", TriggerRoute(runtime)))
-    app.router.routes.append(Route("/trigger/{webhook_id}/runs/{run_id}", StatusRoute(runtime)))
+
+    @functools.cache
+    def admission() -> Admission:  # one per app, built with the settings on first use
+        return Admission(runtime().settings)
+
+    app.router.routes.append(Route("/trigger/{webhook_id}", TriggerRoute(runtime, admission)))
+    app.router.routes.append(Route("/trigger/{webhook_id}/runs/{run_id}", StatusRoute(runtime, admission)))
     app.include_router(management_router(runtime))
 
     @app.exception_handler(StarletteHTTPException)

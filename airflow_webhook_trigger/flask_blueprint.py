@@ -10,9 +10,10 @@ import logging
 from collections.abc import Callable
 
 from flask import Blueprint, Response, request
+from werkzeug.exceptions import ClientDisconnected
 
 from airflow_webhook_trigger.endpoint import PendingRun, body_too_large
-from airflow_webhook_trigger.errors import WebhookError
+from airflow_webhook_trigger.errors import BadRequest, WebhookError
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
 from airflow_webhook_trigger.runtime import Runtime
@@ -27,7 +28,10 @@ def _read_body(limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = request.stream.read(_CHUNK)
+        try:
+            chunk = request.stream.read(_CHUNK)
+        except ClientDisconnected:  # fewer bytes than Content-Length said: the client's fault
+            raise BadRequest("client disconnected before the body was read") from None
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)

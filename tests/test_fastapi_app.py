@@ -87,6 +87,29 @@ def test_admitted_work_does_not_need_the_shared_thread_pool() -> None:
     assert asyncio.run(scenario()) == "admitted"
 
 
+def test_lookups_run_on_threads_of_their_own_without_a_time_limit() -> None:
+    admission = _admission(slots=2, wait=0.01)
+
+    async def scenario() -> list[str]:
+        to_thread.current_default_thread_limiter().total_tokens = 1
+        busy = threading.Event()
+        hog = asyncio.create_task(to_thread.run_sync(lambda: busy.wait(10)))  # takes the only token
+        await asyncio.sleep(0.05)
+        try:
+            with anyio.fail_after(5):
+                # 20 lookups on 2 threads, each slower than the admission wait: all answered
+                return list(
+                    await asyncio.gather(
+                        *(admission.lookup(lambda: time.sleep(0.02) or "ok") for _ in range(20))
+                    )
+                )
+        finally:
+            busy.set()
+            await hog
+
+    assert asyncio.run(scenario()) == ["ok"] * 20
+
+
 def test_each_event_loop_gets_its_own_gate() -> None:
     admission = _admission(slots=1)
     assert asyncio.run(admission.run(lambda: 1)) == 1

@@ -138,3 +138,18 @@ def test_trigger_sync_wait_error_answers_500_and_frees_the_slot(
     answer = client.post(URL)
     assert answer.status_code == 200, answer.data  # waited (not the cap's 202): the slot came back
     assert fetched == [[2]]
+
+
+def test_body_shorter_than_content_length_is_400_not_500() -> None:
+    """A client that hangs up mid-body: werkzeug's ClientDisconnected becomes our 400."""
+    import io
+
+    client = _app(_runtime(1, FakeDagRuns().fetch)).test_client()
+    answer = client.post(
+        URL,
+        input_stream=io.BytesIO(b'{"a": 1'),
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": "100"},  # the client said 100 bytes, sent 7
+    )
+    assert answer.status_code == 400
+    assert answer.get_json() == {"error": "client disconnected before the body was read"}
