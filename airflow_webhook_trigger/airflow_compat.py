@@ -81,7 +81,9 @@ class _ParamChecks:
     Airflow's own check (``Param.resolve``) re-validates each schema against the
     meta-schema on every call, and also checks every conf key that is not a param; we
     only need the declared params, to name the one at fault, so their validators are
-    built once per DAG version (the trigger path then validates again, as it must).
+    built once per DAG version. They are the only check on the lean path (Airflow's
+    ``_trigger_dag``, for the other DAGs, validates again); conf keys that are not
+    params need none, being JSON already.
     """
 
     def __init__(self) -> None:
@@ -174,6 +176,7 @@ class AirflowRunGateway:
 
     Either way the DAG is deserialized once per version and its params are checked
     with validators compiled once per version (a 422 naming the param).
+
     At most ``max_concurrent_triggers`` requests hold a DB connection at once (the
     api-server's thread pool is larger than SQLAlchemy's pool: MEASURED.md); a request
     that cannot get a slot within ``trigger_slot_wait_seconds``, or whose transaction
