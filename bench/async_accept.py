@@ -884,6 +884,16 @@ class Server:
                 continue
         return total / 1e9
 
+    def settle(self, why: str) -> tuple[float, bool]:
+        """``quiesce``, restarting the server if it stays busy: (seconds waited or -1, restarted)."""
+        waited = self.quiesce()
+        if waited >= 0:
+            return waited, False
+        log(f"{why} {QUIESCE_LIMIT:.0f}s later; restarting it")
+        self.stop()
+        self.start()
+        return waited, True
+
     def quiesce(self, limit: float | None = None) -> float:
         """Wait until the server burns < 5% CPU over 0.5 s and answers health quickly."""
         limit = QUIESCE_LIMIT if limit is None else limit
@@ -989,14 +999,8 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                     if (rep + args.clients.index(clients)) % 2:
                         order.reverse()
                     for name in order:
-                        idle = server.quiesce()
-                        if idle < 0:
-                            log(
-                                f"{db}: server still busy/unhealthy {QUIESCE_LIMIT:.0f}s later; restarting it"
-                            )
-                            server.stop()
-                            server.start()
-                            restarts += 1
+                        idle, restarted_before = server.settle(f"{db}: server still busy/unhealthy")
+                        restarts += restarted_before
                         before = counter.count()
                         spec = {
                             "port": port,
@@ -1010,14 +1014,8 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                         cpu0, wait0, wall0 = server.cpu_seconds(), server.runqueue_wait_seconds(), time.time()
                         point = drive(spec, client_core, args)
                         cpu1, wait1, wall1 = server.cpu_seconds(), server.runqueue_wait_seconds(), time.time()
-                        settle = server.quiesce()
-                        restarted = False
-                        if settle < 0:
-                            log(f"{db}: server did not settle within {QUIESCE_LIMIT:.0f}s; restarting it")
-                            server.stop()
-                            server.start()
-                            restarts += 1
-                            restarted = True
+                        settle, restarted = server.settle(f"{db}: server did not settle,")
+                        restarts += restarted
                         after = counter.count()
                         kind = "webhook" if name == "webhook" else "rest"
                         runs = after[kind] - before[kind]
@@ -1098,6 +1096,15 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
 _EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Exceeded)\b.*)")
 _LEVEL_LINE = re.compile(r"\[(error|warning|critical)\s*\]\s*(.*)")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z?\s*")
+
+
+def write_server_log_errors(result: dict[str, Any], w: Any) -> None:
+    """The most frequent error-ish lines of one database's api-server log (``_log_errors``)."""
+    errs = result.get("server_log_errors") or {}
+    if errs.get("top"):
+        w(f"\nServer log ({result['db']}): {errs['distinct']} distinct error-ish lines, most frequent:\n")
+        for e in errs["top"][:6]:
+            w(f"  {e['count']:>6} x {e['line'][:200]}\n")
 
 
 def _log_errors(path: Path) -> dict[str, Any]:
@@ -1316,11 +1323,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                 for b in bodies:
                     w(f"  {db:<9}{path:<14}{k:>6}  {b[:300]}\n")
     for res in results:
-        errs = res.get("server_log_errors") or {}
-        if errs.get("top"):
-            w(f"\nServer log ({res['db']}): {errs['distinct']} distinct error-ish lines, most frequent:\n")
-            for e in errs["top"][:6]:
-                w(f"  {e['count']:>6} x {e['line'][:200]}\n")
+        write_server_log_errors(res, w)
     for res in results:
         prof = res.get("profile")
         if prof:

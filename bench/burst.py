@@ -271,13 +271,7 @@ def burst_point(
     cores: tuple[int | None, int | None],
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    idle_wait = server.quiesce()
-    restarted_before = False
-    if idle_wait < 0:
-        aa.log(f"  server still busy {aa.QUIESCE_LIMIT:.0f}s after the previous step; restarting it")
-        server.stop()
-        server.start()
-        restarted_before = True
+    idle_wait, restarted_before = server.settle("  server still busy after the previous step,")
     before = counter.count()["webhook"]
     cpu0 = server.cpu_seconds()
     probe = _child("--_probe", cores[1])
@@ -297,13 +291,7 @@ def burst_point(
         samples = _finish(probe, b"stop\n", args.timeout + 60, "health probe")
     cpu1 = server.cpu_seconds()
     load = os.getloadavg()
-    settle = server.quiesce()
-    restarted_after = False
-    if settle < 0:
-        aa.log(f"  server did not settle within {aa.QUIESCE_LIMIT:.0f}s; restarting it")
-        server.stop()
-        server.start()
-        restarted_after = True
+    settle, restarted_after = server.settle("  server did not settle,")
     runs = counter.count()["webhook"] - before
 
     answers = burst["answers"]
@@ -596,11 +584,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
         for db, path, k, s in seen:
             w(f"  {db:<9}{path:<9}{k:>16}  {s[:240]}\n")
     for r in results:
-        errs = r.get("server_log_errors") or {}
-        if errs.get("top"):
-            w(f"\nServer log ({r['db']}): {errs['distinct']} distinct error-ish lines, most frequent:\n")
-            for e in errs["top"][:6]:
-                w(f"  {e['count']:>6} x {e['line'][:200]}\n")
+        aa.write_server_log_errors(r, w)
         if r.get("error"):
             w(f"\n{r['db']}: benchmark failed: {r['error']}\n")
 

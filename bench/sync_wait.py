@@ -522,6 +522,19 @@ def batches(times: list[float], gap: float = 1.0) -> list[dict[str, Any]]:
     return out
 
 
+async def post_sync_1s(host: str, port: int) -> tuple[int, dict[str, str], bytes]:
+    """One call to the FastAPI sync webhook that times out after 1 s (answered 202)."""
+    return await raw_request(
+        host,
+        port,
+        "POST",
+        f"/webhook/trigger/{HOOK_1S}",
+        {"Content-Type": "application/json"},
+        b"{}",
+        timeout=60,
+    )
+
+
 async def concurrent_burst(
     base: str, prefix: str, hook: str, n: int, timeout: float, probes: bool
 ) -> dict[str, Any]:
@@ -564,15 +577,7 @@ async def concurrent_burst(
         while not stop.is_set():
             s = time.monotonic()
             try:
-                st, _, _ = await raw_request(
-                    host,
-                    port,
-                    "POST",
-                    f"/webhook/trigger/{HOOK_1S}",
-                    {"Content-Type": "application/json"},
-                    b"{}",
-                    timeout=60,
-                )
+                st, _, _ = await post_sync_1s(host, port)
             except Exception as exc:
                 st = type(exc).__name__
             probe_out["fastapi_sync_1s"].append(
@@ -641,20 +646,7 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
         )
 
     # warm-up: the trigger path, the waiter thread, the DAG cache, a few thread-pool threads
-    await asyncio.gather(
-        *(
-            raw_request(
-                host,
-                port,
-                "POST",
-                f"/webhook/trigger/{HOOK_1S}",
-                {"Content-Type": "application/json"},
-                b"{}",
-                timeout=60,
-            )
-            for _ in range(40)
-        )
-    )
+    await asyncio.gather(*(post_sync_1s(host, port) for _ in range(40)))
     await asyncio.sleep(2.0)
     rss_before = proc.memory_info().rss
     threads_before = proc.num_threads()
