@@ -129,12 +129,7 @@ def test_sync_timeout_answers_202_then_status_url_gives_late_response(server: st
     early = httpx.get(status_url, timeout=30)
     assert early.status_code == 202
     assert early.json()["state"] in ("queued", "running")
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        late = httpx.get(status_url, timeout=30)
-        if late.status_code != 202:
-            break
-        time.sleep(0.5)
+    late = _status_once_settled(status_url, {}, 90)
     assert (late.status_code, late.text) == (200, "late answer")
 
 
@@ -149,17 +144,22 @@ def test_sync_status_url_unknown_run_and_auth(server: str) -> None:
     assert anonymous.status_code == 401
 
 
-def _final(server: str, response: httpx.Response, timeout: float = 150) -> httpx.Response:
-    """The caller's answer: the response itself, or, after a 202, what its status URL gives."""
-    if response.status_code != 202:
-        return response
+def _status_once_settled(status_url: str, headers: dict[str, str], timeout: float) -> httpx.Response:
+    """Poll a status URL until it stops answering 202 (the run's response or end)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        late = httpx.get(response.json()["status_url"], headers=AUTH, timeout=30)
+        late = httpx.get(status_url, headers=headers, timeout=30)
         if late.status_code != 202:
             return late
         time.sleep(0.5)
-    raise AssertionError(f"no answer at {response.json()['status_url']} in {timeout}s")
+    raise AssertionError(f"no answer at {status_url} in {timeout}s")
+
+
+def _final(response: httpx.Response) -> httpx.Response:
+    """The caller's answer: the response itself, or, after a 202, what its status URL gives."""
+    if response.status_code != 202:
+        return response
+    return _status_once_settled(response.json()["status_url"], AUTH, 150)
 
 
 def test_sync_twenty_concurrent_callers_each_get_their_own_answer(server: str) -> None:
@@ -179,7 +179,7 @@ def test_sync_twenty_concurrent_callers_each_get_their_own_answer(server: str) -
     assert [r.status_code for r in fastapi if r.status_code == 202] == []
     assert sum(r.status_code != 202 for r in flask) <= 8
     for order, response in zip(orders, responses, strict=True):
-        answer = _final(server, response)
+        answer = _final(response)
         if order["sku"] == "SKU-3":
             assert answer.status_code == 200, answer.text
             assert answer.json()["order_id"] == order["id"]

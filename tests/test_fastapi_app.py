@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -68,21 +70,28 @@ def test_waiting_requests_hold_no_thread() -> None:
     assert during - before <= 2  # the one admitted request's worker thread (+ slack), not 50
 
 
+@contextlib.asynccontextmanager
+async def _shared_pool_taken() -> AsyncIterator[None]:
+    """anyio's default thread limiter down to one token, held by a blocked call; at most 5 s."""
+    to_thread.current_default_thread_limiter().total_tokens = 1
+    busy = threading.Event()
+    hog = asyncio.create_task(to_thread.run_sync(lambda: busy.wait(10)))  # takes the only token
+    await asyncio.sleep(0.05)
+    try:
+        with anyio.fail_after(5):
+            yield
+    finally:
+        busy.set()
+        await hog
+
+
 def test_admitted_work_does_not_need_the_shared_thread_pool() -> None:
     """A burst of webhooks cannot starve Airflow's own endpoints of anyio's default threads."""
     admission = _admission(slots=2, wait=1)
 
     async def scenario() -> str:
-        to_thread.current_default_thread_limiter().total_tokens = 1
-        busy = threading.Event()
-        hog = asyncio.create_task(to_thread.run_sync(lambda: busy.wait(10)))  # takes the only token
-        await asyncio.sleep(0.05)
-        try:
-            with anyio.fail_after(5):
-                return await admission.run(lambda: "admitted")
-        finally:
-            busy.set()
-            await hog
+        async with _shared_pool_taken():
+            return await admission.run(lambda: "admitted")
 
     assert asyncio.run(scenario()) == "admitted"
 
@@ -91,21 +100,10 @@ def test_lookups_run_on_threads_of_their_own_without_a_time_limit() -> None:
     admission = _admission(slots=2, wait=0.01)
 
     async def scenario() -> list[str]:
-        to_thread.current_default_thread_limiter().total_tokens = 1
-        busy = threading.Event()
-        hog = asyncio.create_task(to_thread.run_sync(lambda: busy.wait(10)))  # takes the only token
-        await asyncio.sleep(0.05)
-        try:
-            with anyio.fail_after(5):
-                # 20 lookups on 2 threads, each slower than the admission wait: all answered
-                return list(
-                    await asyncio.gather(
-                        *(admission.lookup(lambda: time.sleep(0.02) or "ok") for _ in range(20))
-                    )
-                )
-        finally:
-            busy.set()
-            await hog
+        async with _shared_pool_taken():
+            # 20 lookups on 2 threads, each slower than the admission wait: all answered
+            lookups = (admission.lookup(lambda: time.sleep(0.02) or "ok") for _ in range(20))
+            return list(await asyncio.gather(*lookups))
 
     assert asyncio.run(scenario()) == ["ok"] * 20
 
