@@ -15,10 +15,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from airflow_webhook_trigger.airflow_runs import RunFactory, latest_version
+from airflow_webhook_trigger.airflow_runs import RunFactory, check_params, latest_version
 from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
 from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, TriggeredRun, busy
-from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable, UnprocessableEntity
+from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
 
 if TYPE_CHECKING:
@@ -75,68 +75,6 @@ class _FixedDagBag:
         return self._dag
 
 
-class _ParamChecks:
-    """The DAG's declared params as compiled JSON-schema validators, per deserialized DAG.
-
-    Airflow's own check (``Param.resolve``) re-validates each schema against the
-    meta-schema on every call, and also checks every conf key that is not a param; we
-    only need the declared params, to name the one at fault, so their validators are
-    built once per DAG version. They are the only check on the lean path (Airflow's
-    ``_trigger_dag``, for the other DAGs, validates again); conf keys that are not
-    params need none, being JSON already.
-    """
-
-    def __init__(self) -> None:
-        # id(dag) -> (dag, checks): the DAG is kept so that a reused id cannot match
-        self._by_dag: dict[int, tuple[Any, list[tuple[str, object, Any]]]] = {}
-        self._lock = threading.Lock()
-
-    def _compile(self, dag: Any) -> list[tuple[str, object, Any]]:
-        from jsonschema import FormatChecker
-        from jsonschema.validators import validator_for
-
-        checks = []
-        for name in dag.params:
-            param = dag.params.get_param(name)
-            schema = param.schema or {}
-            cls = validator_for(schema)
-            cls.check_schema(schema)
-            validator = cls(schema, format_checker=FormatChecker()) if schema else None
-            checks.append((name, param.value, validator))
-        return checks
-
-    def validate(self, dag: Any, conf: dict[str, object]) -> None:
-        from airflow.serialization.definitions.notset import is_arg_set
-
-        with self._lock:
-            entry = self._by_dag.get(id(dag))
-        if entry is not None and entry[0] is dag:
-            checks = entry[1]
-        else:
-            checks = self._compile(dag)
-            with self._lock:
-                if len(self._by_dag) > 256:
-                    self._by_dag.clear()
-                self._by_dag[id(dag)] = (dag, checks)
-        for name, default, validator in checks:
-            value = conf.get(name, default)
-            if not is_arg_set(value):
-                raise UnprocessableEntity(f"DAG param {name!r} is required", extra={"param": name})
-            if validator is None:
-                continue
-            error = next(iter(validator.iter_errors(value)), None)
-            if error is not None:
-                raise UnprocessableEntity(f"DAG param {name!r} {_short_reason(error)}", extra={"param": name})
-
-
-def _short_reason(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    first = str(message).splitlines()[0] if message else "is invalid"
-    if len(first) > 200:
-        first = first[:200] + "..."
-    return f"is invalid: {first}"
-
-
 def _bound_lock_waits(session: Session, seconds: float) -> None:
     """Never queue behind a lock without limit: PostgreSQL waits forever by default.
 
@@ -187,7 +125,6 @@ class AirflowRunGateway:
         self._settings = settings
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
         self._runs = RunFactory()
-        self._params = _ParamChecks()
 
     def _busy(self, why: str) -> ServiceUnavailable:
         return busy(why, self._settings.retry_after_seconds)
@@ -208,7 +145,7 @@ class AirflowRunGateway:
                 if not latest.allows_manual_runs:
                     # Airflow's trigger_dag refuses these too (DagModel.allowed_run_types)
                     raise Conflict(f"DAG {dag_id!r} does not allow manual runs")
-                self._params.validate(template.dag, conf)
+                check_params(template.param_checks, conf)
                 if template.ti_rows is not None:
                     key = self._runs.insert_run(template, latest, run_id, conf, session)
                 else:

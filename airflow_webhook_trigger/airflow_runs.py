@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from airflow_webhook_trigger.errors import UnprocessableEntity
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -54,11 +56,62 @@ class LatestVersion:
         return self.allowed_run_types is None or MANUAL in self.allowed_run_types
 
 
+#: a declared param: its name, its default, its compiled JSON-schema validator (None: no schema)
+ParamCheck = tuple[str, object, Any]
+
+
+def compile_param_checks(dag: Any) -> tuple[ParamCheck, ...]:
+    """The DAG's declared params with their validators, compiled once per DAG version.
+
+    Airflow's own check (``Param.resolve``) re-validates each schema against the
+    meta-schema on every call, and also checks every conf key that is not a param; we
+    only need the declared params, to name the one at fault. These are the only check
+    on the lean path (Airflow's ``_trigger_dag``, for the other DAGs, validates again);
+    conf keys that are not params need none, being JSON already.
+    """
+    from jsonschema import FormatChecker
+    from jsonschema.validators import validator_for
+
+    checks = []
+    for name in dag.params:
+        param = dag.params.get_param(name)
+        schema = param.schema or {}
+        cls = validator_for(schema)
+        cls.check_schema(schema)
+        validator = cls(schema, format_checker=FormatChecker()) if schema else None
+        checks.append((name, param.value, validator))
+    return tuple(checks)
+
+
+def check_params(checks: tuple[ParamCheck, ...], conf: dict[str, object]) -> None:
+    """:raises UnprocessableEntity: naming the first param missing or invalid in ``conf``"""
+    from airflow.serialization.definitions.notset import is_arg_set
+
+    for name, default, validator in checks:
+        value = conf.get(name, default)
+        if not is_arg_set(value):
+            raise UnprocessableEntity(f"DAG param {name!r} is required", extra={"param": name})
+        if validator is None:
+            continue
+        error = next(iter(validator.iter_errors(value)), None)
+        if error is not None:
+            raise UnprocessableEntity(f"DAG param {name!r} {_short_reason(error)}", extra={"param": name})
+
+
+def _short_reason(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    first = str(message).splitlines()[0] if message else "is invalid"
+    if len(first) > 200:
+        first = first[:200] + "..."
+    return f"is invalid: {first}"
+
+
 @dataclass(frozen=True)
 class RunTemplate:
     """What every run of one DAG version shares.
 
     :param dag: the deserialized DAG of that version
+    :param param_checks: its params, compiled (:func:`compile_param_checks`)
     :param ti_rows: Airflow's task instance rows minus ``run_id`` and ``context_carrier``;
         None when the run must go through Airflow's own trigger path
     :param why_not_lean: why ``ti_rows`` is None
@@ -66,6 +119,7 @@ class RunTemplate:
 
     dag: Any
     version_id: Any
+    param_checks: tuple[ParamCheck, ...]
     ti_rows: tuple[dict[str, Any], ...] | None
     task_type_counts: tuple[tuple[str, int], ...] = ()
     why_not_lean: str | None = None
@@ -215,7 +269,7 @@ def _ti_rows(dag: Any, version_id: Any) -> tuple[tuple[dict[str, Any], ...], tup
 
 
 class RunFactory:
-    """Deserialized DAGs and run templates, cached per DAG version; lean run inserts."""
+    """Deserialized DAGs, compiled params and run templates, cached per DAG version; lean run inserts."""
 
     def __init__(self) -> None:
         from airflow.models.dagbag import DBDagBag
@@ -242,13 +296,14 @@ class RunFactory:
             found = self._templates.get(latest.version_id)
         if found is not None and found.dag is dag:
             return found
+        checks = compile_param_checks(dag)
         why = _why_not_lean(dag, session)
         if why is None:
             rows, counts = _ti_rows(dag, latest.version_id)
-            made = RunTemplate(dag, latest.version_id, rows, counts)
+            made = RunTemplate(dag, latest.version_id, checks, rows, counts)
         else:
             log.info("DAG %s: runs go through Airflow's trigger path (%s)", latest.dag_id, why)
-            made = RunTemplate(dag, latest.version_id, None, why_not_lean=why)
+            made = RunTemplate(dag, latest.version_id, checks, None, why_not_lean=why)
         with self._lock:
             if len(self._templates) >= 256:  # old versions of busy DAGs: start afresh
                 self._templates.clear()

@@ -425,7 +425,11 @@ PROFILE_GROUPS: list[tuple[str, str, str]] = [
     ),
     ("    latest DAG version (one select)", "airflow_webhook_trigger/airflow_runs.py", "latest_version"),
     ("    run template (cached per DAG version)", "airflow_webhook_trigger/airflow_runs.py", "template"),
-    ("    param validation (compiled per version)", "airflow_webhook_trigger/airflow_compat.py", "validate"),
+    (
+        "    param validation (compiled per version)",
+        "airflow_webhook_trigger/airflow_runs.py",
+        "check_params",
+    ),
     (
         "    lean insert: dag_run + task_instance rows",
         "airflow_webhook_trigger/airflow_runs.py",
@@ -502,12 +506,11 @@ def _micro_timings(endpoint: Any, conf: dict[str, Any], iterations: int) -> dict
     try:
         from jsonschema import FormatChecker, validate
 
-        from airflow_webhook_trigger import airflow_compat
-        from airflow_webhook_trigger.airflow_runs import latest_version
+        from airflow_webhook_trigger import airflow_compat, airflow_runs
 
         gateway = endpoint._runs
         with airflow_compat.db_session() as session:
-            latest = latest_version(DAG_ID, session)
+            latest = airflow_runs.latest_version(DAG_ID, session)
             dag = gateway._runs.template(latest, session).dag
 
         def timed(fn: Any) -> float:
@@ -516,7 +519,10 @@ def _micro_timings(endpoint: Any, conf: dict[str, Any], iterations: int) -> dict
                 fn()
             return (time.perf_counter() - t0) / iterations * 1000
 
-        out["plugin param check (compiled validators)"] = timed(lambda: gateway._params.validate(dag, conf))
+        checks = airflow_runs.compile_param_checks(dag)
+        out["plugin param check (compiled validators)"] = timed(
+            lambda: airflow_runs.check_params(checks, conf)
+        )
         out["Airflow params.deep_merge(conf).validate() (as create_dagrun does)"] = timed(
             lambda: dag.params.deep_merge(conf).validate()
         )
