@@ -8,8 +8,10 @@ Airflow imports happen inside functions so that importing the plugin stays light
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_webhook_trigger.airflow_runs import RunFactory, check_params, latest_version
 from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
+from airflow_webhook_trigger.database import Database, DbLimits
 from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, TriggeredRun, busy
 from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -42,27 +46,73 @@ def base_url() -> str:
     return url.rstrip("/")
 
 
-@contextmanager
-def db_session(*, scoped: bool = True) -> Iterator[Session]:
-    """A metadata-DB session that commits on success and rolls back on error.
+def db_limits(settings: Settings) -> DbLimits:
+    return DbLimits(
+        timeout=settings.db_timeout_seconds,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        lock_timeout=settings.db_lock_timeout_seconds,
+        retry_after=settings.retry_after_seconds,
+    )
 
-    :param scoped: False for a session of its own: Airflow code called inside with no
-        session (``@provide_session``) then uses the thread's scoped session and cannot
-        commit ours halfway (which would also drop a ``SET LOCAL``)
+
+def _metadata_engine(limits: DbLimits) -> Engine:
+    """An engine of the plugin's own on Airflow's metadata DB, built as Airflow builds its own.
+
+    Same URL, ``[database]`` engine and connect arguments, the engine factory a
+    deployment may override in ``airflow_local_settings`` (token auth hooks) and the
+    event handlers Airflow adds (SQLite pragmas, the per-process guard); then our
+    bounds (:mod:`database`): a short pool timeout and no ``pool_pre_ping`` (our
+    sessions ping within their deadline).
     """
-    from airflow.utils.session import create_session
+    from airflow import settings as airflow_settings
+    from sqlalchemy import create_engine
 
-    with create_session(scoped=scoped) as session:
+    url = str(airflow_settings.SQL_ALCHEMY_CONN)
+    engine_args: dict[str, Any] = dict(airflow_settings.prepare_engine_args())  # type: ignore[no-untyped-call]
+    get_connect_args = getattr(airflow_settings, "_get_connect_args", None)
+    connect_args: dict[str, Any] = dict(get_connect_args("sync")) if get_connect_args else {}
+    if url.startswith("sqlite"):
+        connect_args["check_same_thread"] = False  # as Airflow: sessions move between threads
+    engine_args["pool_pre_ping"] = False
+    if "poolclass" not in engine_args and "pool_size" in engine_args:
+        engine_args["pool_timeout"] = limits.pool_timeout
+    factory = getattr(airflow_settings, "create_metadata_engine", None)
+    engine: Engine
+    if factory is not None:
+        engine = factory(url, engine_args=engine_args, connect_args=connect_args)
+    else:
+        engine = create_engine(url, connect_args=connect_args, **engine_args, future=True)
+    from airflow.utils.orm_event_handlers import setup_event_handlers
+
+    setup_event_handlers(engine)  # type: ignore[no-untyped-call]
+    if register_at_fork := getattr(os, "register_at_fork", None):
+        # a forked worker must not share the parent's sockets (SQLAlchemy's pooling docs)
+        register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    return engine
+
+
+@functools.cache
+def metadata_database(limits: DbLimits) -> Database:
+    """The process's :class:`Database` for these limits (one engine and pool per process)."""
+    return Database(_metadata_engine(limits), limits)
+
+
+@functools.cache
+def _default_database() -> Database:
+    return metadata_database(db_limits(read_settings()))
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    """A session on the plugin's engine, bounded, committing on success (:meth:`Database.session`).
+
+    Airflow code called inside with no session (``@provide_session``) uses its own
+    scoped session and cannot commit ours halfway.
+
+    :raises ServiceUnavailable: the metadata DB cannot serve now
+    """
+    with _default_database().session() as session:
         yield session
-
-
-def _is_unavailable(exc: BaseException) -> bool:
-    """DB errors that mean "try again later": locks, timeouts, lost connections."""
-    from sqlalchemy import exc as sa_exc
-
-    if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 class _FixedDagBag:
@@ -73,17 +123,6 @@ class _FixedDagBag:
 
     def get_latest_version_of_dag(self, dag_id: str, *, session: Session) -> Any:
         return self._dag
-
-
-def _bound_lock_waits(session: Session, seconds: float) -> None:
-    """Never queue behind a lock without limit: PostgreSQL waits forever by default.
-
-    (SQLite's driver already gives up after its busy timeout, 5 s by default.)
-    """
-    from sqlalchemy import text
-
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'"))
 
 
 def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Session) -> int:
@@ -121,8 +160,9 @@ class AirflowRunGateway:
     hits a lock or timeout, is answered 503 + Retry-After and starts no run.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self._settings = settings
+        self._db = database or metadata_database(db_limits(settings))
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
         self._runs = RunFactory()
 
@@ -136,8 +176,8 @@ class AirflowRunGateway:
         if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
             raise self._busy(TOO_MANY_AT_ONCE)
         try:
-            with db_session(scoped=False) as session:
-                _bound_lock_waits(session, self._settings.db_lock_timeout_seconds)
+            with self._db.session() as session:
+                self._db.bound_writes(session)
                 latest = latest_version(dag_id, session)
                 template = None if latest is None else self._runs.template(latest, session)
                 if latest is None or template is None:
@@ -150,7 +190,7 @@ class AirflowRunGateway:
                     key = self._runs.insert_run(template, latest, run_id, conf, session)
                 else:
                     key = _airflow_trigger(template.dag, run_id, conf, session)
-            # create_session committed on leaving the block: only now may we answer 2xx.
+            # the session committed on leaving the block: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
         except DagNotFound:
             raise NotFound(f"DAG {dag_id!r} not found") from None
@@ -158,21 +198,35 @@ class AirflowRunGateway:
             # a random suffix makes a run id collision practically impossible; a DAG version
             # deleted under us is the other way to land here: both are worth a retry
             raise self._busy("the run could not be stored") from None
-        except Exception as exc:
-            if _is_unavailable(exc):
-                log.warning("metadata DB unavailable while triggering %s: %s", dag_id, type(exc).__name__)
-                raise self._busy("the metadata database is busy") from None
-            raise
         finally:
             self._slots.release()
 
     def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
-        try:
-            return run_snapshot(dag_id, run_id)
-        except Exception as exc:
-            if _is_unavailable(exc):
-                raise self._busy("the metadata database is busy") from None
-            raise
+        """:raises ServiceUnavailable: the metadata DB cannot serve now"""
+        from airflow.models import DagRun
+        from sqlalchemy import and_
+
+        with self._db.session() as session:
+            rows = _snapshot_query(session, and_(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        found = _snapshots(rows)
+        return next(iter(found.values()), None)
+
+    def fetch_settled(self, keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
+        """The sync waiter's one query per tick: the runs among ``keys`` that settled.
+
+        Only settled runs (a recorded response, or ended) come back: with a thousand callers
+        waiting, a tick then reads a handful of rows, not a thousand.
+
+        :raises ServiceUnavailable: the metadata DB cannot serve now
+        """
+        from airflow.models import DagRun
+        from airflow.models.xcom import XComModel
+        from sqlalchemy import and_, or_
+
+        settled = or_(DagRun.state.in_(sorted(FINISHED_STATES)), XComModel.dag_run_id.is_not(None))
+        with self._db.session() as session:
+            rows = _snapshot_query(session, and_(DagRun.id.in_(list(keys)), settled))
+        return {key: snap for key, (_, snap) in _snapshots(rows).items()}
 
 
 def requires_permission(method: str) -> Any:
@@ -227,29 +281,3 @@ def _snapshots(rows: Sequence[Any]) -> dict[int, tuple[TriggeredRun, RunSnapshot
             # rows come oldest response first: the first response recorded wins
             out[row.id] = (TriggeredRun(row.dag_id, row.run_id, int(row.id)), RunSnapshot(state, response))
     return out
-
-
-def fetch_runs(keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
-    """The sync waiter's one query per tick: the runs among ``keys`` that settled.
-
-    Only settled runs (a recorded response, or ended) come back: with a thousand callers
-    waiting, a tick then reads a handful of rows, not a thousand.
-    """
-    from airflow.models import DagRun
-    from airflow.models.xcom import XComModel
-    from sqlalchemy import and_, or_
-
-    settled = or_(DagRun.state.in_(sorted(FINISHED_STATES)), XComModel.dag_run_id.is_not(None))
-    with db_session() as session:
-        rows = _snapshot_query(session, and_(DagRun.id.in_(list(keys)), settled))
-    return {key: snap for key, (_, snap) in _snapshots(rows).items()}
-
-
-def run_snapshot(dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
-    from airflow.models import DagRun
-    from sqlalchemy import and_
-
-    with db_session() as session:
-        rows = _snapshot_query(session, and_(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
-    found = _snapshots(rows)
-    return next(iter(found.values()), None)

@@ -33,18 +33,21 @@ class Settings:
     max_concurrent_triggers: int = 4
     trigger_slot_wait_seconds: float = 2.0
     retry_after_seconds: int = 5
-    db_lock_timeout_seconds: float = 5.0
+    db_lock_timeout_seconds: float = 3.0
+    db_timeout_seconds: float = 5.0
+    db_pool_timeout_seconds: float = 1.0
     registry_cache_seconds: float = 1.0
     sync_default_timeout_seconds: float = 25.0
     sync_max_timeout_seconds: float = 120.0
     waiter_tick_seconds: float = 0.05
     flask_sync_max_waiting: int = 8
+    flask_blueprint: bool = True
 
     def __post_init__(self) -> None:
         _check_prefix(self.url_prefix)
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "url_prefix":
+            if f.name in ("url_prefix", "flask_blueprint"):
                 continue
             if f.name == "registry_cache_seconds":
                 _require(f.name, value, value >= 0, "must be >= 0")
@@ -57,6 +60,12 @@ class Settings:
             self.sync_default_timeout_seconds,
             self.sync_default_timeout_seconds <= self.sync_max_timeout_seconds,
             "must be <= sync_max_timeout_seconds",
+        )
+        _require(
+            "db_lock_timeout_seconds",
+            self.db_lock_timeout_seconds,
+            self.db_lock_timeout_seconds < self.db_timeout_seconds,
+            "must be < db_timeout_seconds (a lock wait should end before its request's deadline)",
         )
 
 
@@ -82,8 +91,15 @@ def _require(key: str, value: object, ok: bool, why: str) -> None:
         raise ConfigError(f"{SECTION}.{key} has value {value!r}: {why}.")
 
 
+_BOOLEANS = {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False}
+
+
 def _convert(key: str, raw: str, kind: type) -> object:
     text = raw.strip()
+    if kind is bool:  # as Airflow's conf.getboolean
+        if text.lower() not in _BOOLEANS:
+            raise ConfigError(f"{SECTION}.{key} has value {raw!r}. Not a boolean (true or false).")
+        return _BOOLEANS[text.lower()]
     if kind is int:
         try:
             return int(text, 10)

@@ -27,16 +27,18 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     """Read ``[webhook_trigger]`` (unless given) and wire the registry and the run gateway."""
     from airflow_webhook_trigger.airflow_compat import (
         AirflowRunGateway,
-        db_session,
-        fetch_runs,
+        db_limits,
+        metadata_database,
         read_settings,
     )
 
     settings = settings or read_settings()
-    store = WebhookStore(db_session)
+    database = metadata_database(db_limits(settings))
+    store = WebhookStore(database.session)
     source = CachedSource(store, settings.registry_cache_seconds)
-    endpoint = WebhookEndpoint(settings, source, AirflowRunGateway(settings))
-    waiter = RunWaiter(fetch_runs, settings.waiter_tick_seconds)
+    gateway = AirflowRunGateway(settings, database)
+    endpoint = WebhookEndpoint(settings, source, gateway)
+    waiter = RunWaiter(gateway.fetch_settled, settings.waiter_tick_seconds)
     return Runtime(
         settings=settings,
         store=store,

@@ -18,11 +18,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from airflow_webhook_trigger.errors import ServiceUnavailable
+
 log = logging.getLogger(__name__)
 
 #: the XCom key a ``WebhookResponseOperator`` records its response under
 RESPONSE_KEY = "webhook_response"
 FINISHED_STATES = frozenset({"success", "failed"})
+#: seconds between two logged tracebacks of a failing poll
+ERROR_LOG_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class RunWaiter:
         self._thread: threading.Thread | None = None
         #: number of fetch calls made (one per tick with waiters), for benchmarks
         self.fetches = 0
+        self._last_error_logged = -ERROR_LOG_INTERVAL
 
     # -- registration -------------------------------------------------------------
 
@@ -194,5 +199,10 @@ class RunWaiter:
                 self._sleep(due - now)
             try:
                 self.poll_once()
-            except Exception:  # the DB may be briefly unavailable: keep serving waiters
-                log.exception("webhook waiter: polling pending runs failed; retrying")
+            except ServiceUnavailable:
+                pass  # the DB is away: logged once per outage where that is seen; keep waiting
+            except Exception:
+                # a bug, not an outage: logged with its traceback, at most once a minute
+                if self._clock() - self._last_error_logged >= ERROR_LOG_INTERVAL:
+                    self._last_error_logged = self._clock()
+                    log.exception("webhook waiter: polling pending runs failed; retrying")

@@ -157,5 +157,5 @@ def test_endpoint_db_locked_answers_503_and_starts_no_run(
     response = results["fastapi"]
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"] == "5"
-    assert response.json() == {"error": "the metadata database is busy; retry later"}
+    assert response.json() == {"error": "the metadata database is busy or unavailable; retry later"}
     assert not [r for r in runs_of("wt_plain") if "hook-lock-0000001" in r.run_id]

@@ -47,7 +47,7 @@ def _template(factory: Any, dag_id: str) -> tuple[Any, Any]:
     from airflow_webhook_trigger.airflow_compat import db_session
     from airflow_webhook_trigger.airflow_runs import latest_version
 
-    with db_session(scoped=False) as session:
+    with db_session() as session:
         latest = latest_version(dag_id, session)
         assert latest is not None
         template = factory.template(latest, session)
@@ -114,10 +114,10 @@ def test_lean_insert_writes_what_airflow_writes(factory: Any, cleanup: list[Any]
     cleanup.extend([(dag_id, theirs), (dag_id, ours)])
 
     before = _counts()
-    with db_session(scoped=False) as session:
+    with db_session() as session:
         _airflow_trigger(template.dag, theirs, dict(conf), session)
     middle = _counts()
-    with db_session(scoped=False) as session:
+    with db_session() as session:
         key = factory.insert_run(template, latest, ours, dict(conf), session)
     after = _counts()
 
@@ -186,9 +186,9 @@ def test_duplicate_run_id_is_an_integrity_error(factory: Any, cleanup: list[Any]
 
     latest, template = _template(factory, "wt_plain")
     cleanup.append(("wt_plain", "webhook__eq-dup__1"))
-    with db_session(scoped=False) as session:
+    with db_session() as session:
         factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
-    with pytest.raises(IntegrityError), db_session(scoped=False) as session:
+    with pytest.raises(IntegrityError), db_session() as session:
         factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
 
 

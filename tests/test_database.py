@@ -1,0 +1,247 @@
+"""The plugin's bounded sessions: outages as 503, logged once; the watchdog; pool and connect bounds.
+
+Plain SQLAlchemy engines, no Airflow: SQLite files here, and the PostgreSQL of the
+PostgreSQL pass (``WEBHOOK_TEST_DATABASE``) for what only a server can show.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy import exc as sa_exc
+
+from airflow_webhook_trigger.database import (
+    DB_UNAVAILABLE,
+    Database,
+    DbLimits,
+    DeadlineExceeded,
+    OutageLog,
+    Watchdog,
+    describe,
+    is_unavailable,
+)
+from airflow_webhook_trigger.errors import ServiceUnavailable
+from tests.processes import free_port
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _operational(message: str = "connection refused") -> sa_exc.OperationalError:
+    return sa_exc.OperationalError("SELECT 1", None, Exception(message))
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (_operational(), True),
+        (sa_exc.TimeoutError("QueuePool limit reached"), True),
+        (sa_exc.InterfaceError("SELECT 1", None, Exception("connection already closed")), True),
+        (sa_exc.DisconnectionError("gone"), True),
+        (DeadlineExceeded(), True),
+        (sa_exc.IntegrityError("INSERT", None, Exception("duplicate key")), False),
+        (sa_exc.ProgrammingError("SELECT", None, Exception("syntax error")), False),
+        (ValueError("A string literal cannot contain NUL"), False),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v),
+)
+def test_is_unavailable_table(error: BaseException, unavailable: bool) -> None:
+    assert is_unavailable(error) is unavailable
+
+
+def test_describe_names_driver_error_first_line_only() -> None:
+    error = _operational('connection to server at "127.0.0.1", port 1 failed\nIs the server running?')
+    assert describe(error) == 'Exception: connection to server at "127.0.0.1", port 1 failed'
+    assert describe(ValueError("x" * 500)).endswith("x...")
+
+
+def test_outage_log_once_at_start_reminder_and_recovery(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    outage = OutageLog(logging.getLogger("test.outage"), clock=clock, reminder_seconds=60)
+    outage.succeeded()
+    with caplog.at_level(logging.WARNING, logger="test.outage"):
+        for _ in range(500):
+            outage.failed(_operational())
+            clock.now += 0.1  # 50 s of failures
+        assert [r.getMessage() for r in caplog.records] == [
+            "metadata database unavailable (Exception: connection refused); "
+            "answering 503 + Retry-After until it is back"
+        ]
+        clock.now += 15
+        outage.failed(_operational("timeout expired"))
+        assert "still unavailable after 65 s (501 failed requests; last: Exception: timeout expired)" in (
+            caplog.records[-1].getMessage()
+        )
+        assert outage.ongoing
+        outage.succeeded()
+        outage.succeeded()
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 3
+    assert messages[-1] == "metadata database available again after 65.0 s (501 requests were answered 503)"
+    assert not outage.ongoing
+
+
+class Conn:
+    def __init__(self) -> None:
+        self.cut = False
+
+    def fileno(self) -> int:
+        return -1
+
+
+def test_watchdog_cuts_only_overdue_connections() -> None:
+    clock = Clock()
+    watchdog = Watchdog(clock=clock, cut=lambda c: setattr(c, "cut", True))
+    early, late, released = Conn(), Conn(), Conn()
+    watchdog.hold(early, 101.0)
+    watchdog.hold(late, 105.0)
+    watchdog.hold(released, 101.0)
+    watchdog.release(released)
+    assert watchdog.cut_overdue() == 101.0
+    clock.now = 102.0
+    assert watchdog.cut_overdue() == 105.0
+    assert (early.cut, late.cut, released.cut) == (True, False, False)
+    assert watchdog.cuts == 1
+    watchdog.release(late)
+    clock.now = 200.0
+    assert watchdog.cut_overdue() is None
+    assert not late.cut
+
+
+def test_watchdog_ignores_connections_without_a_socket() -> None:
+    watchdog = Watchdog()
+    watchdog.hold(object(), 0.0)
+    assert watchdog.held == 0
+
+
+def _sqlite(path: Path, **kwargs: Any) -> Any:
+    return create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False}, **kwargs)
+
+
+def test_session_commits_on_success_and_rolls_back_on_error(tmp_path: Path) -> None:
+    db = Database(_sqlite(tmp_path / "a.db"), DbLimits())
+    with db.session() as session:
+        session.execute(text("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    with pytest.raises(sa_exc.IntegrityError), db.session() as session:
+        session.execute(text("INSERT INTO t VALUES (2)"))
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    with db.session() as session:
+        assert session.execute(text("SELECT x FROM t")).scalars().all() == [1]
+    assert not db.outage.ongoing
+
+
+def test_session_unavailable_db_is_503_with_retry_after_and_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a directory where the database file should be: every connect fails
+    (tmp_path / "dir.db").mkdir()
+    db = Database(_sqlite(tmp_path / "dir.db"), DbLimits(retry_after=7))
+    with caplog.at_level(logging.WARNING, logger="airflow_webhook_trigger.database"):
+        for _ in range(20):
+            with pytest.raises(ServiceUnavailable) as info, db.session() as session:
+                session.execute(text("SELECT 1"))
+            assert info.value.detail == DB_UNAVAILABLE
+            assert info.value.headers == {"Retry-After": "7"}
+    assert len([r for r in caplog.records if "unavailable" in r.getMessage()]) == 1
+    assert db.outage.ongoing
+
+
+def test_session_pool_exhausted_is_503_within_pool_timeout(tmp_path: Path) -> None:
+    engine = _sqlite(tmp_path / "p.db", pool_size=1, max_overflow=0, pool_timeout=0.2)
+    db = Database(engine, DbLimits(pool_timeout=0.2))
+    held = threading.Event()
+    done = threading.Event()
+
+    def hold_the_only_connection() -> None:
+        with db.session() as session:
+            session.execute(text("SELECT 1"))
+            held.set()
+            done.wait(10)
+
+    worker = threading.Thread(target=hold_the_only_connection)
+    worker.start()
+    try:
+        assert held.wait(10)
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable), db.session() as session:
+            session.execute(text("SELECT 1"))
+        assert time.monotonic() - started < 2
+    finally:
+        done.set()
+        worker.join()
+    with db.session() as session:  # the pool serves again
+        assert session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_session_deadline_already_spent_is_503_without_using_a_connection(tmp_path: Path) -> None:
+    clock = Clock()
+    db = Database(_sqlite(tmp_path / "d.db"), DbLimits(timeout=1.0), clock=clock)
+    with pytest.raises(ServiceUnavailable), db.session() as session:
+        clock.now += 5  # e.g. a slow step before the first statement
+        session.execute(text("SELECT 1"))
+
+
+# -- PostgreSQL: what only a server shows --------------------------------------------------
+
+PG_URL = os.environ.get("WEBHOOK_TEST_DATABASE", "")
+needs_postgres = pytest.mark.skipif(
+    not PG_URL.startswith("postgresql"), reason="needs the PostgreSQL pass (WEBHOOK_TEST_DATABASE)"
+)
+
+
+@pytest.fixture
+def pg_db() -> Iterator[Database]:
+    engine = create_engine(PG_URL, pool_size=2, max_overflow=0, pool_timeout=1)
+    yield Database(engine, DbLimits(timeout=1.5, pool_timeout=1, lock_timeout=1))
+    engine.dispose()
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_statement_past_deadline_is_cut_and_pool_recovers(pg_db: Database) -> None:
+    # pg_sleep stands for a server that stops answering: no statement_timeout is set on
+    # reads, so only the client-side watchdog can end the wait
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable), pg_db.session() as session:
+        session.execute(text("SELECT pg_sleep(30)"))
+    assert time.monotonic() - started < 5
+    assert pg_db.watchdog.cuts == 1
+    for _ in range(3):
+        with pg_db.session() as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+    assert not pg_db.outage.ongoing
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_bound_writes_sets_server_side_timeouts(pg_db: Database) -> None:
+    with pg_db.session() as session:
+        pg_db.bound_writes(session)
+        assert session.execute(text("SHOW lock_timeout")).scalar() == "1s"
+        assert session.execute(text("SHOW statement_timeout")).scalar() == "1500ms"
+    with pg_db.session() as session:  # SET LOCAL ended with its transaction
+        assert session.execute(text("SHOW statement_timeout")).scalar() == "0"
+
+
+@pytest.mark.airflow
+def test_postgres_nothing_listening_is_503_at_once() -> None:
+    engine = create_engine(f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/postgres")
+    db = Database(engine, DbLimits(timeout=2))
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable), db.session() as session:
+        session.execute(text("SELECT 1"))
+    assert time.monotonic() - started < 2
