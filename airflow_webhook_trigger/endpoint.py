@@ -9,6 +9,7 @@ size: cheap checks before the body is read), reads the body within
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -29,6 +30,9 @@ from airflow_webhook_trigger.response import HttpResponse, body_response, json_r
 from airflow_webhook_trigger.waiter import RunSnapshot
 
 RUN_ID_HEADER = "X-Airflow-Run-Id"
+#: the run ids a status URL may name: Airflow's default ``allowed_run_id_pattern``
+#: (a NUL, which PostgreSQL's driver refuses with an error of its own, never reaches the DB)
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}\Z")
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ class WebhookEndpoint:
         if webhook.auth is not None:
             self._auth.check(webhook.auth, headers)
         found = None
-        if run_id.startswith(f"webhook__{webhook.id}__") and len(run_id) <= 250:
+        if run_id.startswith(f"webhook__{webhook.id}__") and RUN_ID_RE.match(run_id):
             found = self._runs.snapshot(webhook.dag_id, run_id)
         if found is None:
             raise NotFound("no such run for this webhook")

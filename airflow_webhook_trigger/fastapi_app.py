@@ -19,7 +19,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -27,7 +27,7 @@ from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, PendingRun, body_too_large, busy
 from airflow_webhook_trigger.errors import BadRequest, WebhookError
 from airflow_webhook_trigger.request import Headers, WebhookRequest
-from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
+from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
 from airflow_webhook_trigger.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _render(result: HttpResponse) -> Response:
+def as_response(result: HttpResponse) -> Response:
+    """The core's response as Starlette's (this adapter's only way out)."""
     return Response(content=result.body, status_code=result.status, headers=dict(result.headers))
+
+
+def http_exception_response(exc: StarletteHTTPException) -> HttpResponse:
+    """Starlette's and Airflow's own HTTP errors (no route, no token, no permission) as ours."""
+    return json_response(exc.status_code, {"error": str(exc.detail)}, tuple((exc.headers or {}).items()))
 
 
 async def guarded(work: Callable[[], Awaitable[HttpResponse]]) -> HttpResponse:
@@ -151,7 +157,7 @@ class TriggerRoute:
                 return endpoint.finish(result, snapshot)
             return result
 
-        await _render(await guarded(work))(scope, receive, send)
+        await as_response(await guarded(work))(scope, receive, send)
 
 
 class StatusRoute:
@@ -171,11 +177,11 @@ class StatusRoute:
             status = self._runtime().endpoint.status
             return await self._admission().lookup(lambda: status(request.method, webhook_id, run_id, headers))
 
-        await _render(await guarded(work))(scope, receive, send)
+        await as_response(await guarded(work))(scope, receive, send)
 
 
 def _headers(request: Request) -> Headers:
-    return Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
+    return Headers.from_raw(request.headers.raw)
 
 
 def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
@@ -201,7 +207,8 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
     app.include_router(management_router(runtime))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # raised outside a route: no route matches, or a method the route lacks
+        return as_response(http_exception_response(exc))
 
     return app

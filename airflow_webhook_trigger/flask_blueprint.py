@@ -14,7 +14,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from airflow_webhook_trigger.endpoint import PendingRun, body_too_large
 from airflow_webhook_trigger.errors import BadRequest, WebhookError
-from airflow_webhook_trigger.request import Headers, WebhookRequest
+from airflow_webhook_trigger.request import Headers, WebhookRequest, wsgi_header_bytes
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
 from airflow_webhook_trigger.runtime import Runtime
 
@@ -40,12 +40,16 @@ def _read_body(limit: int) -> bytes:
         chunks.append(chunk)
 
 
+def _headers() -> Headers:
+    return Headers.from_raw((k.encode("latin-1"), wsgi_header_bytes(v)) for k, v in request.headers.items())
+
+
 def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
     endpoint = runtime.endpoint
     webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
     incoming = WebhookRequest(
         method=request.method,
-        headers=Headers(request.headers.items()),
+        headers=_headers(),
         query_string=request.query_string,
         body=_read_body(runtime.settings.max_body_bytes),
     )
@@ -93,11 +97,7 @@ def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Bluepri
         return _guarded(lambda: _handle(runtime(), webhook_id))
 
     def status(webhook_id: str, run_id: str) -> Response:
-        return _guarded(
-            lambda: runtime().endpoint.status(
-                request.method, webhook_id, run_id, Headers(request.headers.items())
-            )
-        )
+        return _guarded(lambda: runtime().endpoint.status(request.method, webhook_id, run_id, _headers()))
 
     bp.add_url_rule(
         "/trigger/<webhook_id>",

@@ -211,7 +211,7 @@ def read_body(content_type: str | None, raw: bytes, *, max_depth: int = 64) -> o
     if content_type is None or not content_type.strip():
         raise UnsupportedMediaType("body must be application/json (no Content-Type was sent)")
     media_type, params = parse_media_type(content_type)
-    if not _is_json(media_type):
+    if not is_json_media_type(media_type):
         raise UnsupportedMediaType(f"body must be application/json, not {_excerpt(media_type)}")
     charset = params.get("charset")
     if charset is not None and charset.lower() != "utf-8":
@@ -221,7 +221,8 @@ def read_body(content_type: str | None, raw: bytes, *, max_depth: int = 64) -> o
     return parse_json(raw, max_depth=max_depth)
 
 
-def _is_json(media_type: str) -> bool:
+def is_json_media_type(media_type: str) -> bool:
+    """``application/json`` or any ``application/<x>+json`` (RFC 6839 §3.1)."""
     kind, _, subtype = media_type.partition("/")
     if kind != "application":
         return False

@@ -4,77 +4,251 @@ Protected by Airflow's auth manager with the *connection* permissions (a webhook
 configuration is as sensitive as a connection): reading needs ``GET`` on
 connections, changing needs ``POST``/``PUT``/``DELETE``. No token -> 401; a user
 without the permission -> 403. Responses never include a password or its hash.
+
+Writes take only ``application/json`` (415 otherwise): Airflow's UI authenticates with
+a cookie, and a cross-site HTML form can send ``text/plain`` but not JSON without a
+CORS preflight. Every error, expected or not, is the core's JSON error, rendered in one
+place (:class:`JsonErrorRoute`); the OpenAPI schema documents each status and body.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
-from airflow_webhook_trigger.errors import BadRequest, ConfigError, NotFound, WebhookError
-from airflow_webhook_trigger.jsonbody import parse_json
-from airflow_webhook_trigger.model import Webhook, to_document
+from airflow_webhook_trigger.errors import (
+    BadRequest,
+    ConfigError,
+    PayloadTooLarge,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+    WebhookError,
+)
+from airflow_webhook_trigger.fastapi_app import as_response, http_exception_response
+from airflow_webhook_trigger.jsonbody import is_json_media_type, parse_json, parse_media_type
+from airflow_webhook_trigger.model import DAG_ID_RE, Webhook, to_document
 from airflow_webhook_trigger.registry import upsert
+from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
 from airflow_webhook_trigger.runtime import Runtime
 from airflow_webhook_trigger.sample import paths_from_sample
+
+log = logging.getLogger(__name__)
 
 
 def webhook_url(base_url: str, prefix: str, webhook_id: str) -> str:
     return f"{base_url}{prefix}/trigger/{webhook_id}"
 
 
-async def _json_body(request: Request) -> object:
-    """The body parsed by the core, or the :class:`BadRequest` saying why it is not JSON.
+def _validation_response(exc: RequestValidationError) -> HttpResponse:
+    # never echo the input back (FastAPI's own answer does): name where it was wrong
+    where = sorted({".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()})
+    return error_response(BadRequest(f"invalid request: {', '.join(where) or 'malformed'}"))
+
+
+class JsonErrorRoute(APIRoute):
+    """The one place where the management API turns errors into responses."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except WebhookError as exc:
+                return as_response(error_response(exc))
+            except ConfigError as exc:
+                return as_response(error_response(UnprocessableEntity(str(exc))))
+            except StarletteHTTPException as exc:
+                return as_response(http_exception_response(exc))
+            except RequestValidationError as exc:
+                return as_response(_validation_response(exc))
+            except Exception:
+                log.exception("unexpected error in the webhook management API")
+                return as_response(INTERNAL_ERROR)
+
+        return guarded
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)"
+                )
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise BadRequest("client disconnected before the body was read") from None
+    return b"".join(chunks)
+
+
+def json_body_reader(runtime: Callable[[], Runtime]) -> Callable[[Request], Coroutine[Any, Any, object]]:
+    """A dependency: the request's JSON body, parsed by the core.
 
     Not FastAPI's ``Body()``: its validation errors are ``{"detail": [...]}`` echoing the
     input back, where every error of this API is ``{"error": "..."}``.
+
+    :raises UnsupportedMediaType: not ``application/json`` (or ``+json``), or not UTF-8
     """
-    try:
-        return parse_json(await request.body())
-    except BadRequest as exc:
-        return exc
+
+    async def read(request: Request) -> object:
+        content_type = request.headers.get("content-type")
+        if not content_type:
+            raise UnsupportedMediaType("send the body as application/json (no Content-Type was sent)")
+        media_type, params = parse_media_type(content_type)
+        if not is_json_media_type(media_type):
+            raise UnsupportedMediaType("send the body as application/json")
+        if params.get("charset", "utf-8").lower() != "utf-8":
+            raise UnsupportedMediaType("a JSON body must be UTF-8 (RFC 8259 §8.1)")
+        settings = runtime().settings
+        raw = await _read_limited(request, settings.max_body_bytes)
+        return parse_json(raw, max_depth=settings.json_max_depth)
+
+    return read
 
 
 def _json_object(value: object) -> dict[str, Any]:
-    if isinstance(value, WebhookError):
-        raise value
     if not isinstance(value, dict):
         raise ConfigError("the body must be a JSON object")
     return value
 
 
-_OBJECT_BODY: dict[str, Any] = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+# -- the OpenAPI schema ----------------------------------------------------------------
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "param": {"type": "string"}},
+    "required": ["error"],
+}
+_WHY = {
+    400: "Malformed request: body or query parameter",
+    401: "No valid Airflow token",
+    403: "The token's user lacks the connection permission",
+    404: "No such webhook",
+    409: "A webhook with this id exists",
+    413: "Body over max_body_bytes",
+    415: "The body is not application/json",
+    422: "The document is not a valid webhook",
+    503: "The metadata database is busy or unavailable (see Retry-After)",
 }
 
 
-def _error(exc: Exception) -> JSONResponse:
-    if isinstance(exc, WebhookError):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
-    return JSONResponse({"error": str(exc)}, status_code=422)
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    statuses = sorted({401, 403, 503, *codes})
+    return {
+        code: {"description": _WHY[code], "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+        for code in statuses
+    }
+
+
+_FIELDS: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "path": {"type": "string"}, "alias": {"type": "string"}},
+    },
+}
+#: the declarative form (README "The declarative form"); the server validates it fully
+WEBHOOK_DOCUMENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+        "dag_id": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,250}$"},
+        "mode": {"type": "string", "enum": ["async", "sync"]},
+        "enabled": {"type": "boolean"},
+        "auth": {
+            "type": "object",
+            "properties": {
+                "basic": {
+                    "type": "object",
+                    "properties": {
+                        "username": {"type": "string"},
+                        "password": {"type": "string", "format": "password", "writeOnly": True},
+                        "password_env": {"type": "string"},
+                    },
+                }
+            },
+        },
+        "request": {
+            "type": "object",
+            "properties": {"headers": _FIELDS, "query": _FIELDS, "body": _FIELDS},
+        },
+        "response": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "integer", "minimum": 200, "maximum": 299},
+                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                "body": {},
+            },
+        },
+        "sync": {"type": "object", "properties": {"timeout_seconds": {"type": "number"}}},
+    },
+}
+_VIEW: dict[str, Any] = {
+    **WEBHOOK_DOCUMENT,
+    "properties": {
+        **WEBHOOK_DOCUMENT["properties"],
+        "url": {"type": "string"},
+        "warnings": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["id", "dag_id", "mode", "enabled", "url"],
+}
+
+
+def _body(schema: dict[str, Any], example: object = None) -> dict[str, Any]:
+    content: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"requestBody": {"required": True, "content": {"application/json": content}}}
+
+
+def _ok(status: int, schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {status: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
 
 
 def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
     from airflow_webhook_trigger.airflow_compat import base_url, requires_permission
 
-    router = APIRouter(prefix="/api", tags=["webhooks"])
+    router = APIRouter(prefix="/api", tags=["webhooks"], route_class=JsonErrorRoute)
     read = [Depends(requires_permission("GET"))]
+    json_body = json_body_reader(runtime)
 
     def view(webhook: Webhook) -> dict[str, object]:
         doc = to_document(webhook)
         doc["url"] = webhook_url(base_url(), runtime().settings.url_prefix, webhook.id)
         return doc
 
-    def changed(webhook: Webhook, status: int, warnings: tuple[str, ...] = ()) -> JSONResponse:
+    def changed(webhook: Webhook, status: int, warnings: tuple[str, ...] = ()) -> Response:
         runtime().source.invalidate()
-        return JSONResponse({**view(webhook), "warnings": list(warnings)}, status_code=status)
+        return as_response(json_response(status, {**view(webhook), "warnings": list(warnings)}))
 
-    @router.get("/webhooks", dependencies=read, summary="List webhooks")
-    def list_webhooks(dag_id: str | None = Query(default=None)) -> Any:
+    @router.get(
+        "/webhooks",
+        dependencies=read,
+        summary="List webhooks",
+        responses={
+            **_ok(200, {"type": "object", "properties": {"webhooks": {"type": "array", "items": _VIEW}}}),
+            **_errors(400),
+        },
+    )
+    def list_webhooks(dag_id: str | None = Query(default=None, max_length=250)) -> Any:
+        if dag_id is not None and not DAG_ID_RE.match(dag_id):
+            raise BadRequest("dag_id is not a valid DAG id (letters, digits, '_', '.', '-')")
         return {"webhooks": [view(w) for w in runtime().store.list(dag_id)]}
 
     @router.post(
@@ -82,57 +256,53 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         dependencies=[Depends(requires_permission("POST"))],
         status_code=201,
         summary="Create a webhook from its declarative document",
-        openapi_extra=_OBJECT_BODY,
+        openapi_extra=_body(WEBHOOK_DOCUMENT, {"dag_id": "payment_callback"}),
+        responses={**_ok(201, _VIEW), **_errors(400, 409, 413, 415, 422)},
     )
-    def create_webhook(body: object = Depends(_json_body)) -> Any:
-        try:
-            document = _json_object(body)
-            applied = upsert(runtime().store, document, env=os.environ, create_only=True)
-        except (WebhookError, ConfigError) as exc:
-            return _error(exc)
+    def create_webhook(body: object = Depends(json_body)) -> Any:
+        document = _json_object(body)
+        applied = upsert(runtime().store, document, env=os.environ, create_only=True)
         return changed(applied.webhook, 201, applied.warnings)
 
-    @router.get("/webhooks/{webhook_id}", dependencies=read, summary="Show a webhook")
+    @router.get(
+        "/webhooks/{webhook_id}",
+        dependencies=read,
+        summary="Show a webhook",
+        responses={**_ok(200, _VIEW), **_errors(404)},
+    )
     def show_webhook(webhook_id: str) -> Any:
-        try:
-            return view(runtime().store.require(webhook_id))
-        except WebhookError as exc:
-            return _error(exc)
+        return view(runtime().store.require(webhook_id))
 
     @router.put(
         "/webhooks/{webhook_id}",
         dependencies=[Depends(requires_permission("PUT"))],
         summary="Replace a webhook's definition",
-        openapi_extra=_OBJECT_BODY,
+        openapi_extra=_body(WEBHOOK_DOCUMENT, {"dag_id": "payment_callback", "mode": "async"}),
+        responses={**_ok(200, _VIEW), **_errors(400, 404, 413, 415, 422)},
     )
-    def replace_webhook(webhook_id: str, body: object = Depends(_json_body)) -> Any:
+    def replace_webhook(webhook_id: str, body: object = Depends(json_body)) -> Any:
         store = runtime().store
-        try:
-            document = _json_object(body)
-            store.require(webhook_id)
-            if document.get("id", webhook_id) != webhook_id:
-                raise BadRequest("the id in the body differs from the id in the URL")
-            applied = upsert(store, {**document, "id": webhook_id}, env=os.environ)
-        except (WebhookError, ConfigError) as exc:
-            return _error(exc)
+        document = _json_object(body)
+        store.require(webhook_id)
+        if document.get("id", webhook_id) != webhook_id:
+            raise BadRequest("the id in the body differs from the id in the URL")
+        applied = upsert(store, {**document, "id": webhook_id}, env=os.environ)
         return changed(applied.webhook, 200, applied.warnings)
 
     @router.patch(
         "/webhooks/{webhook_id}",
         dependencies=[Depends(requires_permission("PUT"))],
         summary="Change some top-level fields of a webhook (e.g. enabled)",
-        openapi_extra=_OBJECT_BODY,
+        openapi_extra=_body(WEBHOOK_DOCUMENT, {"enabled": False}),
+        responses={**_ok(200, _VIEW), **_errors(400, 404, 413, 415, 422)},
     )
-    def patch_webhook(webhook_id: str, body: object = Depends(_json_body)) -> Any:
+    def patch_webhook(webhook_id: str, body: object = Depends(json_body)) -> Any:
         store = runtime().store
-        try:
-            changes = _json_object(body)
-            current = to_document(store.require(webhook_id))
-            if "id" in changes and changes["id"] != webhook_id:
-                raise BadRequest("the id of a webhook cannot be changed")
-            applied = upsert(store, {**current, **changes, "id": webhook_id}, env=os.environ)
-        except (WebhookError, ConfigError) as exc:
-            return _error(exc)
+        changes = _json_object(body)
+        current = to_document(store.require(webhook_id))
+        if "id" in changes and changes["id"] != webhook_id:
+            raise BadRequest("the id of a webhook cannot be changed")
+        applied = upsert(store, {**current, **changes, "id": webhook_id}, env=os.environ)
         return changed(applied.webhook, 200, applied.warnings)
 
     @router.delete(
@@ -141,49 +311,55 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         status_code=204,
         response_class=Response,
         summary="Delete a webhook",
+        responses={204: {"description": "Deleted"}, **_errors(404)},
     )
     def delete_webhook(webhook_id: str) -> Response:
-        try:
-            runtime().store.delete(webhook_id)
-        except WebhookError as exc:
-            return _error(exc)
+        runtime().store.delete(webhook_id)
         runtime().source.invalidate()
         return Response(status_code=204)
 
-    @router.get("/webhooks/{webhook_id}/url", dependencies=read, summary="The webhook's full URL")
+    @router.get(
+        "/webhooks/{webhook_id}/url",
+        dependencies=read,
+        summary="The webhook's full URL",
+        responses={
+            **_ok(
+                200, {"type": "object", "properties": {"id": {"type": "string"}, "url": {"type": "string"}}}
+            ),
+            **_errors(404),
+        },
+    )
     def url_of_webhook(webhook_id: str) -> Any:
-        try:
-            webhook = runtime().store.require(webhook_id)
-        except NotFound as exc:
-            return _error(exc)
+        webhook = runtime().store.require(webhook_id)
         return {"id": webhook.id, "url": view(webhook)["url"]}
 
     @router.post(
         "/parse-sample",
         dependencies=read,
         summary="List the paths of a sample URL/query/JSON",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "object", "properties": {"sample": {"type": "string"}}},
-                        "example": {"sample": "?a=1&b[c]=2"},
-                    }
+        openapi_extra=_body(
+            {"type": "object", "properties": {"sample": {"type": "string"}}, "required": ["sample"]},
+            {"sample": "?a=1&b[c]=2"},
+        ),
+        responses={
+            **_ok(
+                200,
+                {
+                    "type": "object",
+                    "properties": {
+                        "part": {"type": "string", "enum": ["query", "body"]},
+                        "paths": {"type": "array", "items": {"type": "string"}},
+                    },
                 },
-            }
+            ),
+            **_errors(400, 413, 415),
         },
     )
-    def parse_sample(body: object = Depends(_json_body)) -> Any:
-        if isinstance(body, WebhookError):
-            return _error(body)
+    def parse_sample(body: object = Depends(json_body)) -> Any:
         sample = body.get("sample") if isinstance(body, dict) else None
         if not isinstance(sample, str):
-            return _error(BadRequest("'sample' must be a string"))
-        try:
-            parsed = paths_from_sample(sample)
-        except WebhookError as exc:
-            return _error(exc)
+            raise BadRequest("'sample' must be a string")
+        parsed = paths_from_sample(sample)
         return {"part": parsed.part, "paths": list(parsed.paths)}
 
     return router

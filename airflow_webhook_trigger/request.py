@@ -6,6 +6,28 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 
+def header_text(raw: bytes) -> str:
+    """A header field's bytes as text: UTF-8 when they are valid UTF-8, else Latin-1.
+
+    HTTP carries field values as bytes (RFC 9110 §5.5: historically ISO-8859-1, today
+    mostly ASCII or UTF-8), and ASGI and WSGI both hand them over as Latin-1. Senders
+    that put non-ASCII text in a header send UTF-8, so it is read as such; bytes that
+    are not valid UTF-8 keep their Latin-1 reading, so that no value is refused or lost.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def wsgi_header_bytes(value: str) -> bytes:
+    """The bytes behind a WSGI header string (PEP 3333: each byte decoded as Latin-1)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # not from the wire: some middleware put text there
+        return value.encode("utf-8")
+
+
 class Headers(Mapping[str, str]):
     """Case-insensitive, read-only headers; repeated fields are joined with ``", "``.
 
@@ -21,6 +43,11 @@ class Headers(Mapping[str, str]):
             key = name.lower()
             joined[key] = f"{joined[key]}, {value}" if key in joined else value
         self._joined = joined
+
+    @classmethod
+    def from_raw(cls, items: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """Headers from the wire's bytes, each value read by :func:`header_text`."""
+        return cls((name.decode("latin-1"), header_text(value)) for name, value in items)
 
     def __getitem__(self, name: str) -> str:
         return self._joined[name.lower()]

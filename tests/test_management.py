@@ -509,3 +509,128 @@ def test_management_parse_sample_malformed_body_400(client: Any, admin: dict[str
     )
     assert response.status_code == 400
     assert set(response.json()) == {"error"}
+
+
+# -- hostile input: cross-site writes, NUL bytes, sizes, unexpected errors ----------------
+
+WRITES = [
+    ("POST", f"{API}/webhooks"),
+    ("PUT", f"{API}/webhooks/hook-api-0000001"),
+    ("PATCH", f"{API}/webhooks/hook-api-0000001"),
+    ("POST", f"{API}/parse-sample"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES, ids=[f"{m} {p.removeprefix(API)}" for m, p in WRITES])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+def test_management_write_not_json_415_changes_nothing(
+    client: Any, store: Any, admin: dict[str, str], method: str, path: str, content_type: str | None
+) -> None:
+    # what a cross-site <form> can send with the Airflow UI's cookie: never JSON
+    _create(client, admin)
+    before = store.list()
+    headers = dict(admin)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    body = json.dumps({"dag_id": "wt_params", "enabled": False, "sample": "?a=1"}).encode()
+    response = client.request(method, path, content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert "application/json" in response.json()["error"]
+    assert store.list() == before
+
+
+def test_management_json_with_other_charset_415(client: Any, store: Any, admin: dict[str, str]) -> None:
+    response = client.post(
+        f"{API}/webhooks",
+        content=b'{"dag_id": "wt_plain"}',
+        headers={**admin, "Content-Type": "application/json; charset=latin-1"},
+    )
+    assert response.status_code == 415
+    assert store.list() == []
+
+
+@pytest.mark.parametrize("dag_id", ["\x00", "a\x00b", "bad dag", "x" * 251])
+def test_management_list_invalid_dag_id_400(client: Any, admin: dict[str, str], dag_id: str) -> None:
+    response = client.get(f"{API}/webhooks", params={"dag_id": dag_id}, headers=admin)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error"}
+    assert dag_id not in response.text
+
+
+@pytest.mark.parametrize("webhook_id", ["%00", "a%00bcdefgh", "hook-api-0000001%00"])
+def test_management_nul_in_id_404(client: Any, store: Any, admin: dict[str, str], webhook_id: str) -> None:
+    for method in ("GET", "DELETE"):
+        response = client.request(method, f"{API}/webhooks/{webhook_id}", headers=admin)
+        assert response.status_code == 404, (method, response.text)
+
+
+def test_management_body_over_max_body_bytes_413(client: Any, store: Any, admin: dict[str, str]) -> None:
+    big = json.dumps({"dag_id": "wt_plain", "pad": "x" * (1024 * 1024)}).encode()
+    response = client.post(
+        f"{API}/webhooks", content=big, headers={**admin, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "max_body_bytes" in response.json()["error"]
+    assert store.list() == []
+
+
+def test_management_unexpected_error_is_json_500(
+    client: Any, store: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    def broken(dag_id: str | None = None) -> list[Any]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(shared_runtime().store, "list", broken)
+    response = client.get(f"{API}/webhooks", headers=admin)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": "internal error"}
+    assert "a bug" in caplog.text  # logged with its traceback, not sent
+
+
+def test_management_db_unavailable_503_retry_after(
+    client: Any, store: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from sqlalchemy import create_engine
+
+    from airflow_webhook_trigger.database import Database, DbLimits
+    from airflow_webhook_trigger.runtime import shared_runtime
+    from airflow_webhook_trigger.store import WebhookStore
+
+    (tmp_path / "gone.db").mkdir()  # no database can be opened there
+    down = WebhookStore(Database(create_engine(f"sqlite:///{tmp_path / 'gone.db'}"), DbLimits()).session)
+    runtime = shared_runtime()
+    for name in ("list", "get", "create", "save", "delete"):
+        monkeypatch.setattr(runtime.store, name, getattr(down, name))
+    for method, path, body in ROUTES[:-1]:
+        response = client.request(method, path, json=body, headers=admin)
+        assert response.status_code == 503, (method, path, response.text)
+        assert response.headers["retry-after"] == "5"
+        assert response.json() == {"error": "the metadata database is busy or unavailable; retry later"}
+
+
+def test_management_openapi_documents_errors_and_bodies(client: Any) -> None:
+    paths = client.get("/webhook/openapi.json").json()["paths"]
+    expected = {
+        ("/api/webhooks", "get"): {"400", "401", "403", "503"},
+        ("/api/webhooks", "post"): {"400", "401", "403", "409", "413", "415", "422", "503"},
+        ("/api/webhooks/{webhook_id}", "get"): {"401", "403", "404", "503"},
+        ("/api/webhooks/{webhook_id}", "put"): {"400", "401", "403", "404", "413", "415", "422", "503"},
+        ("/api/webhooks/{webhook_id}", "patch"): {"400", "401", "403", "404", "413", "415", "422", "503"},
+        ("/api/webhooks/{webhook_id}", "delete"): {"401", "403", "404", "503"},
+        ("/api/parse-sample", "post"): {"400", "401", "403", "413", "415", "503"},
+    }
+    for (path, method), codes in expected.items():
+        responses = paths[path][method]["responses"]
+        assert codes <= set(responses), (path, method, set(responses))
+        for code in codes:
+            schema = responses[code]["content"]["application/json"]["schema"]
+            assert schema["required"] == ["error"], (path, method, code)
+    create = paths["/api/webhooks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"id", "dag_id", "mode", "auth", "request", "response", "sync"} <= set(create["properties"])
