@@ -4,8 +4,9 @@ Passwords are stored as salted scrypt hashes (never in plain text). scrypt is sl
 on purpose, so it must not run once per request: after the first successful check
 a process keeps a fast verifier (HMAC-SHA256 under a per-process random key) of the
 right password, and every later request, right or wrong, costs one HMAC. Until
-the first success, slow checks are serialised (at most one at a time per process),
-so a flood of wrong passwords cannot take more than one core.
+the first success, slow checks of one password are serialised (at most one at a time
+per stored hash and process), so a flood of wrong passwords for one webhook costs at
+most one core and delays no other webhook.
 
 Every parse of attacker-controlled input here ends in :class:`Unauthorized`
 (RFC 7617 Basic; scheme case-insensitive per RFC 9110 §11.1); comparisons are
@@ -121,16 +122,35 @@ def basic_authorization(headers: Headers) -> str | None:
 
 
 class BasicAuthChecker:
-    """Checks Basic credentials against stored hashes, cheaply after the first success."""
+    """Checks Basic credentials against stored hashes, cheaply after the first success.
+
+    Slow checks (scrypt) run one at a time *per stored hash*: a flood of wrong passwords
+    for one webhook waits on that webhook's lock and never delays the first check of
+    another webhook's password.
+    """
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
         self._verified: dict[str, bytes] = {}  # stored hash -> HMAC of the right password
         self._lock = threading.Lock()
-        self._slow = threading.Lock()
+        self._slow: dict[str, threading.Lock] = {}  # stored hash -> its slow-check lock
 
     def _fast(self, password: bytes) -> bytes:
         return hmac.new(self._key, password, hashlib.sha256).digest()
+
+    def needs_slow_check(self, auth: BasicAuth) -> bool:
+        """Whether checking a password for ``auth`` may cost a scrypt (none succeeded yet)."""
+        with self._lock:
+            return auth.password_hash not in self._verified
+
+    def _slow_lock(self, password_hash: str) -> threading.Lock:
+        with self._lock:
+            lock = self._slow.get(password_hash)
+            if lock is None:
+                if len(self._slow) > 10_000:
+                    self._slow.clear()
+                lock = self._slow[password_hash] = threading.Lock()
+            return lock
 
     def check(self, auth: BasicAuth, headers: Headers) -> None:
         """Raise :class:`Unauthorized` unless the request carries the right credentials.
@@ -144,8 +164,8 @@ class BasicAuthChecker:
         with self._lock:
             known = self._verified.get(auth.password_hash)
         if known is None:
-            # Serialise slow checks: the first success makes every later check cheap.
-            with self._slow:
+            # Serialise slow checks of this hash: the first success makes every later check cheap.
+            with self._slow_lock(auth.password_hash):
                 with self._lock:
                     known = self._verified.get(auth.password_hash)
                 if known is None:

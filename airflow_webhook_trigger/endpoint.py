@@ -181,6 +181,28 @@ class WebhookEndpoint:
                 raise body_too_large(self.settings.max_body_bytes)
         return webhook
 
+    def slow_auth_key(self, webhook: Webhook) -> str | None:
+        """What a slow credential check for this webhook would serialise on, or None.
+
+        None when checking costs microseconds (no auth, or a password already verified
+        in this process): an adapter may then call :meth:`authenticate` inline. Otherwise
+        the first check costs a scrypt, to be run on a worker thread, one per key.
+        """
+        if webhook.auth is None or not self._auth.needs_slow_check(webhook.auth):
+            return None
+        return webhook.auth.password_hash
+
+    def authenticate(self, webhook: Webhook, headers: Headers) -> None:
+        """The webhook's auth checks (PRODUCT §4), before anything costly.
+
+        :meth:`accept` checks again (one HMAC once a password was verified); an adapter
+        calls this first so that no request holds a trigger slot while it is checked.
+
+        :raises Unauthorized: missing, malformed or wrong credentials
+        """
+        if webhook.auth is not None:
+            self._auth.check(webhook.auth, headers)
+
     def accept(
         self, webhook: Webhook, request: WebhookRequest, *, request_url: str = ""
     ) -> HttpResponse | PendingRun:
@@ -192,8 +214,7 @@ class WebhookEndpoint:
         """
         if len(request.body) > self.settings.max_body_bytes:
             raise body_too_large(self.settings.max_body_bytes)
-        if webhook.auth is not None:
-            self._auth.check(webhook.auth, request.headers)
+        self.authenticate(webhook, request.headers)
         body = read_body(
             request.headers.get("content-type"), request.body, max_depth=self.settings.json_max_depth
         )
@@ -243,8 +264,7 @@ class WebhookEndpoint:
         webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
         if webhook is None or not webhook.enabled:
             raise NotFound("no such webhook")
-        if webhook.auth is not None:
-            self._auth.check(webhook.auth, headers)
+        self.authenticate(webhook, headers)
         found = None
         if run_id.startswith(f"webhook__{webhook.id}__") and RUN_ID_RE.match(run_id):
             found = self._runs.snapshot(webhook.dag_id, run_id)

@@ -32,6 +32,9 @@ from airflow_webhook_trigger.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+#: the 503 detail when the first checks of one password queue up past the admission wait
+TOO_MANY_CHECKS = "too many credential checks for this webhook at once"
+
 
 async def _read_body(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
@@ -79,6 +82,9 @@ class _Gate:
         self.slots = anyio.Semaphore(slots)
         self.threads = anyio.CapacityLimiter(slots)
         self.lookups = anyio.CapacityLimiter(slots)
+        #: slow credential checks (a scrypt each): threads of their own, one check per key at a time
+        self.checks = anyio.CapacityLimiter(slots)
+        self.check_locks: dict[str, anyio.Lock] = {}
 
 
 class Admission:
@@ -108,6 +114,30 @@ class Admission:
         """A quick blocking lookup (a cached registry read, a run's status): on threads of
         its own, so that a burst queues here and not on the pool Airflow's endpoints use."""
         return await to_thread.run_sync(work, limiter=self._gate().lookups)
+
+    async def slow_check(self, key: str, work: Callable[[], None]) -> None:
+        """A first credential check (a scrypt), before any trigger slot is taken.
+
+        One at a time per key (a stored password hash), waiting in the event loop: a
+        flood of wrong passwords for one webhook holds one thread, delays no other
+        webhook, and past ``trigger_slot_wait_seconds`` of waiting is answered 503.
+        """
+        gate = self._gate()
+        lock = gate.check_locks.get(key)
+        if lock is None:
+            if len(gate.check_locks) > 10_000:
+                gate.check_locks.clear()
+            lock = gate.check_locks[key] = anyio.Lock()
+        acquired = False
+        with anyio.move_on_after(self._settings.trigger_slot_wait_seconds):
+            await lock.acquire()
+            acquired = True
+        if not acquired:
+            raise busy(TOO_MANY_CHECKS, self._settings.retry_after_seconds)
+        try:
+            await to_thread.run_sync(work, limiter=gate.checks)
+        finally:
+            lock.release()
 
     async def run(self, work: Callable[[], T]) -> T:
         """Accepting a webhook: a slot within ``trigger_slot_wait_seconds`` or 503."""
@@ -149,6 +179,13 @@ class TriggerRoute:
                 query_string=scope.get("query_string", b""),
                 body=body,
             )
+            # credentials first, outside the trigger slots: a flood of wrong passwords
+            # must not hold the slots every other webhook needs
+            slow_key = endpoint.slow_auth_key(webhook)
+            if slow_key is None:
+                endpoint.authenticate(webhook, incoming.headers)  # one HMAC at most: inline
+            else:
+                await admission.slow_check(slow_key, lambda: endpoint.authenticate(webhook, incoming.headers))
             url = str(request.url.replace(query=""))
             result = await admission.run(lambda: endpoint.accept(webhook, incoming, request_url=url))
             if isinstance(result, PendingRun):

@@ -135,3 +135,40 @@ def test_checker_basic_value_found_among_other_authorization_headers() -> None:
         )
     with pytest.raises(Unauthorized, match="Basic authentication required"):
         checker.check(stored, Headers([("Authorization", "Bearer jwt")]))
+
+
+def test_checker_slow_checks_serialise_per_hash_not_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import airflow_webhook_trigger.auth as auth_module
+
+    release_a = threading.Event()
+    real = auth_module.verify_password_slow
+
+    def slow(password: bytes, stored: str) -> bool:
+        if stored == hash_a:
+            release_a.wait(10)  # webhook A's first check hangs (a flood of them, say)
+        return real(password, stored)
+
+    hash_a, hash_b = hash_password("a-pass"), hash_password("b-pass")
+    monkeypatch.setattr(auth_module, "verify_password_slow", slow)
+    checker = BasicAuthChecker()
+    stuck = threading.Thread(target=lambda: _raises(checker, BasicAuth("u", hash_a), "nope"))
+    stuck.start()
+    try:
+        assert checker.needs_slow_check(BasicAuth("u", hash_b))
+        checker.check(BasicAuth("u", hash_b), Headers([("Authorization", _basic("u", "b-pass"))]))
+        assert not checker.needs_slow_check(BasicAuth("u", hash_b))
+        assert checker.needs_slow_check(BasicAuth("u", hash_a))
+    finally:
+        release_a.set()
+        stuck.join()
+
+
+def _raises(checker: BasicAuthChecker, auth: BasicAuth, password: str) -> None:
+    with pytest.raises(Unauthorized):
+        checker.check(auth, Headers([("Authorization", _basic(auth.username, password))]))
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

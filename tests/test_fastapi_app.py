@@ -7,6 +7,7 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import pytest
@@ -112,3 +113,74 @@ def test_each_event_loop_gets_its_own_gate() -> None:
     admission = _admission(slots=1)
     assert asyncio.run(admission.run(lambda: 1)) == 1
     assert asyncio.run(admission.run(lambda: 2)) == 2  # a new loop (TestClient makes one per use)
+
+
+def _trigger_app(webhooks: dict[str, Any], slots: int, wait: float) -> tuple[Any, Any, Admission]:
+    """The FastAPI adapter's trigger route alone, on the core with a fake Airflow."""
+    from types import SimpleNamespace
+
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from airflow_webhook_trigger.endpoint import WebhookEndpoint
+    from airflow_webhook_trigger.fastapi_app import TriggerRoute
+    from tests.fakes import FakeRuns, FakeSource
+
+    settings = Settings(max_concurrent_triggers=slots, trigger_slot_wait_seconds=wait, retry_after_seconds=7)
+    runs = FakeRuns()
+    endpoint = WebhookEndpoint(settings, FakeSource(webhooks), runs)
+    runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None)
+    admission = Admission(settings)
+    app = Starlette(routes=[Route("/trigger/{webhook_id}", TriggerRoute(lambda: runtime, lambda: admission))])
+    return app, runs, admission
+
+
+def test_wrong_password_flood_holds_no_trigger_slot_and_delays_no_other_webhook() -> None:
+    """Credentials are checked before a trigger slot is taken, one slow check per password."""
+    import base64
+
+    import httpx
+
+    from airflow_webhook_trigger.auth import hash_password
+    from airflow_webhook_trigger.model import BasicAuth, parse_document
+
+    def webhook(webhook_id: str, password: str | None) -> Any:
+        hook = parse_document({"id": webhook_id, "dag_id": "dag_a"}).webhook
+        return hook.with_changes(auth=BasicAuth("u", hash_password(password))) if password else hook
+
+    hooks = {"hook-flood-00001": webhook("hook-flood-00001", "right"), "hook-calm-000001": None}
+    hooks["hook-calm-000001"] = webhook("hook-calm-000001", "calm")
+    app, runs, admission = _trigger_app(hooks, slots=1, wait=10)
+    slot_takers: list[str] = []
+    take_slot = admission.run
+
+    async def spied_run(work: Any) -> Any:
+        slot_takers.append("request")
+        return await take_slot(work)
+
+    admission.run = spied_run  # type: ignore[method-assign]
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"u:wrong").decode()}
+    calm = {"Authorization": "Basic " + base64.b64encode(b"u:calm").decode()}
+    finished: list[str] = []
+
+    async def post(client: Any, webhook_id: str, headers: dict[str, str], name: str) -> int:
+        response = await client.post(f"/trigger/{webhook_id}", headers=headers)
+        finished.append(name)
+        return int(response.status_code)
+
+    async def scenario() -> tuple[list[int], int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            flood = [asyncio.create_task(post(client, "hook-flood-00001", wrong, "flood")) for _ in range(12)]
+            await asyncio.sleep(0.05)
+            calm_status = await post(client, "hook-calm-000001", calm, "calm")
+            return list(await asyncio.gather(*flood)), calm_status
+
+    flood, calm_status = asyncio.run(scenario())
+    assert calm_status == 200
+    assert flood == [401] * 12
+    # wrong credentials never took the trigger slot: only the calm request did
+    assert slot_takers == ["request"]
+    # and the calm webhook's first (slow) check did not queue behind the flood's twelve
+    assert finished.index("calm") < len(finished) - 1
+    assert [dag for dag, _, _ in runs.triggered] == ["dag_a"]
