@@ -38,14 +38,48 @@ def _fastapi_apps() -> list[dict[str, Any]]:
     ]
 
 
+def _serves_blueprint() -> bool:
+    """``[webhook_trigger] flask_blueprint`` is on (the default) and the FAB provider is there."""
+    if not fab_provider_installed():
+        return False
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    return shared_runtime().settings.flask_blueprint
+
+
 @functools.cache
 def _flask_blueprints() -> list[Any]:
-    if not fab_provider_installed():
+    if not _serves_blueprint():
         return []
     from airflow_webhook_trigger.flask_blueprint import create_blueprint
     from airflow_webhook_trigger.runtime import shared_runtime
 
     return [create_blueprint(shared_runtime, shared_runtime().settings.url_prefix)]
+
+
+def _blueprint_limits() -> tuple[str, int]:
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    settings = shared_runtime().settings
+    return settings.url_prefix, settings.max_body_bytes
+
+
+@functools.cache
+def _fastapi_root_middlewares() -> list[dict[str, Any]]:
+    # The blueprint brings Airflow's WSGI mount, which reads any body whole before Flask
+    # runs and drops chunked ones: bound it on our paths (see blueprint_mount).
+    if not _serves_blueprint():
+        return []
+    from airflow_webhook_trigger.blueprint_mount import BlueprintBodyLimit
+
+    return [
+        {
+            "middleware": BlueprintBodyLimit,
+            "args": [],
+            "kwargs": {"limits": _blueprint_limits},
+            "name": "airflow-webhook-trigger blueprint body limit",
+        }
+    ]
 
 
 class WebhookTriggerPlugin(AirflowPlugin):
@@ -60,3 +94,7 @@ class WebhookTriggerPlugin(AirflowPlugin):
     @property
     def flask_blueprints(self) -> list[Any]:  # type: ignore[override]
         return _flask_blueprints()
+
+    @property
+    def fastapi_root_middlewares(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        return _fastapi_root_middlewares()

@@ -15,6 +15,14 @@ def test_settings_from_lookup_no_values_gives_documented_defaults() -> None:
     assert settings.query_max_params == 1000
     assert settings.max_conf_bytes == 64 * 1024
     assert settings.flask_sync_max_waiting == 8
+    assert (settings.db_timeout_seconds, settings.db_pool_timeout_seconds) == (5.0, 1.0)
+    assert settings.db_lock_timeout_seconds == 3.0
+    assert settings.flask_blueprint is True
+
+
+@pytest.mark.parametrize(("raw", "value"), [("False", False), ("0", False), ("true", True), (" T ", True)])
+def test_settings_flask_blueprint_reads_like_airflow_booleans(raw: str, value: bool) -> None:
+    assert settings_from_lookup({"flask_blueprint": raw}.get).flask_blueprint is value
 
 
 def test_settings_from_lookup_values_are_converted() -> None:
@@ -52,6 +60,10 @@ def test_settings_from_lookup_values_are_converted() -> None:
         ("flask_sync_max_waiting", "0", "limits cannot be disabled"),
         ("flask_sync_max_waiting", "-3", "limits cannot be disabled"),
         ("flask_sync_max_waiting", "2.5", "Not a valid int"),
+        ("db_timeout_seconds", "0", "limits cannot be disabled"),
+        ("db_pool_timeout_seconds", "-1", "limits cannot be disabled"),
+        ("db_lock_timeout_seconds", "9", "must be < db_timeout_seconds"),
+        ("flask_blueprint", "yes please", "Not a boolean"),
     ],
 )
 def test_settings_from_lookup_invalid_value_fails_naming_the_key(key: str, value: str, message: str) -> None:

@@ -54,7 +54,7 @@ def test_plugin_package_import_no_airflow() -> None:
 @pytest.mark.parametrize(
     "module",
     ["model", "paths", "query", "jsonbody", "sample", "auth", "request", "response", "errors", "endpoint",
-     "config", "registry", "store", "cli"],
+     "config", "registry", "store", "cli", "database"],
 )  # fmt: skip
 def test_plugin_core_module_import_no_airflow_no_web_framework(module: str) -> None:
     loaded = _imported_after([f"airflow_webhook_trigger.{module}"])
@@ -101,8 +101,10 @@ def test_plugin_fastapi_app_mounted_at_prefix() -> None:
 @pytest.fixture
 def fresh_blueprints() -> Iterator[None]:
     plugin._flask_blueprints.cache_clear()
+    plugin._fastapi_root_middlewares.cache_clear()
     yield
     plugin._flask_blueprints.cache_clear()
+    plugin._fastapi_root_middlewares.cache_clear()
 
 
 def test_plugin_fab_provider_installed_in_dev_env() -> None:
@@ -168,3 +170,37 @@ def test_plugin_with_fab_one_csrf_exempt_blueprint(
     assert isinstance(blueprint, Blueprint)
     assert blueprint.url_prefix == "/webhook"
     assert blueprint.name == "webhook_trigger"
+
+
+@pytest.mark.airflow
+def test_plugin_with_blueprint_guards_its_mount(
+    monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None
+) -> None:
+    from airflow_webhook_trigger.blueprint_mount import BlueprintBodyLimit
+
+    monkeypatch.setattr(plugin, "fab_provider_installed", lambda: True)
+    [middleware] = WebhookTriggerPlugin().fastapi_root_middlewares
+    assert middleware["middleware"] is BlueprintBodyLimit
+    assert middleware["kwargs"]["limits"]() == ("/webhook", 1024 * 1024)
+
+
+def test_plugin_without_fab_no_root_middleware(
+    monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None
+) -> None:
+    monkeypatch.setattr(plugin, "fab_provider_installed", lambda: False)
+    assert WebhookTriggerPlugin().fastapi_root_middlewares == []
+
+
+@pytest.mark.airflow
+def test_plugin_flask_blueprint_off_in_config_no_blueprint_no_mount_guard() -> None:
+    code = (
+        "from airflow_webhook_trigger.plugin import WebhookTriggerPlugin\n"
+        "p = WebhookTriggerPlugin()\n"
+        "print(len(p.flask_blueprints), len(p.fastapi_root_middlewares), len(p.fastapi_apps))\n"
+    )
+    env = {**os.environ, "AIRFLOW__WEBHOOK_TRIGGER__FLASK_BLUEPRINT": "false"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 0 1"

@@ -1,0 +1,112 @@
+"""The ASGI guard in front of Airflow's WSGI mount of our blueprint (``/pluginsv2``).
+
+Airflow 3 serves plugin blueprints through Starlette's ``WSGIMiddleware``, which reads a
+request's whole body into memory (growing one ``bytes`` by each chunk: quadratic)
+before Flask or any check of ours runs, and which hands a chunked body to Flask as an
+empty one (no ``CONTENT_LENGTH``, no ``wsgi.input_terminated``): measured, 64 MiB to
+an unknown id took 9 s, and a chunked webhook was acknowledged with its body lost.
+
+Registered as the plugin's ``fastapi_root_middlewares`` (it sees every request before
+the mount), :class:`BlueprintBodyLimit` applies the webhook body limit on the
+blueprint's paths, where the FastAPI adapter applies it itself:
+
+- a declared ``Content-Length`` over ``max_body_bytes``: 413 at once, nothing read;
+- no ``Content-Length`` (chunked): the body is read here, up to the limit (413 past
+  it), and passed on whole with its ``Content-Length``, so Flask sees every byte.
+
+Only the blueprint's own prefix is touched: other plugins' blueprints keep Airflow's
+behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from airflow_webhook_trigger.endpoint import body_too_large
+from airflow_webhook_trigger.response import HttpResponse, error_response
+
+#: where Airflow 3 mounts plugin blueprints
+PLUGINS_MOUNT = "/pluginsv2"
+
+
+async def _send_response(send: Send, result: HttpResponse) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers]
+    headers.append((b"content-length", str(len(result.body)).encode("ascii")))
+    headers.append((b"connection", b"close"))  # the unread body stays unread
+    await send({"type": "http.response.start", "status": result.status, "headers": headers})
+    await send({"type": "http.response.body", "body": result.body})
+
+
+class BlueprintBodyLimit:
+    """Bounds request bodies on ``/pluginsv2{url_prefix}/...`` (see the module docstring).
+
+    :param app: the next ASGI app (Airflow's root app and its mounts)
+    :param limits: ``() -> (url_prefix, max_body_bytes)``, called on first use (the
+        settings are read late, when the api-server serves, not at import)
+    """
+
+    def __init__(self, app: ASGIApp, limits: Callable[[], tuple[str, int]]) -> None:
+        self.app = app
+        self._limits = limits
+        self._resolved: tuple[str, int] | None = None
+
+    def _limits_now(self) -> tuple[str, int]:
+        if self._resolved is None:
+            prefix, limit = self._limits()
+            self._resolved = (PLUGINS_MOUNT + prefix, limit)
+        return self._resolved
+
+    def _guards(self, scope: Scope) -> bool:
+        if scope["type"] != "http":
+            return False
+        prefix, _ = self._limits_now()
+        path: str = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        return path == prefix or path.startswith(prefix + "/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._guards(scope):
+            await self.app(scope, receive, send)
+            return
+        _, limit = self._limits_now()
+        headers = list(scope.get("headers", ()))
+        declared = [v for k, v in headers if k.lower() == b"content-length"]
+        if declared:
+            value = declared[0].strip()
+            if value.isdigit() and len(value) < 20 and int(value) > limit:
+                await _send_response(send, error_response(body_too_large(limit)))
+                return
+            await self.app(scope, receive, send)
+            return
+        # No length: read the (chunked) body here, bounded, and pass it on with its length.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # nobody to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _send_response(send, error_response(body_too_large(limit)))
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        kept = [(k, v) for k, v in headers if k.lower() != b"transfer-encoding"]
+        kept.append((b"content-length", str(len(body)).encode("ascii")))
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app({**scope, "headers": kept}, replay, send)

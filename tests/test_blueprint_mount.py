@@ -1,0 +1,172 @@
+"""The guard in front of Airflow's WSGI mount: bounded bodies, chunked bodies passed on whole."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from airflow_webhook_trigger.blueprint_mount import BlueprintBodyLimit
+from tests.integration import runs_of
+
+LIMIT = 100
+
+
+class Downstream:
+    """The WSGI mount's stand-in: reads the whole body, as Starlette's WSGIMiddleware does."""
+
+    def __init__(self) -> None:
+        self.scope: dict[str, Any] | None = None
+        self.body = b""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scope = scope
+        while True:
+            message = await receive()
+            self.body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"downstream"})
+
+
+def _call(
+    path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+) -> tuple[Downstream, list[Any], int]:
+    downstream = Downstream()
+    guard = BlueprintBodyLimit(downstream, lambda: ("/webhook", LIMIT))
+    pulled = 0
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        pulled += 1
+        if pulled > len(chunks):
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunks[pulled - 1], "more_body": pulled < len(chunks)}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+    asyncio.run(guard(scope, receive, send))
+    return downstream, sent, pulled
+
+
+def _status(sent: list[Any]) -> int:
+    return int(sent[0]["status"])
+
+
+def test_guard_declared_length_over_limit_413_reads_nothing() -> None:
+    downstream, sent, pulled = _call(
+        "/pluginsv2/webhook/trigger/anything", [(b"content-length", b"67108864")], [b"x" * 64] * 1000
+    )
+    assert _status(sent) == 413
+    assert json.loads(sent[1]["body"]) == {
+        "error": f"request body is larger than {LIMIT} bytes (webhook_trigger.max_body_bytes)"
+    }
+    assert (b"content-type", b"application/json") in sent[0]["headers"]
+    assert pulled == 0
+    assert downstream.scope is None
+
+
+def test_guard_chunked_body_passed_on_whole_with_its_length() -> None:
+    downstream, sent, _ = _call(
+        "/pluginsv2/webhook/trigger/x", [(b"transfer-encoding", b"chunked")], [b'{"a":', b" 1", b"}"]
+    )
+    assert _status(sent) == 200
+    assert downstream.body == b'{"a": 1}'
+    assert downstream.scope is not None
+    headers = dict(downstream.scope["headers"])
+    assert headers[b"content-length"] == b"8"
+    assert b"transfer-encoding" not in headers
+
+
+def test_guard_chunked_body_over_limit_413_stops_reading() -> None:
+    downstream, sent, pulled = _call(
+        "/pluginsv2/webhook/trigger/x", [(b"transfer-encoding", b"chunked")], [b"x" * 60] * 50
+    )
+    assert _status(sent) == 413
+    assert pulled == 2  # stopped at the chunk that crossed the limit
+    assert downstream.scope is None
+
+
+@pytest.mark.parametrize(
+    "path", ["/webhook/trigger/x", "/pluginsv2/other-plugin/upload", "/pluginsv2/webhookish/trigger/x"]
+)
+def test_guard_other_paths_untouched(path: str) -> None:
+    downstream, sent, _ = _call(path, [(b"content-length", b"1000")], [b"y" * 1000])
+    assert _status(sent) == 200
+    assert downstream.body == b"y" * 1000
+
+
+def test_guard_declared_length_within_limit_passes_through() -> None:
+    downstream, sent, _ = _call("/pluginsv2/webhook/trigger/x", [(b"content-length", b"3")], [b"abc"])
+    assert _status(sent) == 200
+    assert downstream.body == b"abc"
+
+
+def test_guard_client_gone_while_reading_sends_nothing() -> None:
+    downstream, sent, _ = _call("/pluginsv2/webhook/trigger/x", [], [])
+    assert sent == []
+    assert downstream.scope is None
+
+
+# -- through the real api-server app -------------------------------------------------------
+
+
+@pytest.fixture
+def open_hook(store: Any) -> str:
+    from airflow_webhook_trigger.registry import upsert
+
+    upsert(store, {"id": "hook-chunk-000001", "dag_id": "wt_plain"}, env={})
+    return "hook-chunk-000001"
+
+
+def _chunks(body: bytes) -> Any:
+    yield body[:5]
+    yield body[5:]
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("prefix", ["/webhook", "/pluginsv2/webhook"])
+def test_chunked_webhook_body_reaches_conf_through_both_adapters(
+    client: Any, open_hook: str, prefix: str
+) -> None:
+    body = b'{"order": {"id": 17, "note": "chunked"}}'
+    response = client.post(
+        f"{prefix}/trigger/{open_hook}", content=_chunks(body), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    [run] = [r for r in runs_of("wt_plain") if r.run_id == response.headers["x-airflow-run-id"]]
+    assert run.conf["body"] == {"order": {"id": 17, "note": "chunked"}}
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("prefix", ["/webhook", "/pluginsv2/webhook"])
+def test_chunked_webhook_body_over_limit_413_no_run(client: Any, open_hook: str, prefix: str) -> None:
+    before = len(runs_of("wt_plain"))
+
+    def big() -> Any:
+        for _ in range(20):
+            yield b" " * 65536  # 1.25 MiB in all
+
+    response = client.post(
+        f"{prefix}/trigger/{open_hook}", content=big(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "max_body_bytes" in response.json()["error"]
+    assert len(runs_of("wt_plain")) == before
+
+
+@pytest.mark.airflow
+def test_blueprint_declared_huge_body_to_unknown_id_413_at_once(client: Any, airflow_db: None) -> None:
+    response = client.post(
+        "/pluginsv2/webhook/trigger/no-such-hook-000",
+        content=b"x" * (2 * 1024 * 1024),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/json"
