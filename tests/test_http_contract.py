@@ -286,3 +286,41 @@ def test_contract_no_secret_in_error_bodies(client: Any, registered: None) -> No
             assert response.status_code == 401
             assert "guess" not in response.text and "QUJD" not in response.text
             assert "s3cret" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [("café-☃".encode(), "café-☃"), (b"caf\xe9", "café"), (b"plain-17", "plain-17")],
+    ids=["utf-8", "latin-1", "ascii"],
+)
+def test_contract_header_values_utf8_when_valid_else_latin1(
+    client: Any, registered: None, raw: bytes, text: str
+) -> None:
+    for adapter in PREFIXES:
+        response = client.post(
+            f"{PREFIXES[adapter]}/trigger/hook-auth-0000001",
+            content=GOOD,
+            headers={**JSON, **AUTH, "X-Request-Id": raw},
+        )
+        assert response.status_code == 202, (adapter, response.text)
+        [run] = [r for r in runs_of("wt_params") if r.run_id == response.headers["x-airflow-run-id"]]
+        assert run.conf["headers"] == {"X-Request-Id": text}, adapter
+        assert run.conf["request_id"] == text
+
+
+@pytest.mark.parametrize(
+    "run_id",
+    [
+        "webhook__hook-open-0000001__%00",
+        "%00",
+        "webhook__hook-open-0000001__a%00b",
+        "webhook__hook-open-0000001__%E2%98%83",
+    ],
+)
+def test_contract_status_url_odd_run_id_404_from_both(client: Any, registered: None, run_id: str) -> None:
+    answers = set()
+    for adapter in PREFIXES:
+        response = client.get(f"{PREFIXES[adapter]}/trigger/hook-open-0000001/runs/{run_id}")
+        assert response.status_code == 404, (adapter, response.text)
+        answers.add(response.content)
+    assert answers == {b'{"error":"no such run for this webhook"}'}
