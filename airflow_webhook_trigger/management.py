@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from airflow_webhook_trigger.database import Database, is_unavailable
 from airflow_webhook_trigger.errors import (
     BadRequest,
     ConfigError,
@@ -55,10 +56,17 @@ def _validation_response(exc: RequestValidationError) -> HttpResponse:
 
 
 class JsonErrorRoute(APIRoute):
-    """The one place where the management API turns errors into responses."""
+    """The one place where the management API turns errors into responses.
+
+    Set :attr:`database` (the runtime's) before serving: a DB failure raised by Airflow's
+    own code in a route (its token check reads ``revoked_token``) is a 503 like ours.
+    """
+
+    database: Callable[[], Database] | None = None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        database = self.database
 
         async def guarded(request: Request) -> Response:
             try:
@@ -71,7 +79,11 @@ class JsonErrorRoute(APIRoute):
                 return as_response(http_exception_response(exc))
             except RequestValidationError as exc:
                 return as_response(_validation_response(exc))
-            except Exception:
+            except Exception as exc:
+                if database is not None and is_unavailable(exc):
+                    db = database()
+                    db.outage.failed(exc)
+                    return as_response(error_response(db.unavailable()))
                 log.exception("unexpected error in the webhook management API")
                 return as_response(INTERNAL_ERROR)
 
@@ -224,7 +236,8 @@ def _ok(status: int, schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
 def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
     from airflow_webhook_trigger.airflow_compat import base_url, requires_permission
 
-    router = APIRouter(prefix="/api", tags=["webhooks"], route_class=JsonErrorRoute)
+    route_class = type("ManagementRoute", (JsonErrorRoute,), {"database": lambda self: runtime().database})
+    router = APIRouter(prefix="/api", tags=["webhooks"], route_class=route_class)
     read = [Depends(requires_permission("GET"))]
     json_body = json_body_reader(runtime)
 

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from airflow_webhook_trigger.config import Settings
+from airflow_webhook_trigger.database import Database
 from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint
 from airflow_webhook_trigger.store import WebhookStore
 from airflow_webhook_trigger.waiter import RunWaiter
@@ -15,6 +16,7 @@ from airflow_webhook_trigger.waiter import RunWaiter
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
+    database: Database
     store: WebhookStore
     source: CachedSource
     endpoint: WebhookEndpoint
@@ -41,6 +43,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     waiter = RunWaiter(gateway.fetch_settled, settings.waiter_tick_seconds)
     return Runtime(
         settings=settings,
+        database=database,
         store=store,
         source=source,
         endpoint=endpoint,

@@ -28,12 +28,17 @@ def _airflow() -> str:
 
 
 @contextmanager
-def airflow_processes(log_dir: Path, *, scheduler: bool = True) -> Iterator[str]:
-    """Start the api-server (and scheduler + dag-processor); yield the base URL."""
+def airflow_processes(
+    log_dir: Path, *, scheduler: bool = True, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Start the api-server (and scheduler + dag-processor); yield the base URL.
+
+    :param env: the processes' environment (default: this one's)
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ,
+        **(os.environ if env is None else env),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
         "AIRFLOW__API__BASE_URL": base,
         "AIRFLOW__API__PORT": str(port),
