@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from tests.processes import free_port
@@ -106,10 +106,8 @@ class PgCluster:
 
     def thaw(self, pids: list[int]) -> None:
         for pid in pids:
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
 
     def create_database(self, name: str) -> None:
         import psycopg2
