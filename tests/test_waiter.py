@@ -165,6 +165,39 @@ def test_fetch_error_is_logged_and_polling_goes_on(caplog: pytest.LogCaptureFixt
     assert runs.fetches == []
 
 
+def test_fetch_db_unavailable_is_not_logged_per_tick_and_polling_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from airflow_webhook_trigger.errors import ServiceUnavailable
+
+    calls = []
+
+    def away_then_back(keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
+        calls.append(keys)
+        if len(calls) <= 20:  # the outage's own log line is the database's job
+            raise ServiceUnavailable("the metadata database is busy or unavailable; retry later")
+        return {k: RunSnapshot("success") for k in keys}
+
+    waiter = RunWaiter(away_then_back, tick=0.001)
+    assert waiter.wait(1, timeout=5) == RunSnapshot("success")
+    assert len(calls) == 21
+    assert "polling pending runs failed" not in caplog.text
+
+
+def test_fetch_bug_traceback_logged_once_a_minute_not_per_tick(caplog: pytest.LogCaptureFixture) -> None:
+    calls = []
+
+    def buggy(keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
+        calls.append(keys)
+        if len(calls) <= 20:
+            raise KeyError("a bug")
+        return {k: RunSnapshot("success") for k in keys}
+
+    waiter = RunWaiter(buggy, tick=0.001)
+    assert waiter.wait(1, timeout=5) == RunSnapshot("success")
+    assert caplog.text.count("polling pending runs failed") == 1
+
+
 @pytest.mark.parametrize(
     ("previous", "now", "expected"),
     [
