@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from airflow_webhook_trigger.config import Settings
@@ -246,6 +246,13 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # raised outside a route: no route matches, or a method the route lacks
+        if exc.status_code == 405:
+            # Starlette names only the first route of the path; RFC 9110 §15.5.6: all of them
+            allowed = sorted(
+                {m for r in app.router.routes if r.matches(request.scope)[0] != Match.NONE
+                 for m in getattr(r, "methods", None) or ()}
+            )  # fmt: skip
+            exc = StarletteHTTPException(405, exc.detail, headers={"Allow": ", ".join(allowed)})
         return as_response(http_exception_response(exc))
 
     return app

@@ -168,53 +168,55 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    # the server refuses unknown keys at every level (model._known_keys): so does the schema
+    return {"type": "object", "properties": properties, "additionalProperties": False, **extra}
+
+
+def _nullable(properties: dict[str, Any]) -> dict[str, Any]:
+    return {**_object(properties), "type": ["object", "null"]}
+
+
 _FIELDS: dict[str, Any] = {
     "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "path": {"type": "string"}, "alias": {"type": "string"}},
-    },
+    "items": _object({"name": {"type": "string"}, "path": {"type": "string"}, "alias": {"type": "string"}}),
+}
+_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+    "dag_id": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,250}$"},
+    "mode": {"type": "string", "enum": ["async", "sync"]},
+    "enabled": {"type": "boolean"},
+    "auth": _nullable(
+        {
+            "basic": _nullable(
+                {
+                    "username": {"type": "string"},
+                    "password": {"type": "string", "format": "password", "writeOnly": True},
+                    "password_env": {"type": "string"},
+                }
+            )
+        }
+    ),
+    "request": _object({"headers": _FIELDS, "query": _FIELDS, "body": _FIELDS}),
+    "response": _object(
+        {
+            "status": {"type": "integer", "minimum": 200, "maximum": 299},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "body": {"description": "a string (text/plain) or any JSON value (application/json)"},
+        }
+    ),
+    "sync": _object(
+        {"timeout_seconds": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3600}}
+    ),
 }
 #: the declarative form (README "The declarative form"); the server validates it fully
-WEBHOOK_DOCUMENT: dict[str, Any] = {
+WEBHOOK_DOCUMENT: dict[str, Any] = _object(_PROPERTIES, required=["dag_id"])
+#: PATCH: any of the top-level fields
+WEBHOOK_CHANGES: dict[str, Any] = _object(_PROPERTIES)
+_VIEW: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
-        "dag_id": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,250}$"},
-        "mode": {"type": "string", "enum": ["async", "sync"]},
-        "enabled": {"type": "boolean"},
-        "auth": {
-            "type": "object",
-            "properties": {
-                "basic": {
-                    "type": "object",
-                    "properties": {
-                        "username": {"type": "string"},
-                        "password": {"type": "string", "format": "password", "writeOnly": True},
-                        "password_env": {"type": "string"},
-                    },
-                }
-            },
-        },
-        "request": {
-            "type": "object",
-            "properties": {"headers": _FIELDS, "query": _FIELDS, "body": _FIELDS},
-        },
-        "response": {
-            "type": "object",
-            "properties": {
-                "status": {"type": "integer", "minimum": 200, "maximum": 299},
-                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                "body": {},
-            },
-        },
-        "sync": {"type": "object", "properties": {"timeout_seconds": {"type": "number"}}},
-    },
-}
-_VIEW: dict[str, Any] = {
-    **WEBHOOK_DOCUMENT,
-    "properties": {
-        **WEBHOOK_DOCUMENT["properties"],
+        **_PROPERTIES,
         "url": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}},
     },
@@ -259,7 +261,7 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
             **_errors(400),
         },
     )
-    def list_webhooks(dag_id: str | None = Query(default=None, max_length=250)) -> Any:
+    def list_webhooks(dag_id: str | None = Query(default=None, pattern=r"^[A-Za-z0-9_.-]{1,250}$")) -> Any:
         if dag_id is not None and not DAG_ID_RE.match(dag_id):
             raise BadRequest("dag_id is not a valid DAG id (letters, digits, '_', '.', '-')")
         return {"webhooks": [view(w) for w in runtime().store.list(dag_id)]}
@@ -306,7 +308,7 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         "/webhooks/{webhook_id}",
         dependencies=[Depends(requires_permission("PUT"))],
         summary="Change some top-level fields of a webhook (e.g. enabled)",
-        openapi_extra=_body(WEBHOOK_DOCUMENT, {"enabled": False}),
+        openapi_extra=_body(WEBHOOK_CHANGES, {"enabled": False}),
         responses={**_ok(200, _VIEW), **_errors(400, 404, 413, 415, 422)},
     )
     def patch_webhook(webhook_id: str, body: object = Depends(json_body)) -> Any:
@@ -351,7 +353,11 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         dependencies=read,
         summary="List the paths of a sample URL/query/JSON",
         openapi_extra=_body(
-            {"type": "object", "properties": {"sample": {"type": "string"}}, "required": ["sample"]},
+            {
+                "type": "object",
+                "properties": {"sample": {"type": "string", "pattern": "\\S"}},
+                "required": ["sample"],
+            },
             {"sample": "?a=1&b[c]=2"},
         ),
         responses={

@@ -57,27 +57,26 @@ def _flask_blueprints() -> list[Any]:
     return [create_blueprint(shared_runtime, shared_runtime().settings.url_prefix)]
 
 
-def _blueprint_limits() -> tuple[str, int]:
+def _guard_limits() -> tuple[str, int, bool]:
     from airflow_webhook_trigger.runtime import shared_runtime
 
     settings = shared_runtime().settings
-    return settings.url_prefix, settings.max_body_bytes
+    return settings.url_prefix, settings.max_body_bytes, _serves_blueprint()
 
 
 @functools.cache
 def _fastapi_root_middlewares() -> list[dict[str, Any]]:
-    # The blueprint brings Airflow's WSGI mount, which reads any body whole before Flask
-    # runs and drops chunked ones: bound it on our paths (see blueprint_mount).
-    if not _serves_blueprint():
-        return []
-    from airflow_webhook_trigger.blueprint_mount import BlueprintBodyLimit
+    # In front of every mount: our error shape for paths no mount matches, and (with the
+    # blueprint) bounds on Airflow's WSGI mount, which reads any body whole before Flask
+    # runs and drops chunked ones (see mount_guard).
+    from airflow_webhook_trigger.mount_guard import MountGuard
 
     return [
         {
-            "middleware": BlueprintBodyLimit,
+            "middleware": MountGuard,
             "args": [],
-            "kwargs": {"limits": _blueprint_limits},
-            "name": "airflow-webhook-trigger blueprint body limit",
+            "kwargs": {"limits": _guard_limits},
+            "name": "airflow-webhook-trigger mount guard",
         }
     ]
 

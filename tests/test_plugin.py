@@ -173,26 +173,18 @@ def test_plugin_with_fab_one_csrf_exempt_blueprint(
 
 
 @pytest.mark.airflow
-def test_plugin_with_blueprint_guards_its_mount(
-    monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None
-) -> None:
-    from airflow_webhook_trigger.blueprint_mount import BlueprintBodyLimit
+@pytest.mark.parametrize("fab", [True, False])
+def test_plugin_guards_its_mounts(monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None, fab: bool) -> None:
+    from airflow_webhook_trigger.mount_guard import MountGuard
 
-    monkeypatch.setattr(plugin, "fab_provider_installed", lambda: True)
+    monkeypatch.setattr(plugin, "fab_provider_installed", lambda: fab)
     [middleware] = WebhookTriggerPlugin().fastapi_root_middlewares
-    assert middleware["middleware"] is BlueprintBodyLimit
-    assert middleware["kwargs"]["limits"]() == ("/webhook", 1024 * 1024)
-
-
-def test_plugin_without_fab_no_root_middleware(
-    monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None
-) -> None:
-    monkeypatch.setattr(plugin, "fab_provider_installed", lambda: False)
-    assert WebhookTriggerPlugin().fastapi_root_middlewares == []
+    assert middleware["middleware"] is MountGuard
+    assert middleware["kwargs"]["limits"]() == ("/webhook", 1024 * 1024, fab)
 
 
 @pytest.mark.airflow
-def test_plugin_flask_blueprint_off_in_config_no_blueprint_no_mount_guard() -> None:
+def test_plugin_flask_blueprint_off_in_config_no_blueprint() -> None:
     code = (
         "from airflow_webhook_trigger.plugin import WebhookTriggerPlugin\n"
         "p = WebhookTriggerPlugin()\n"
@@ -203,4 +195,4 @@ def test_plugin_flask_blueprint_off_in_config_no_blueprint_no_mount_guard() -> N
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "0 0 1"
+    assert result.stdout.splitlines()[-1] == "0 1 1"

@@ -1,4 +1,5 @@
-"""The guard in front of Airflow's WSGI mount: bounded bodies, chunked bodies passed on whole."""
+"""The guard in front of the plugin's mounts: our 404 for odd paths; on the blueprint's WSGI
+mount, bounded bodies and chunked bodies passed on whole."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_webhook_trigger.blueprint_mount import BlueprintBodyLimit
+from airflow_webhook_trigger.mount_guard import MountGuard
 from tests.integration import runs_of
 
 LIMIT = 100
@@ -33,10 +34,10 @@ class Downstream:
 
 
 def _call(
-    path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+    path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes], *, blueprint: bool = True
 ) -> tuple[Downstream, list[Any], int]:
     downstream = Downstream()
-    guard = BlueprintBodyLimit(downstream, lambda: ("/webhook", LIMIT))
+    guard = MountGuard(downstream, lambda: ("/webhook", LIMIT, blueprint))
     pulled = 0
     sent: list[Any] = []
 
@@ -102,6 +103,36 @@ def test_guard_other_paths_untouched(path: str) -> None:
     assert downstream.body == b"y" * 1000
 
 
+def test_guard_without_blueprint_leaves_pluginsv2_alone() -> None:
+    downstream, sent, _ = _call(
+        "/pluginsv2/webhook/trigger/x", [(b"content-length", b"1000")], [b"y" * 1000], blueprint=False
+    )
+    assert _status(sent) == 200
+    assert downstream.body == b"y" * 1000
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/webhook/trigger/a\nb",
+        "/webhook/api/webhooks/\x00",
+        "/pluginsv2/webhook/trigger/x\ty",
+        "/webhook/trigger/\x7f",
+    ],
+)
+def test_guard_control_character_in_our_paths_is_our_404(path: str) -> None:
+    downstream, sent, pulled = _call(path, [(b"content-length", b"3")], [b"abc"])
+    assert _status(sent) == 404
+    assert json.loads(sent[1]["body"]) == {"error": "Not Found"}
+    assert downstream.scope is None
+    assert pulled == 0
+
+
+def test_guard_control_character_elsewhere_untouched() -> None:
+    _, sent, _ = _call("/api/v2/dags/a\nb", [], [b""])
+    assert _status(sent) == 200
+
+
 def test_guard_declared_length_within_limit_passes_through() -> None:
     downstream, sent, _ = _call("/pluginsv2/webhook/trigger/x", [(b"content-length", b"3")], [b"abc"])
     assert _status(sent) == 200
@@ -159,6 +190,15 @@ def test_chunked_webhook_body_over_limit_413_no_run(client: Any, open_hook: str,
     assert response.status_code == 413
     assert "max_body_bytes" in response.json()["error"]
     assert len(runs_of("wt_plain")) == before
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("prefix", ["/webhook", "/pluginsv2/webhook"])
+def test_newline_in_a_webhook_url_is_our_json_404(client: Any, airflow_db: None, prefix: str) -> None:
+    for path in ("/trigger/abc%0Adef", "/api/webhooks/a%0Ab", "/trigger/x/runs/y%0Az"):
+        response = client.post(f"{prefix}{path}", content=b"{}", headers={"Content-Type": "application/json"})
+        assert response.status_code == 404, (path, response.text)
+        assert response.json() == {"error": "Not Found"}
 
 
 @pytest.mark.airflow

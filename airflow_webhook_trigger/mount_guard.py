@@ -1,4 +1,13 @@
-"""The ASGI guard in front of Airflow's WSGI mount of our blueprint (``/pluginsv2``).
+"""The ASGI guard in front of the plugin's mounts (registered as a root middleware).
+
+Two things Airflow's root app does on the plugin's paths before any code of ours runs:
+
+1. A path whose decoded form holds a control character (``%0A``, ``%00``) matches no
+   mount (Starlette's mount pattern ``.*`` stops at a newline) and falls through to
+   Airflow's own 404, ``{"detail": ...}``: :class:`MountGuard` answers it in the
+   plugin's own shape, ``{"error": "Not Found"}``, on both prefixes.
+
+2. The WSGI mount of the blueprint (``/pluginsv2``):
 
 Airflow 3 serves plugin blueprints through Starlette's ``WSGIMiddleware``, which reads a
 request's whole body into memory (growing one ``bytes`` by each chunk: quadratic)
@@ -6,9 +15,8 @@ before Flask or any check of ours runs, and which hands a chunked body to Flask 
 empty one (no ``CONTENT_LENGTH``, no ``wsgi.input_terminated``): measured, 64 MiB to
 an unknown id took 9 s, and a chunked webhook was acknowledged with its body lost.
 
-Registered as the plugin's ``fastapi_root_middlewares`` (it sees every request before
-the mount), :class:`BlueprintBodyLimit` applies the webhook body limit on the
-blueprint's paths, where the FastAPI adapter applies it itself:
+:class:`MountGuard` applies the webhook body limit on the blueprint's paths, where the
+FastAPI adapter applies it itself:
 
 - a declared ``Content-Length`` over ``max_body_bytes``: 413 at once, nothing read;
 - no ``Content-Length`` (chunked): the body is read here, up to the limit (413 past
@@ -25,7 +33,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_webhook_trigger.endpoint import body_too_large
-from airflow_webhook_trigger.response import HttpResponse, error_response
+from airflow_webhook_trigger.response import HttpResponse, error_response, json_response
 
 #: where Airflow 3 mounts plugin blueprints
 PLUGINS_MOUNT = "/pluginsv2"
@@ -39,40 +47,58 @@ async def _send_response(send: Send, result: HttpResponse) -> None:
     await send({"type": "http.response.body", "body": result.body})
 
 
-class BlueprintBodyLimit:
-    """Bounds request bodies on ``/pluginsv2{url_prefix}/...`` (see the module docstring).
+#: what :class:`MountGuard` needs from the settings: (url_prefix, max_body_bytes, blueprint served)
+GuardLimits = tuple[str, int, bool]
+
+NOT_FOUND = json_response(404, {"error": "Not Found"})
+
+
+def _has_control_character(path: str) -> bool:
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in path)
+
+
+class MountGuard:
+    """See the module docstring.
 
     :param app: the next ASGI app (Airflow's root app and its mounts)
-    :param limits: ``() -> (url_prefix, max_body_bytes)``, called on first use (the
-        settings are read late, when the api-server serves, not at import)
+    :param limits: ``() -> (url_prefix, max_body_bytes, blueprint served)``, called on
+        first use (the settings are read late, when the api-server serves, not at import)
     """
 
-    def __init__(self, app: ASGIApp, limits: Callable[[], tuple[str, int]]) -> None:
+    def __init__(self, app: ASGIApp, limits: Callable[[], GuardLimits]) -> None:
         self.app = app
         self._limits = limits
-        self._resolved: tuple[str, int] | None = None
+        self._resolved: tuple[str, str | None, int] | None = None
 
-    def _limits_now(self) -> tuple[str, int]:
+    def _limits_now(self) -> tuple[str, str | None, int]:
         if self._resolved is None:
-            prefix, limit = self._limits()
-            self._resolved = (PLUGINS_MOUNT + prefix, limit)
+            prefix, limit, blueprint = self._limits()
+            self._resolved = (prefix, PLUGINS_MOUNT + prefix if blueprint else None, limit)
         return self._resolved
 
-    def _guards(self, scope: Scope) -> bool:
+    @staticmethod
+    def _under(path: str, prefix: str | None) -> bool:
+        return prefix is not None and (path == prefix or path.startswith(prefix + "/"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return False
-        prefix, _ = self._limits_now()
+            await self.app(scope, receive, send)
+            return
+        prefix, blueprint_prefix, limit = self._limits_now()
         path: str = scope.get("path", "")
         root = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        return path == prefix or path.startswith(prefix + "/")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._guards(scope):
+        ours = self._under(path, prefix) or self._under(path, blueprint_prefix)
+        if ours and _has_control_character(path):
+            await _send_response(send, NOT_FOUND)
+            return
+        if not self._under(path, blueprint_prefix):
             await self.app(scope, receive, send)
             return
-        _, limit = self._limits_now()
+        await self._bounded(scope, receive, send, limit)
+
+    async def _bounded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         headers = list(scope.get("headers", ()))
         declared = [v for k, v in headers if k.lower() == b"content-length"]
         if declared:
