@@ -634,3 +634,17 @@ def test_management_openapi_documents_errors_and_bodies(client: Any) -> None:
             assert schema["required"] == ["error"], (path, method, code)
     create = paths["/api/webhooks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert {"id", "dag_id", "mode", "auth", "request", "response", "sync"} <= set(create["properties"])
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        (f"{API}/webhooks", {"GET", "POST"}),
+        (f"{API}/webhooks/hook-api-0000001", {"DELETE", "GET", "PATCH", "PUT"}),
+    ],
+)
+def test_management_405_allow_names_every_method(client: Any, path: str, methods: set[str]) -> None:
+    response = client.request("OPTIONS", path)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == methods
+    assert response.json() == {"error": "Method Not Allowed"}
