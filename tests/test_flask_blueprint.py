@@ -50,6 +50,7 @@ def _runtime(cap: int, fetch: Callable[[Sequence[int]], Mapping[int, RunSnapshot
     source = CachedSource(FakeSource({HOOK: parse_document(doc).webhook}), 0)
     return Runtime(
         settings=settings,
+        database=None,  # type: ignore[arg-type]  # never used here
         store=WebhookStore(lambda: None),  # type: ignore[arg-type,return-value]  # never used here
         source=source,
         endpoint=WebhookEndpoint(settings, source, FakeRuns()),  # run keys 1, 2, 3, ... in order
