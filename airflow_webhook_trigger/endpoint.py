@@ -27,6 +27,8 @@ from airflow_webhook_trigger.model import ID_RE, Webhook
 from airflow_webhook_trigger.query import QueryLimits, parse_query
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import HttpResponse, body_response, json_response
+from airflow_webhook_trigger.signatures import SecretRef, SignedRequest, UnusableSecret
+from airflow_webhook_trigger.signatures import verify as verify_signature
 from airflow_webhook_trigger.waiter import RunSnapshot
 
 RUN_ID_HEADER = "X-Airflow-Run-Id"
@@ -70,6 +72,20 @@ class RunGateway(Protocol):
 
     def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
         """A run's state and first recorded response; None when there is no such run."""
+        ...
+
+
+class SecretResolver(Protocol):
+    """Reads a webhook's signing secrets when a request needs them (the Airflow side).
+
+    :raises ServiceUnavailable: the secret cannot be read now, or is unusable by the
+        scheme (fail closed: never a 2xx), logged by the resolver without the value
+    """
+
+    def resolve(self, webhook_id: str, scheme: str, ref: SecretRef) -> bytes: ...
+
+    def may_block(self, ref: SecretRef) -> bool:
+        """Whether resolving may wait on I/O (a secrets backend), so not in an event loop."""
         ...
 
 
@@ -120,6 +136,16 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def public_url(base_url: str, path: str, query_string: bytes) -> str:
+    """The URL a sender called, as it was given to the sender (what Twilio signs).
+
+    :param base_url: ``[api] base_url``, the public origin (and path) of the api-server
+    :param path: the path below it, e.g. ``/webhook/trigger/{id}``
+    """
+    query = query_string.decode("latin-1")
+    return f"{base_url}{path}" + (f"?{query}" if query else "")
+
+
 def make_run_id(webhook_id: str, received_at: datetime) -> str:
     """A run id naming the webhook, unique, within Airflow's allowed run-id characters."""
     stamp = received_at.strftime("%Y%m%dT%H%M%S.%fZ")
@@ -150,12 +176,14 @@ class WebhookEndpoint:
         *,
         clock: Callable[[], datetime] = utcnow,
         auth: BasicAuthChecker | None = None,
+        secrets: SecretResolver | None = None,
     ) -> None:
         self.settings = settings
         self._source = source
         self._runs = runs
         self._clock = clock
         self._auth = auth or BasicAuthChecker()
+        self._secrets = secrets
         self._query_limits = QueryLimits(
             max_depth=settings.query_max_depth,
             max_array_index=settings.query_max_array_index,
@@ -188,20 +216,46 @@ class WebhookEndpoint:
         in this process): an adapter may then call :meth:`authenticate` inline. Otherwise
         the first check costs a scrypt, to be run on a worker thread, one per key.
         """
-        if webhook.auth is None or not self._auth.needs_slow_check(webhook.auth):
-            return None
-        return webhook.auth.password_hash
+        if webhook.auth is not None and self._auth.needs_slow_check(webhook.auth):
+            return webhook.auth.password_hash
+        signature = webhook.signature
+        if signature is not None and self._secrets is not None:
+            refs = [signature.secret, *([signature.previous] if signature.previous else [])]
+            if any(self._secrets.may_block(ref) for ref in refs):
+                return f"secrets of {webhook.id}"
+        return None
 
-    def authenticate(self, webhook: Webhook, headers: Headers) -> None:
-        """The webhook's auth checks (PRODUCT §4), before anything costly.
+    def authenticate(self, webhook: Webhook, headers: Headers, body: bytes = b"", url: str = "") -> None:
+        """The webhook's auth checks (PRODUCT §4): Basic auth, then the signature.
 
-        :meth:`accept` checks again (one HMAC once a password was verified); an adapter
-        calls this first so that no request holds a trigger slot while it is checked.
+        :meth:`accept` checks again (one HMAC each once a password was verified); an
+        adapter calls this first so that no request holds a trigger slot while it is checked.
 
-        :raises Unauthorized: missing, malformed or wrong credentials
+        :param body: the raw body the signature covers
+        :param url: the public URL the sender called, with its query (Twilio signs it)
+        :raises Unauthorized: missing, malformed or wrong credentials or signature
+        :raises ServiceUnavailable: a signing secret cannot be read now
         """
         if webhook.auth is not None:
             self._auth.check(webhook.auth, headers)
+        spec = webhook.signature
+        if spec is None:
+            return
+        if self._secrets is None:  # a webhook with a signature, and no way to read secrets
+            raise ServiceUnavailable(
+                "the webhook's signing secret cannot be read; retry later",
+                headers={"Retry-After": str(self.settings.retry_after_seconds)},
+            )
+        keys = [self._secrets.resolve(webhook.id, spec.scheme, spec.secret)]
+        if spec.previous is not None:
+            keys.append(self._secrets.resolve(webhook.id, spec.scheme, spec.previous))
+        try:
+            verify_signature(spec, keys, SignedRequest(headers, body, url), self._clock().timestamp())
+        except UnusableSecret:  # resolvers check secrets first; this is the last line
+            raise ServiceUnavailable(
+                "the webhook's signing secret cannot be used; retry later",
+                headers={"Retry-After": str(self.settings.retry_after_seconds)},
+            ) from None
 
     def accept(
         self, webhook: Webhook, request: WebhookRequest, *, request_url: str = ""
@@ -214,7 +268,7 @@ class WebhookEndpoint:
         """
         if len(request.body) > self.settings.max_body_bytes:
             raise body_too_large(self.settings.max_body_bytes)
-        self.authenticate(webhook, request.headers)
+        self.authenticate(webhook, request.headers, request.body, request.url)
         body = read_body(
             request.headers.get("content-type"), request.body, max_depth=self.settings.json_max_depth
         )
@@ -254,7 +308,9 @@ class WebhookEndpoint:
             )
         return run_answer(pending.run, snapshot)
 
-    def status(self, method: str, webhook_id: str, run_id: str, headers: Headers) -> HttpResponse:
+    def status(
+        self, method: str, webhook_id: str, run_id: str, headers: Headers, url: str = ""
+    ) -> HttpResponse:
         """``GET {trigger URL}/runs/{run_id}``: the recorded response, or the run's state.
 
         Same auth as the webhook. A run that is not this webhook's is unknown (404).
@@ -264,7 +320,7 @@ class WebhookEndpoint:
         webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
         if webhook is None or not webhook.enabled:
             raise NotFound("no such webhook")
-        self.authenticate(webhook, headers)
+        self.authenticate(webhook, headers, b"", url)  # a signature covers the empty body
         found = None
         if run_id.startswith(f"webhook__{webhook.id}__") and RUN_ID_RE.match(run_id):
             found = self._runs.snapshot(webhook.dag_id, run_id)

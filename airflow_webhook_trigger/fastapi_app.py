@@ -24,7 +24,7 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, PendingRun, body_too_large, busy
+from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, PendingRun, body_too_large, busy, public_url
 from airflow_webhook_trigger.errors import BadRequest, WebhookError
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
@@ -173,19 +173,24 @@ class TriggerRoute:
             length = request.headers.get("content-length")
             webhook = await admission.lookup(lambda: endpoint.locate(request.method, webhook_id, length))
             body = await _read_body(request, runtime.settings.max_body_bytes)
+            query_string = scope.get("query_string", b"")
             incoming = WebhookRequest(
                 method=request.method,
                 headers=_headers(request),
-                query_string=scope.get("query_string", b""),
+                query_string=query_string,
                 body=body,
+                url=public_url(
+                    runtime.base_url, f"{runtime.settings.url_prefix}/trigger/{webhook_id}", query_string
+                ),
             )
             # credentials first, outside the trigger slots: a flood of wrong passwords
             # must not hold the slots every other webhook needs
             slow_key = endpoint.slow_auth_key(webhook)
+            check = functools.partial(endpoint.authenticate, webhook, incoming.headers, body, incoming.url)
             if slow_key is None:
-                endpoint.authenticate(webhook, incoming.headers)  # one HMAC at most: inline
+                check()  # HMACs only: inline
             else:
-                await admission.slow_check(slow_key, lambda: endpoint.authenticate(webhook, incoming.headers))
+                await admission.slow_check(slow_key, check)
             url = str(request.url.replace(query=""))
             result = await admission.run(lambda: endpoint.accept(webhook, incoming, request_url=url))
             if isinstance(result, PendingRun):
@@ -211,8 +216,13 @@ class StatusRoute:
         async def work() -> HttpResponse:
             headers = _headers(request)
             webhook_id, run_id = str(params.get("webhook_id", "")), str(params.get("run_id", ""))
-            status = self._runtime().endpoint.status
-            return await self._admission().lookup(lambda: status(request.method, webhook_id, run_id, headers))
+            runtime = self._runtime()
+            path = f"{runtime.settings.url_prefix}/trigger/{webhook_id}/runs/{run_id}"
+            url = public_url(runtime.base_url, path, scope.get("query_string", b""))
+            status = runtime.endpoint.status
+            return await self._admission().lookup(
+                lambda: status(request.method, webhook_id, run_id, headers, url)
+            )
 
         await as_response(await guarded(work))(scope, receive, send)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import ClientDisconnected
 
-from airflow_webhook_trigger.endpoint import PendingRun, body_too_large
+from airflow_webhook_trigger.endpoint import PendingRun, body_too_large, public_url
 from airflow_webhook_trigger.errors import BadRequest, WebhookError
 from airflow_webhook_trigger.request import Headers, WebhookRequest, wsgi_header_bytes
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
@@ -47,11 +47,13 @@ def _headers() -> Headers:
 def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
     endpoint = runtime.endpoint
     webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
+    path = f"{request.script_root}{runtime.settings.url_prefix}/trigger/{webhook_id}"
     incoming = WebhookRequest(
         method=request.method,
         headers=_headers(),
         query_string=request.query_string,
         body=_read_body(runtime.settings.max_body_bytes),
+        url=public_url(runtime.base_url, path, request.query_string),
     )
     result = endpoint.accept(webhook, incoming, request_url=request.base_url)
     if isinstance(result, PendingRun):
@@ -97,7 +99,13 @@ def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Bluepri
         return _guarded(lambda: _handle(runtime(), webhook_id))
 
     def status(webhook_id: str, run_id: str) -> Response:
-        return _guarded(lambda: runtime().endpoint.status(request.method, webhook_id, run_id, _headers()))
+        def answer() -> HttpResponse:
+            current = runtime()
+            path = f"{request.script_root}{current.settings.url_prefix}/trigger/{webhook_id}/runs/{run_id}"
+            url = public_url(current.base_url, path, request.query_string)
+            return current.endpoint.status(request.method, webhook_id, run_id, _headers(), url)
+
+        return _guarded(answer)
 
     bp.add_url_rule(
         "/trigger/<webhook_id>",

@@ -16,6 +16,8 @@ from typing import Literal
 
 from airflow_webhook_trigger.errors import ConfigError
 from airflow_webhook_trigger.paths import Segment, parse_path, render_path
+from airflow_webhook_trigger.signature_config import SignatureInput, parse_signature, signature_document
+from airflow_webhook_trigger.signatures import SignatureSpec
 
 Mode = Literal["async", "sync"]
 MODES: tuple[Mode, ...] = ("async", "sync")
@@ -86,6 +88,7 @@ class Webhook:
     mode: Mode = "async"
     enabled: bool = True
     auth: BasicAuth | None = None
+    signature: SignatureSpec | None = None
     headers: tuple[HeaderField, ...] = ()
     query: tuple[PathField, ...] = ()
     body: tuple[PathField, ...] = ()
@@ -254,10 +257,11 @@ class PasswordInput:
 class WebhookDocument:
     """A parsed, validated document before its password is resolved and hashed."""
 
-    webhook: Webhook  # auth is None here; see ``username`` / ``password``
+    webhook: Webhook  # auth and signature are None here; see the fields below
     id_given: bool
     username: str | None
     password: PasswordInput | None
+    signature: SignatureInput | None = None
 
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
@@ -291,9 +295,12 @@ def parse_document(doc_: object, *, where: str = "webhook") -> WebhookDocument:
 
     username: str | None = None
     password: PasswordInput | None = None
+    signature: SignatureInput | None = None
     if doc.get("auth") is not None:
         auth = _mapping(doc["auth"], f"{where}.auth")
-        _known_keys(auth, {"basic"}, f"{where}.auth")
+        _known_keys(auth, {"basic", "signature"}, f"{where}.auth")
+        if auth.get("signature") is not None:
+            signature = parse_signature(auth["signature"], f"{where}.auth.signature")
         if auth.get("basic") is not None:
             here = f"{where}.auth.basic"
             basic = _mapping(auth["basic"], here)
@@ -336,7 +343,9 @@ def parse_document(doc_: object, *, where: str = "webhook") -> WebhookDocument:
         sync_timeout_seconds=float(timeout) if timeout is not None else None,
     )
     _check_aliases(webhook)
-    return WebhookDocument(webhook=webhook, id_given=id_given, username=username, password=password)
+    return WebhookDocument(
+        webhook=webhook, id_given=id_given, username=username, password=password, signature=signature
+    )
 
 
 def default_password_env(webhook_id: str) -> str:
@@ -356,13 +365,16 @@ def to_document(webhook: Webhook) -> dict[str, object]:
         "mode": webhook.mode,
         "enabled": webhook.enabled,
     }
+    auth: dict[str, object] = {}
     if webhook.auth is not None:
-        doc["auth"] = {
-            "basic": {
-                "username": webhook.auth.username,
-                "password_env": webhook.auth.password_env or default_password_env(webhook.id),
-            }
+        auth["basic"] = {
+            "username": webhook.auth.username,
+            "password_env": webhook.auth.password_env or default_password_env(webhook.id),
         }
+    if webhook.signature is not None:
+        auth["signature"] = signature_document(webhook.signature)
+    if auth:
+        doc["auth"] = auth
     request: dict[str, object] = {}
     if webhook.headers:
         request["headers"] = [_field_doc("name", f.name, f.alias) for f in webhook.headers]

@@ -82,3 +82,5 @@ class WebhookRequest:
     headers: Headers
     query_string: bytes
     body: bytes
+    #: the public URL the sender called, with its query (what Twilio signs)
+    url: str = ""

@@ -23,23 +23,27 @@ class Runtime:
     waiter: RunWaiter
     #: ``flask_sync_max_waiting`` slots: Flask sync calls waiting at once in this process
     flask_sync_slots: threading.BoundedSemaphore
+    #: ``[api] base_url``: the public origin senders call (signed URLs are built on it)
+    base_url: str = "http://localhost:8080"
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
     """Read ``[webhook_trigger]`` (unless given) and wire the registry and the run gateway."""
     from airflow_webhook_trigger.airflow_compat import (
         AirflowRunGateway,
+        base_url,
         db_limits,
         metadata_database,
         read_settings,
     )
+    from airflow_webhook_trigger.airflow_secrets import AirflowSecrets
 
     settings = settings or read_settings()
     database = metadata_database(db_limits(settings))
     store = WebhookStore(database.session)
     source = CachedSource(store, settings.registry_cache_seconds)
     gateway = AirflowRunGateway(settings, database)
-    endpoint = WebhookEndpoint(settings, source, gateway)
+    endpoint = WebhookEndpoint(settings, source, gateway, secrets=AirflowSecrets(settings))
     waiter = RunWaiter(gateway.fetch_settled, settings.waiter_tick_seconds)
     return Runtime(
         settings=settings,
@@ -49,6 +53,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         endpoint=endpoint,
         waiter=waiter,
         flask_sync_slots=threading.BoundedSemaphore(settings.flask_sync_max_waiting),
+        base_url=base_url(),
     )
 
 

@@ -8,9 +8,11 @@ The schema is versioned by the alembic migrations in ``migrations/``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -30,6 +32,8 @@ from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.errors import Conflict, NotFound
 from airflow_webhook_trigger.model import ID_RE, BasicAuth, Webhook, parse_document, to_document
+from airflow_webhook_trigger.signature_config import SecretInput, parse_signature, signature_document
+from airflow_webhook_trigger.signatures import SecretRef, SignatureSpec
 
 metadata = MetaData()
 
@@ -45,6 +49,11 @@ webhooks_table = Table(
     Column("auth_username", String(128), nullable=True),
     Column("auth_password_hash", String(256), nullable=True),
     Column("auth_password_env", String(128), nullable=True),
+    # the signature check: its settings as JSON (secret sources by name only), and the
+    # secrets given literally, encrypted with Airflow's Fernet key
+    Column("signature", Text, nullable=True),
+    Column("signature_secret", Text, nullable=True),
+    Column("signature_previous_secret", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -58,8 +67,35 @@ def _definition(webhook: Webhook) -> str:
     return json.dumps(kept, separators=(",", ":"), sort_keys=True)
 
 
+def _signature_values(spec: SignatureSpec | None) -> dict[str, object]:
+    if spec is None:
+        return {"signature": None, "signature_secret": None, "signature_previous_secret": None}
+    return {
+        "signature": json.dumps(signature_document(spec), separators=(",", ":"), sort_keys=True),
+        "signature_secret": spec.secret.stored,
+        "signature_previous_secret": spec.previous.stored if spec.previous is not None else None,
+    }
+
+
+def _signature_from_row(m: Mapping[str, Any], where: str) -> SignatureSpec | None:
+    if m["signature"] is None:
+        return None
+    parsed = parse_signature(json.loads(m["signature"]), where)
+
+    def ref(source: SecretInput | None, stored: str | None) -> SecretRef | None:
+        if source is None:
+            return None
+        return SecretRef(
+            env=source.env, conn_id=source.conn_id, stored=stored if source.keep_stored else None
+        )
+
+    secret = ref(parsed.secret, m["signature_secret"]) or SecretRef()
+    return replace(parsed.spec, secret=secret, previous=ref(parsed.previous, m["signature_previous_secret"]))
+
+
 def _row_values(webhook: Webhook) -> dict[str, object]:
     return {
+        **_signature_values(webhook.signature),
         "dag_id": webhook.dag_id,
         "mode": webhook.mode,
         "enabled": webhook.enabled,
@@ -76,6 +112,9 @@ def webhook_from_row(row: object) -> Webhook:
     doc = {"id": m["id"], "dag_id": m["dag_id"], "mode": m["mode"], "enabled": bool(m["enabled"])}
     doc.update(json.loads(m["definition"]))
     webhook = parse_document(doc, where=f"stored webhook {m['id']}").webhook
+    signature = _signature_from_row(m, f"stored webhook {m['id']}.signature")
+    if signature is not None:
+        webhook = webhook.with_changes(signature=signature)
     if m["auth_username"] is not None:
         webhook = webhook.with_changes(
             auth=BasicAuth(

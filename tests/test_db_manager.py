@@ -13,7 +13,7 @@ pytestmark = pytest.mark.airflow
 
 TABLE = "webhook_trigger_webhook"
 VERSION_TABLE = "alembic_version_webhook_trigger"
-HEAD = "wt0001"
+HEAD = "wt0002"
 
 
 def _engine() -> Any:
@@ -102,6 +102,28 @@ def test_db_manager_migrate_keeps_webhooks(store: Any) -> None:
     assert store.get("hook-keep-000001") == webhook
 
 
+def test_db_manager_upgrade_from_0001_keeps_every_webhook(store: Any) -> None:
+    """A table at the first revision, with webhooks, upgraded: every webhook as it was."""
+    from airflow.utils.session import create_session
+
+    from airflow_webhook_trigger.db_manager import WebhookDBManager, migrate
+    from airflow_webhook_trigger.model import parse_document
+    from airflow_webhook_trigger.registry import upsert
+
+    upsert(store, {"id": "hook-old-0000001", "dag_id": "wt_plain",
+                   "auth": {"basic": {"username": "u", "password": "pw-1"}}}, env={})  # fmt: skip
+    store.create(parse_document({"id": "hook-old-0000002", "dag_id": "wt_params", "mode": "sync"}).webhook)
+    before = store.list()
+    from alembic import command
+
+    with create_session() as session:
+        command.downgrade(WebhookDBManager(session).get_alembic_config(), "wt0001")
+    assert _revision() == "wt0001"
+    migrate()
+    assert _revision() == HEAD
+    assert store.list() == before
+
+
 def test_db_manager_external_db_managers_configured() -> None:
     from airflow.configuration import conf
 
@@ -137,5 +159,6 @@ def test_db_manager_airflow_db_migrate_on_fresh_sqlite_creates_table(tmp_path: P
         columns = {row[1] for row in connection.execute(f"PRAGMA table_info({TABLE})")}
     assert columns == {
         "id", "dag_id", "mode", "enabled", "definition", "auth_username", "auth_password_hash",
-        "auth_password_env", "created_at", "updated_at",
+        "auth_password_env", "signature", "signature_secret", "signature_previous_secret",
+        "created_at", "updated_at",
     }  # fmt: skip

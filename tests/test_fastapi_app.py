@@ -129,7 +129,7 @@ def _trigger_app(webhooks: dict[str, Any], slots: int, wait: float) -> tuple[Any
     settings = Settings(max_concurrent_triggers=slots, trigger_slot_wait_seconds=wait, retry_after_seconds=7)
     runs = FakeRuns()
     endpoint = WebhookEndpoint(settings, FakeSource(webhooks), runs)
-    runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None)
+    runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None, base_url="http://test")
     admission = Admission(settings)
     app = Starlette(routes=[Route("/trigger/{webhook_id}", TriggerRoute(lambda: runtime, lambda: admission))])
     return app, runs, admission

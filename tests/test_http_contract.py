@@ -323,4 +323,6 @@ def test_contract_status_url_odd_run_id_404_from_both(client: Any, registered: N
         response = client.get(f"{PREFIXES[adapter]}/trigger/hook-open-0000001/runs/{run_id}")
         assert response.status_code == 404, (adapter, response.text)
         answers.add(response.content)
-    assert answers == {b'{"error":"no such run for this webhook"}'}
+    # a control character never reaches the route (the mount guard's 404); the rest do
+    expected = b'{"error":"Not Found"}' if "%00" in run_id else b'{"error":"no such run for this webhook"}'
+    assert answers == {expected}
