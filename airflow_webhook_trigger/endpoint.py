@@ -270,7 +270,10 @@ class WebhookEndpoint:
             raise body_too_large(self.settings.max_body_bytes)
         self.authenticate(webhook, request.headers, request.body, request.url)
         body = read_body(
-            request.headers.get("content-type"), request.body, max_depth=self.settings.json_max_depth
+            request.headers.get("content-type"),
+            request.body,
+            max_depth=self.settings.json_max_depth,
+            query_limits=self._query_limits,
         )
         query = parse_query(request.query_string, self._query_limits)
         received_at = self._clock()

@@ -50,6 +50,7 @@ import re
 from typing import Final, NoReturn
 
 from airflow_webhook_trigger.errors import BadRequest, ConfigError, UnsupportedMediaType
+from airflow_webhook_trigger.query import QueryLimits, parse_query
 
 __all__ = ["NO_BODY", "NoBody", "parse_json", "parse_media_type", "read_body"]
 
@@ -190,34 +191,53 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     return media_type, params
 
 
-def read_body(content_type: str | None, raw: bytes, *, max_depth: int = 64) -> object:
-    """Read a webhook request body: empty, or JSON.
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def read_body(
+    content_type: str | None,
+    raw: bytes,
+    *,
+    max_depth: int = 64,
+    query_limits: QueryLimits | None = None,
+) -> object:
+    """Read a webhook request body: empty, JSON, or an HTML form.
 
     An empty body gives :data:`NO_BODY` whatever the content type: senders' "ping" or
     test events often send no body with a JSON content type, and a sender with nothing to
     say should not need to pick one. A non-empty body must be ``application/json`` or any
-    ``application/<x>+json`` (case-insensitive; a ``charset`` parameter, if any, must be
-    ``utf-8``), then parses with :func:`parse_json`.
+    ``application/<x>+json`` (case-insensitive), then parses with :func:`parse_json`; or
+    ``application/x-www-form-urlencoded`` (Slack's slash commands, Twilio), parsed like
+    the query string, into the same kind of tree, within the same limits. A ``charset``
+    parameter, if any, must be ``utf-8``.
 
     :param content_type: the ``Content-Type`` header, or ``None`` when absent
     :param raw: the body exactly as received
     :param max_depth: passed to :func:`parse_json`
-    :return: :data:`NO_BODY` or the JSON value
-    :raises UnsupportedMediaType: a non-empty body is not declared as UTF-8 JSON
-    :raises BadRequest: the body is not acceptable JSON
+    :param query_limits: the limits of a form body (the ``query_*`` settings)
+    :return: :data:`NO_BODY`, the JSON value, or the form's tree
+    :raises UnsupportedMediaType: a non-empty body is neither UTF-8 JSON nor a UTF-8 form
+    :raises BadRequest: the body is not acceptable JSON, or a form past a limit
     """
     if not raw:
         return NO_BODY
     if content_type is None or not content_type.strip():
         raise UnsupportedMediaType("body must be application/json (no Content-Type was sent)")
     media_type, params = parse_media_type(content_type)
-    if not is_json_media_type(media_type):
-        raise UnsupportedMediaType(f"body must be application/json, not {_excerpt(media_type)}")
+    form = media_type == FORM_TYPE
+    if not form and not is_json_media_type(media_type):
+        raise UnsupportedMediaType(
+            f"body must be application/json or {FORM_TYPE}, not {_excerpt(media_type)}"
+        )
     charset = params.get("charset")
     if charset is not None and charset.lower() != "utf-8":
-        raise UnsupportedMediaType(
-            f"JSON body must be UTF-8, not charset={_excerpt(charset)} (RFC 8259 §8.1)"
-        )
+        what = "form" if form else "JSON"
+        raise UnsupportedMediaType(f"{what} body must be UTF-8, not charset={_excerpt(charset)}")
+    if form:
+        try:
+            return parse_query(raw, query_limits or QueryLimits())
+        except BadRequest as exc:
+            raise BadRequest(f"form body (read as a query string): {exc.detail}") from None
     return parse_json(raw, max_depth=max_depth)
 
 

@@ -47,7 +47,8 @@ def configure() -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
         "AIRFLOW__API__SECRET_KEY": "test-secret-key",
         "AIRFLOW__API__BASE_URL": "http://localhost:8080",
-        "AIRFLOW__CORE__FERNET_KEY": "",
+        # a fixed test key: signing secrets given literally are stored encrypted with it
+        "AIRFLOW__CORE__FERNET_KEY": "Ju09R5iut-8bxnB9vCRTbQk9Z_6WHII1Mv59UjGxl-Y=",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",

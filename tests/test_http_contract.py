@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration import basic, runs_of
+from tests.senders import SIGNED_ROWS, SIGNED_WEBHOOKS, SigningEnv
 
 pytestmark = pytest.mark.airflow
 
@@ -51,6 +52,8 @@ class Row:
     query: str = ""
     error: str | None = None  # a substring of the JSON "error"
     response_headers: dict[str, str] = field(default_factory=dict)
+    #: (body, the public URL the request goes to) -> headers to add: a sender's signature
+    signer: Any = None
 
 
 GOOD = b'{"data": {"amount": 1250, "currency": "USD"}, "other": true}'
@@ -195,6 +198,7 @@ ROWS = [
         response_headers={"content-type": "text/plain; charset=utf-8"},
     ),
     Row("paused dag still gets its run", "hook-open-0000001", 200, query="x[]=1&x[]=2"),
+    *[Row(**row) for row in SIGNED_ROWS],
 ]
 
 
@@ -208,17 +212,24 @@ def registered(airflow_db: None) -> Iterator[None]:
 
     with db_session() as session:
         session.execute(delete(webhooks_table))
+    from airflow_webhook_trigger.airflow_secrets import AirflowVault
+
     store = WebhookStore(db_session)
-    for doc in WEBHOOKS:
-        upsert(store, doc, env={})
-    yield
+    with SigningEnv() as env:
+        for doc in [*WEBHOOKS, *SIGNED_WEBHOOKS]:
+            upsert(store, doc, env=env.values, vault=AirflowVault())
+        env.after_apply()
+        yield
 
 
 def _send(client: Any, adapter: str, row: Row) -> Any:
     url = f"{PREFIXES[adapter]}/trigger/{row.webhook}"
     if row.query:
         url += "?" + row.query
-    return client.request(row.method, url, content=row.body, headers=row.headers)
+    headers = dict(row.headers)
+    if row.signer is not None:
+        headers.update(row.signer(row.body, f"http://localhost:8080{url}"))
+    return client.request(row.method, url, content=row.body, headers=headers)
 
 
 def _run_count() -> int:
@@ -253,7 +264,7 @@ def test_contract_row_same_answer_from_both_adapters(row: Row, client: Any, regi
 
 def test_contract_accepted_run_holds_trigger_variables(client: Any, registered: None) -> None:
     for adapter in PREFIXES:
-        response = _send(client, adapter, ROWS[-5])
+        response = _send(client, adapter, next(r for r in ROWS if r.name == "accepted"))
         assert response.status_code == 202
         run_id = response.headers["x-airflow-run-id"]
         [run] = [r for r in runs_of("wt_params") if r.run_id == run_id]
@@ -326,3 +337,28 @@ def test_contract_status_url_odd_run_id_404_from_both(client: Any, registered: N
     # a control character never reaches the route (the mount guard's 404); the rest do
     expected = b'{"error":"Not Found"}' if "%00" in run_id else b'{"error":"no such run for this webhook"}'
     assert answers == {expected}
+
+
+def test_contract_signed_slack_form_reaches_conf_and_no_secret_anywhere(
+    client: Any, registered: None
+) -> None:
+    from sqlalchemy import select
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.store import webhooks_table
+    from tests import senders
+
+    row = next(r for r in ROWS if r.name == "slack slash command")
+    for adapter in PREFIXES:
+        response = _send(client, adapter, row)
+        assert response.status_code == 200, response.text
+        [run] = [r for r in runs_of("wt_plain") if r.run_id == response.headers["x-airflow-run-id"]]
+        assert run.conf["body"] == {"command": "/deploy", "text": "shop v2"}
+        assert run.conf["command"] == "/deploy"
+        assert "x-slack-signature" not in json.dumps(run.conf).lower()
+    with db_session() as session:
+        stored = json.dumps([list(r) for r in session.execute(select(webhooks_table)).all()], default=str)
+    for secret in (senders.STRIPE_SECRET, senders.SW_SECRET, senders.HMAC_SECRET, senders.GITHUB_SECRET,
+                   senders.SLACK_SECRET, senders.TWILIO_TOKEN):  # fmt: skip
+        assert secret not in stored
+    assert "gAAAAA" in stored  # Fernet tokens, for the literal ones

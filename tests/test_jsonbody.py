@@ -555,9 +555,11 @@ def test_read_body_json_content_type_parsed(content_type: str) -> None:
         (None, "body must be application/json"),
         ("", "body must be application/json"),
         ("   ", "body must be application/json"),
-        ("text/plain", "body must be application/json, not 'text/plain'"),
+        (
+            "text/plain",
+            "body must be application/json or application/x-www-form-urlencoded, not 'text/plain'",
+        ),
         ("text/json", "body must be application/json"),
-        ("application/x-www-form-urlencoded", "body must be application/json"),
         ("multipart/form-data; boundary=x", "body must be application/json"),
         ("application/+json", "body must be application/json"),
         ("application/jsonx", "body must be application/json"),
@@ -577,6 +579,54 @@ def test_read_body_other_content_type_unsupported_media_type(content_type: str |
         read_body(content_type, b'{"a": 1}')
     assert message in info.value.detail
     assert info.value.status_code == 415
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "tree"),
+    [
+        ("application/x-www-form-urlencoded", b"a=1&b[c]=2", {"a": "1", "b": {"c": "2"}}),
+        (
+            "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+            b"text=caf%C3%A9+au+lait",
+            {"text": "café au lait"},
+        ),
+        ("application/x-www-form-urlencoded", b"x[]=1&x[]=2&x=3", {"x": ["1", "2", "3"]}),
+        (
+            "application/x-www-form-urlencoded",
+            b"command=%2Fweather&text=94070",
+            {"command": "/weather", "text": "94070"},
+        ),
+    ],
+)
+def test_read_body_form_parsed_like_a_query_string(content_type: str, raw: bytes, tree: object) -> None:
+    assert read_body(content_type, raw) == tree
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "error", "message"),
+    [
+        (
+            "application/x-www-form-urlencoded; charset=latin-1",
+            b"a=1",
+            UnsupportedMediaType,
+            "form body must be UTF-8",
+        ),
+        ("application/x-www-form-urlencoded", b"a=\xff\xfe", BadRequest, "not valid UTF-8"),
+        ("application/x-www-form-urlencoded", b"a[b][c][d][e][f][g]=1", BadRequest, "query_max_depth"),
+        ("application/x-www-form-urlencoded", b"a[99]=1", BadRequest, "query_max_array_index"),
+    ],
+)
+def test_read_body_form_limits_and_charset(content_type: str, raw: bytes, error: type, message: str) -> None:
+    with pytest.raises(error) as info:
+        read_body(content_type, raw)
+    assert message in info.value.detail  # type: ignore[attr-defined]
+
+
+def test_read_body_form_uses_the_query_limits() -> None:
+    from airflow_webhook_trigger.query import QueryLimits
+
+    with pytest.raises(BadRequest, match="form body .*query_max_params"):
+        read_body("application/x-www-form-urlencoded", b"a=1&b=2&c=3", query_limits=QueryLimits(max_params=2))
 
 
 def test_read_body_malformed_json_bad_request_not_415() -> None:
