@@ -15,6 +15,7 @@ from airflow_webhook_trigger.errors import ConfigError, WebhookError
 from airflow_webhook_trigger.model import ALIAS_RE, Webhook, to_document
 from airflow_webhook_trigger.registry import apply_documents, load_file_documents, upsert
 from airflow_webhook_trigger.sample import paths_from_sample
+from airflow_webhook_trigger.signatures import SCHEMES
 
 
 class CliError(Exception):
@@ -46,6 +47,29 @@ def _definition_flags(p: argparse.ArgumentParser, *, creating: bool) -> None:
     pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     if not creating:
         p.add_argument("--no-auth", action="store_true", help="remove Basic auth")
+    p.add_argument("--signature", choices=SCHEMES, help="check the sender's signature (README: Senders)")
+    secret = p.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--secret-env", metavar="VAR", help="the signing secret is in $VAR (read per request)"
+    )
+    secret.add_argument(
+        "--secret-conn-id", metavar="ID", help="the signing secret is this connection's password"
+    )
+    secret.add_argument(
+        "--secret-stdin", action="store_true", help="read the secret from stdin (stored encrypted)"
+    )
+    previous = p.add_mutually_exclusive_group()
+    previous.add_argument("--previous-secret-env", metavar="VAR", help="rotation: the previous secret's $VAR")
+    previous.add_argument("--previous-secret-conn-id", metavar="ID", help="rotation: the previous connection")
+    p.add_argument(
+        "--tolerance", type=int, metavar="SECONDS", help="stripe, slack, standard-webhooks: max age"
+    )
+    p.add_argument("--signature-header", metavar="NAME", help="hmac: the header the signature is in")
+    p.add_argument("--signature-algorithm", choices=["sha256", "sha512"], help="hmac: the digest")
+    p.add_argument("--signature-encoding", choices=["hex", "base64"], help="hmac: how the digest is written")
+    p.add_argument("--signature-prefix", metavar="TEXT", help="hmac: text before the digest, e.g. sha256=")
+    if not creating:
+        p.add_argument("--no-signature", action="store_true", help="remove the signature check")
     p.add_argument("--header", action="append", metavar="NAME[=alias]", help="header to read (repeat)")
     p.add_argument("--query", action="append", metavar="PATH[=alias]", help="query path to read (repeat)")
     p.add_argument("--body", action="append", metavar="PATH[=alias]", help="body path to read (repeat)")
@@ -62,8 +86,11 @@ def _apply_flags(doc: dict[str, Any], args: argparse.Namespace, stdin: TextIO) -
         doc["dag_id"] = args.dag_id
     if args.mode:
         doc["mode"] = args.mode
+    auth: dict[str, Any] = dict(doc.get("auth") or {})
     if getattr(args, "no_auth", False):
-        doc.pop("auth", None)
+        auth.pop("basic", None)
+    if getattr(args, "no_signature", False):
+        auth.pop("signature", None)
     if args.username or args.password_env or args.password_stdin:
         basic = dict(doc.get("auth", {}).get("basic", {}))
         if args.username:
@@ -79,7 +106,12 @@ def _apply_flags(doc: dict[str, Any], args: argparse.Namespace, stdin: TextIO) -
             raise CliError("--username is required with a password")
         if "password" not in basic and "password_env" not in basic:
             raise CliError("give --password-env VAR or --password-stdin with --username")
-        doc["auth"] = {"basic": basic}
+        auth["basic"] = basic
+    _signature_flags(auth, args, stdin)
+    if auth:
+        doc["auth"] = auth
+    else:
+        doc.pop("auth", None)
     request = dict(doc.get("request", {}))
     if getattr(args, "clear_fields", False):
         request = {}
@@ -107,6 +139,47 @@ def _apply_flags(doc: dict[str, Any], args: argparse.Namespace, stdin: TextIO) -
         doc["response"] = response
     if args.timeout is not None:
         doc["sync"] = {"timeout_seconds": args.timeout}
+
+
+_SOURCES = ("_env", "_conn_id", "", "_stored")
+
+
+def _signature_flags(auth: dict[str, Any], args: argparse.Namespace, stdin: TextIO) -> None:
+    names = ("signature", "secret_env", "secret_conn_id", "secret_stdin", "previous_secret_env",
+             "previous_secret_conn_id", "tolerance", "signature_header", "signature_algorithm",
+             "signature_encoding", "signature_prefix")  # fmt: skip
+    if not any(getattr(args, n, None) not in (None, False) for n in names):
+        return
+    signature = dict(auth.get("signature") or {})
+    if args.signature:
+        signature["scheme"] = args.signature
+    if "scheme" not in signature:
+        raise CliError("--signature SCHEME is required to configure a signature")
+
+    def source(stem: str, env: str | None, conn_id: str | None, literal: str | None) -> None:
+        if env is None and conn_id is None and literal is None:
+            return
+        for suffix in _SOURCES:
+            signature.pop(stem + suffix, None)
+        if env is not None:
+            signature[f"{stem}_env"] = env
+        elif conn_id is not None:
+            signature[f"{stem}_conn_id"] = conn_id
+        else:
+            signature[stem] = literal
+
+    literal = stdin.readline().rstrip("\r\n") if args.secret_stdin else None
+    source("secret", args.secret_env, args.secret_conn_id, literal)
+    source("previous_secret", args.previous_secret_env, args.previous_secret_conn_id, None)
+    if not any(f"secret{suffix}" in signature for suffix in _SOURCES):
+        raise CliError("give --secret-env VAR, --secret-conn-id ID or --secret-stdin with --signature")
+    for flag, key in (("tolerance", "tolerance_seconds"), ("signature_header", "header"),
+                      ("signature_algorithm", "algorithm"), ("signature_encoding", "encoding"),
+                      ("signature_prefix", "prefix")):  # fmt: skip
+        value = getattr(args, flag, None)
+        if value is not None:
+            signature[key] = value
+    auth["signature"] = signature
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,6 +245,12 @@ def _dump_yaml(data: object) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
+def _vault() -> Any:
+    from airflow_webhook_trigger.airflow_secrets import AirflowVault
+
+    return AirflowVault()
+
+
 class Cli:
     def __init__(self, out: TextIO, err: TextIO, stdin: TextIO) -> None:
         self.out, self.err, self.stdin = out, err, stdin
@@ -208,7 +287,7 @@ class Cli:
         if args.disabled:
             doc["enabled"] = False
         _apply_flags(doc, args, self.stdin)
-        applied = upsert(self._store(), doc, env=os.environ, create_only=True)
+        applied = upsert(self._store(), doc, env=os.environ, create_only=True, vault=_vault())
         self._warn(applied.warnings)
         if args.json:
             self._print_webhook(applied.webhook, True)
@@ -225,7 +304,8 @@ class Cli:
             return 0
         for w in webhooks:
             state = "enabled" if w.enabled else "disabled"
-            auth = "basic" if w.auth else "no-auth"
+            kinds = [*(["basic"] if w.auth else []), *([w.signature.scheme] if w.signature else [])]
+            auth = "+".join(kinds) or "no-auth"
             self.out.write(f"{w.id}\t{w.dag_id}\t{w.mode}\t{state}\t{auth}\t{self._url(w.id)}\n")
         return 0
 
@@ -258,7 +338,7 @@ class Cli:
         store = self._store()
         doc: dict[str, Any] = to_document(store.require(args.id))
         _apply_flags(doc, args, self.stdin)
-        applied = upsert(store, doc, env=os.environ)
+        applied = upsert(store, doc, env=os.environ, vault=_vault())
         self._warn(applied.warnings)
         self.out.write(f"{applied.action} webhook {applied.webhook.id}\n")
         return 0
@@ -269,7 +349,7 @@ class Cli:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise CliError(f"{args.file} is not valid YAML: {exc}") from None
-        results = apply_documents(self._store(), load_file_documents(data), env=os.environ)
+        results = apply_documents(self._store(), load_file_documents(data), env=os.environ, vault=_vault())
         for applied in results:
             self._warn(applied.warnings)
             self.out.write(f"{applied.action}\t{applied.webhook.id}\t{applied.webhook.dag_id}\n")

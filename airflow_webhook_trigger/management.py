@@ -41,6 +41,7 @@ from airflow_webhook_trigger.registry import upsert
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
 from airflow_webhook_trigger.runtime import Runtime
 from airflow_webhook_trigger.sample import paths_from_sample
+from airflow_webhook_trigger.signatures import SCHEMES
 
 log = logging.getLogger(__name__)
 
@@ -188,13 +189,30 @@ _PROPERTIES: dict[str, Any] = {
     "enabled": {"type": "boolean"},
     "auth": _nullable(
         {
+            "signature": _nullable(
+                {
+                    "scheme": {"type": "string", "enum": list(SCHEMES)},
+                    **{
+                        f"{stem}{suffix}": {"type": "string"}
+                        for stem in ("secret", "previous_secret")
+                        for suffix in ("_env", "_conn_id", "")
+                    },
+                    "secret_stored": {"type": "boolean", "enum": [True]},
+                    "previous_secret_stored": {"type": "boolean", "enum": [True]},
+                    "tolerance_seconds": {"type": "integer", "minimum": 1, "maximum": 86400},
+                    "header": {"type": "string"},
+                    "algorithm": {"type": "string", "enum": ["sha256", "sha512"]},
+                    "encoding": {"type": "string", "enum": ["hex", "base64"]},
+                    "prefix": {"type": "string"},
+                }
+            ),
             "basic": _nullable(
                 {
                     "username": {"type": "string"},
                     "password": {"type": "string", "format": "password", "writeOnly": True},
                     "password_env": {"type": "string"},
                 }
-            )
+            ),
         }
     ),
     "request": _object({"headers": _FIELDS, "query": _FIELDS, "body": _FIELDS}),
@@ -237,6 +255,7 @@ def _ok(status: int, schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
 
 def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
     from airflow_webhook_trigger.airflow_compat import base_url, requires_permission
+    from airflow_webhook_trigger.airflow_secrets import AirflowVault
 
     route_class = type("ManagementRoute", (JsonErrorRoute,), {"database": lambda self: runtime().database})
     router = APIRouter(prefix="/api", tags=["webhooks"], route_class=route_class)
@@ -276,7 +295,7 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
     )
     def create_webhook(body: object = Depends(json_body)) -> Any:
         document = _json_object(body)
-        applied = upsert(runtime().store, document, env=os.environ, create_only=True)
+        applied = upsert(runtime().store, document, env=os.environ, create_only=True, vault=AirflowVault())
         return changed(applied.webhook, 201, applied.warnings)
 
     @router.get(
@@ -301,7 +320,7 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         store.require(webhook_id)
         if document.get("id", webhook_id) != webhook_id:
             raise BadRequest("the id in the body differs from the id in the URL")
-        applied = upsert(store, {**document, "id": webhook_id}, env=os.environ)
+        applied = upsert(store, {**document, "id": webhook_id}, env=os.environ, vault=AirflowVault())
         return changed(applied.webhook, 200, applied.warnings)
 
     @router.patch(
@@ -317,7 +336,9 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         current = to_document(store.require(webhook_id))
         if "id" in changes and changes["id"] != webhook_id:
             raise BadRequest("the id of a webhook cannot be changed")
-        applied = upsert(store, {**current, **changes, "id": webhook_id}, env=os.environ)
+        applied = upsert(
+            store, {**current, **changes, "id": webhook_id}, env=os.environ, vault=AirflowVault()
+        )
         return changed(applied.webhook, 200, applied.warnings)
 
     @router.delete(

@@ -767,3 +767,94 @@ def test_cli_console_script_parse_sample_without_airflow_config(tmp_path: Path) 
         env=env,
     )
     assert (result.returncode, result.stdout) == (0, "a\nb\nb.c\n"), result.stderr
+
+
+# -- signatures ----------------------------------------------------------------------------
+
+
+@airflow
+def test_cli_create_signature_env_then_show_export_no_secret(
+    cli: Any, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GH_WEBHOOK_SECRET", "gh-cli-secret")
+    code, out, err = cli(
+        "create", "--dag-id", "wt_plain", "--signature", "github", "--secret-env", "GH_WEBHOOK_SECRET"
+    )
+    assert (code, err) == (0, "")
+    webhook_id = _created_id(out)
+    spec = store.require(webhook_id).signature
+    assert (spec.scheme, spec.secret.env, spec.secret.stored) == ("github", "GH_WEBHOOK_SECRET", None)
+    for command in (("show", webhook_id), ("export",), ("list",)):
+        code, out, _ = cli(*command)
+        assert code == 0
+        assert "gh-cli-secret" not in out
+    assert "github" in cli("list")[1]
+    exported = yaml.safe_load(cli("export")[1])["webhooks"][0]
+    assert exported["auth"] == {"signature": {"scheme": "github", "secret_env": "GH_WEBHOOK_SECRET"}}
+
+
+@airflow
+def test_cli_create_signature_unset_env_refused(cli: Any, store: Any) -> None:
+    code, _, err = cli(
+        "create", "--dag-id", "wt_plain", "--signature", "github", "--secret-env", "NO_SUCH_VAR_X"
+    )
+    assert code == 1
+    assert "environment variable NO_SUCH_VAR_X is not set" in err
+    assert store.list() == []
+
+
+@airflow
+def test_cli_create_signature_secret_stdin_stored_encrypted_export_apply_unchanged(
+    cli: Any, store: Any, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.store import webhooks_table
+
+    code, out, err = cli(
+        "create",
+        "--dag-id",
+        "wt_plain",
+        "--signature",
+        "stripe",
+        "--secret-stdin",
+        stdin="whsec_cli_literal\n",
+    )
+    assert (code, err) == (0, "")
+    webhook_id = _created_id(out)
+    with db_session() as session:
+        row = session.execute(select(webhooks_table).where(webhooks_table.c.id == webhook_id)).one()
+    assert "whsec_cli_literal" not in json.dumps(list(row), default=str)
+    assert row.signature_secret.startswith("gAAAAA")  # a Fernet token
+    exported = cli("export")[1]
+    assert "whsec_cli_literal" not in exported
+    assert yaml.safe_load(exported)["webhooks"][0]["auth"]["signature"]["secret_stored"] is True
+    path = tmp_path / "export.yaml"
+    path.write_text(exported)
+    code, out, _ = cli("apply", "-f", str(path))
+    assert (code, out) == (0, f"unchanged\t{webhook_id}\twt_plain\n")
+
+
+@airflow
+def test_cli_update_tolerance_keeps_secret_then_no_signature(
+    cli: Any, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_SIGNING", "slack-cli-secret")
+    webhook_id = _created_id(
+        cli("create", "--dag-id", "wt_plain", "--signature", "slack", "--secret-env", "SLACK_SIGNING")[1]
+    )
+    monkeypatch.delenv("SLACK_SIGNING")  # the same source: no need to see it again
+    assert cli("update", webhook_id, "--tolerance", "60")[0] == 0
+    spec = store.require(webhook_id).signature
+    assert (spec.tolerance_seconds, spec.secret.env) == (60, "SLACK_SIGNING")
+    assert cli("update", webhook_id, "--no-signature")[0] == 0
+    assert store.require(webhook_id).signature is None
+
+
+@airflow
+def test_cli_signature_flags_need_a_scheme_and_a_secret(cli: Any, store: Any) -> None:
+    code, _, err = cli("create", "--dag-id", "wt_plain", "--secret-env", "X")
+    assert (code, "--signature SCHEME is required" in err) == (1, True)
+    code, _, err = cli("create", "--dag-id", "wt_plain", "--signature", "github")
+    assert (code, "--secret-env VAR, --secret-conn-id ID or --secret-stdin" in err) == (1, True)

@@ -625,7 +625,7 @@ def test_read_body_form_limits_and_charset(content_type: str, raw: bytes, error:
 def test_read_body_form_uses_the_query_limits() -> None:
     from airflow_webhook_trigger.query import QueryLimits
 
-    with pytest.raises(BadRequest, match="form body .*query_max_params"):
+    with pytest.raises(BadRequest, match=r"form body .*query_max_params"):
         read_body("application/x-www-form-urlencoded", b"a=1&b=2&c=3", query_limits=QueryLimits(max_params=2))
 
 
