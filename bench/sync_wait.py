@@ -64,7 +64,7 @@ SCRIPT = Path(__file__).resolve()
 PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "webhook_sync_bench"
 PASSWORDS = {
     "PAYMENT_HOOK_PASSWORD": "pay-secret-123",
-    "GITHUB_HOOK_PASSWORD": "gh-secret-456",
+    "GITHUB_WEBHOOK_SECRET": "gh-secret-456",
     "ORDER_HOOK_PASSWORD": "order-secret-789",
 }
 ORDER = "order-sync-5d2a9c81f04b7e63"

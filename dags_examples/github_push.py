@@ -1,6 +1,7 @@
 """A GitHub-style push webhook: which repository, which branch, which commits.
 
-Webhook (``webhooks.yaml``): headers ``X-GitHub-Event`` -> ``event`` and
+Webhook (``webhooks.yaml``): GitHub's signature (``X-Hub-Signature-256``, the webhook's
+secret in ``GITHUB_WEBHOOK_SECRET``); headers ``X-GitHub-Event`` -> ``event`` and
 ``X-GitHub-Delivery`` -> ``delivery``; body paths ``ref``, ``repository.full_name`` ->
 ``repository`` and ``head_commit.id`` -> ``commit``; query ``dry_run`` -> ``dry_run``.
 """

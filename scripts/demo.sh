@@ -24,7 +24,8 @@ export AIRFLOW__API_AUTH__JWT_SECRET=${AIRFLOW__API_AUTH__JWT_SECRET:-demo-only-
 export AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.1
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
 export PAYMENT_HOOK_PASSWORD=${PAYMENT_HOOK_PASSWORD:-demo-pay-secret}
-export GITHUB_HOOK_PASSWORD=${GITHUB_HOOK_PASSWORD:-demo-gh-secret}
+# GitHub signs its deliveries: the api-server reads this secret on every request
+export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-demo-gh-secret}
 export ORDER_HOOK_PASSWORD=${ORDER_HOOK_PASSWORD:-demo-order-secret}
 
 # The demo's state is disposable: every run starts from a fresh SQLite file.
@@ -72,8 +73,12 @@ curl -isS -w '\n' -u stripe:$PAYMENT_HOOK_PASSWORD -H 'Content-Type: application
 curl -isS -w '\n' -u stripe:$PAYMENT_HOOK_PASSWORD -H 'Content-Type: application/json' -d '{"data": {"object": {"amount": "12.50"}}}' $PAY
 # Wrong password -> 401, no run
 curl -isS -w '\n' -u stripe:wrong -H 'Content-Type: application/json' -d '{}' $PAY
-# A GitHub-style push: 202 {"accepted": true}, and a github_push run (dry run)
-curl -isS -w '\n' -u github:$GITHUB_HOOK_PASSWORD -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: d-1' -d '{"ref": "refs/heads/main", "repository": {"full_name": "acme/shop"}, "head_commit": {"id": "9fceb02"}}' '$GH?dry_run=1'
+# A GitHub push, signed as GitHub signs it (X-Hub-Signature-256: HMAC-SHA256 of the exact
+# body with the webhook's secret, here by openssl): 202 {"accepted": true}, a github_push run
+BODY='{"ref": "refs/heads/main", "repository": {"full_name": "acme/shop"}, "head_commit": {"id": "9fceb02"}}'
+curl -isS -w '\n' -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: d-1' -H "X-Hub-Signature-256: sha256=\$(printf '%s' "\$BODY" | openssl dgst -sha256 -hmac '$GITHUB_WEBHOOK_SECRET' | sed 's/^.* //')" --data-binary "\$BODY" '$GH?dry_run=1'
+# The same push signed with another secret -> 401, no run
+curl -isS -w '\n' -H 'Content-Type: application/json' -H "X-Hub-Signature-256: sha256=\$(printf '%s' "\$BODY" | openssl dgst -sha256 -hmac 'not-the-secret' | sed 's/^.* //')" --data-binary "\$BODY" '$GH?dry_run=1'
 CURLS
 cat >"$DEMO/curls-sync.sh" <<CURLS
 # Sync: the call waits (about a second) for the DAG's answer: 200 with the order's total

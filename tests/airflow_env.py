@@ -53,6 +53,8 @@ def configure() -> dict[str, str]:
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__WEBHOOK_TRIGGER__REGISTRY_CACHE_SECONDS": "0",
+        # the example GitHub webhook's signing secret, read by the api-server per request
+        "GITHUB_WEBHOOK_SECRET": "gh-secret-456",
         "WEBHOOK_TEST_CONFIGURED": "1",
     }
     os.environ.update(env)

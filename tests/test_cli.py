@@ -26,7 +26,12 @@ EXAMPLE_FILE = EXAMPLES / "webhooks.yaml"
 # the shipped example file (PRODUCT.md §3): every webhook in it has an id and a password_env
 EXAMPLE_DOCS: list[dict[str, Any]] = yaml.safe_load(EXAMPLE_FILE.read_text())["webhooks"]
 EXAMPLE_IDS = [d["id"] for d in EXAMPLE_DOCS]
-EXAMPLE_ENV = {d["auth"]["basic"]["password_env"]: f"pw-{d['id']}" for d in EXAMPLE_DOCS}
+EXAMPLE_ENV = {
+    d["auth"]["basic"]["password_env"]
+    if "basic" in d["auth"]
+    else d["auth"]["signature"]["secret_env"]: f"pw-{d['id']}"
+    for d in EXAMPLE_DOCS
+}
 
 
 def run(
@@ -525,10 +530,13 @@ def test_cli_apply_example_file_twice_idempotent(cli: Any, store: Any, example_e
     stored = store.list()
     assert sorted(w.id for w in stored) == sorted(EXAMPLE_IDS)
     for doc in EXAMPLE_DOCS:
-        auth = store.require(doc["id"]).auth
+        webhook = store.require(doc["id"])
+        if "signature" in doc["auth"]:
+            assert webhook.signature.secret.env == doc["auth"]["signature"]["secret_env"]
+            continue
         var = doc["auth"]["basic"]["password_env"]
-        assert auth.password_env == var
-        assert password_matches_hash(EXAMPLE_ENV[var], auth.password_hash)
+        assert webhook.auth.password_env == var
+        assert password_matches_hash(EXAMPLE_ENV[var], webhook.auth.password_hash)
     code, out, err = cli("apply", "--file", str(EXAMPLE_FILE))
     assert (code, err) == (0, "")
     assert out.splitlines() == [f"unchanged\t{d['id']}\t{d['dag_id']}" for d in EXAMPLE_DOCS]
@@ -626,7 +634,7 @@ def test_cli_export_never_prints_secret(cli: Any, store: Any, example_env: None)
         "basic": {"username": "u", "password_env": "WEBHOOK_PASSWORD_HOOK_LIT_0000001"}
     }
     for doc in EXAMPLE_DOCS:
-        assert exported[doc["id"]]["auth"] == {"basic": doc["auth"]["basic"]}
+        assert exported[doc["id"]]["auth"] == doc["auth"]
 
 
 @airflow

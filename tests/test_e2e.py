@@ -10,12 +10,13 @@ import httpx
 import pytest
 
 from tests.integration import apply_example_webhooks, basic, wait_for_run, xcom_value
+from tests.senders import github
 
 pytestmark = pytest.mark.e2e
 
 PASSWORDS = {
     "PAYMENT_HOOK_PASSWORD": "pay-secret-123",
-    "GITHUB_HOOK_PASSWORD": "gh-secret-456",
+    "GITHUB_WEBHOOK_SECRET": "gh-secret-456",
     "ORDER_HOOK_PASSWORD": "order-secret-789",
 }
 PREFIXES = ["/webhook", "/pluginsv2/webhook"]
@@ -57,16 +58,13 @@ def test_e2e_github_push_webhook_runs_both_tasks(server: str) -> None:
         "repository": {"full_name": "acme/shop"},
         "head_commit": {"id": "9fceb02d0ae598e95dc970b74767f19372d61af8"},
     }
-    response = httpx.post(
-        f"{server}/webhook/trigger/gh-push-9b1e4c7a2d5f8e30?dry_run=1",
-        json=body,
-        headers={
-            "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": "d-1",
-            **basic("github", PASSWORDS["GITHUB_HOOK_PASSWORD"]),
-        },
-        timeout=30,
-    )
+    raw = json.dumps(body).encode()
+    url = f"{server}/webhook/trigger/gh-push-9b1e4c7a2d5f8e30?dry_run=1"
+    signed = github(PASSWORDS["GITHUB_WEBHOOK_SECRET"])(raw, url)  # openssl's HMAC, as GitHub signs
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1"}
+    unsigned = httpx.post(url, content=raw, headers=headers, timeout=30)
+    assert unsigned.status_code == 401, unsigned.text
+    response = httpx.post(url, content=raw, headers={**headers, **signed}, timeout=30)
     assert response.status_code == 202, response.text
     assert response.json() == {"accepted": True}
     run_id = response.headers["x-airflow-run-id"]

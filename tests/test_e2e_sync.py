@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 PASSWORDS = {
     "PAYMENT_HOOK_PASSWORD": "pay-secret-123",
-    "GITHUB_HOOK_PASSWORD": "gh-secret-456",
+    "GITHUB_WEBHOOK_SECRET": "gh-secret-456",
     "ORDER_HOOK_PASSWORD": "order-secret-789",
 }
 ORDER = "order-sync-5d2a9c81f04b7e63"
