@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("parse-sample", help="list the paths of a sample URL, query string or JSON")
     p.add_argument("sample", help="a URL, a query string, JSON text, @file, or - for stdin")
+    p.add_argument(
+        "--form", action="store_true", help="the sample is a form body (Slack, Twilio): body paths"
+    )
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("db", help="database commands")
@@ -361,7 +364,7 @@ class Cli:
         return 0
 
     def cmd_parse_sample(self, args: argparse.Namespace) -> int:
-        parsed = paths_from_sample(_read_source(args.sample, self.stdin))
+        parsed = paths_from_sample(_read_source(args.sample, self.stdin), form=args.form)
         if args.json:
             self.out.write(json.dumps({"part": parsed.part, "paths": list(parsed.paths)}) + "\n")
         else:

@@ -376,7 +376,10 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         openapi_extra=_body(
             {
                 "type": "object",
-                "properties": {"sample": {"type": "string", "pattern": "\\S"}},
+                "properties": {
+                    "sample": {"type": "string", "pattern": "\\S"},
+                    "form": {"type": "boolean", "description": "a form body (Slack, Twilio): body paths"},
+                },
                 "required": ["sample"],
             },
             {"sample": "?a=1&b[c]=2"},
@@ -399,7 +402,10 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         sample = body.get("sample") if isinstance(body, dict) else None
         if not isinstance(sample, str):
             raise BadRequest("'sample' must be a string")
-        parsed = paths_from_sample(sample)
+        form = body.get("form", False) if isinstance(body, dict) else False
+        if not isinstance(form, bool):
+            raise BadRequest("'form' must be true or false")
+        parsed = paths_from_sample(sample, form=form)
         return {"part": parsed.part, "paths": list(parsed.paths)}
 
     return router

@@ -53,7 +53,7 @@ class SampleParse:
     paths: tuple[str, ...]
 
 
-def paths_from_sample(text: str, *, max_array_items: int = 5) -> SampleParse:
+def paths_from_sample(text: str, *, max_array_items: int = 5, form: bool = False) -> SampleParse:
     """List the paths of a sample URL, query string or JSON body.
 
     Recognition rules are in the module docstring. Paths that cannot be written within
@@ -63,6 +63,8 @@ def paths_from_sample(text: str, *, max_array_items: int = 5) -> SampleParse:
     :param text: the sample, as pasted
     :param max_array_items: list at most this many elements of each array (see
         :func:`paths_from_tree`)
+    :param form: the sample is a form body (``application/x-www-form-urlencoded``, as
+        Slack and Twilio send): parsed like a query string, its paths are body paths
     :return: the part and its paths
     :raises BadRequest: the sample is empty, is invalid JSON, or is a query string over
         a limit
@@ -79,6 +81,8 @@ def paths_from_sample(text: str, *, max_array_items: int = 5) -> SampleParse:
                 hint = " (to sample a query string starting with '[', write its leading '?')"
             raise BadRequest(f"invalid JSON sample: {exc.detail}{hint}") from None
         return SampleParse("body", _rendered(tree, max_array_items))
+    if form:
+        return SampleParse("body", _rendered(parse_query(sample), max_array_items))
     query = _query_of(sample)
     return SampleParse("query", _rendered(parse_query(query), max_array_items))
 

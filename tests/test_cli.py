@@ -866,3 +866,9 @@ def test_cli_signature_flags_need_a_scheme_and_a_secret(cli: Any, store: Any) ->
     assert (code, "--signature SCHEME is required" in err) == (1, True)
     code, _, err = cli("create", "--dag-id", "wt_plain", "--signature", "github")
     assert (code, "--secret-env VAR, --secret-conn-id ID or --secret-stdin" in err) == (1, True)
+
+
+def test_cli_parse_sample_form_body(cli: Any) -> None:
+    code, out, _ = cli("parse-sample", "--form", "--json", "From=%2B1555&Body=hi")
+    assert code == 0
+    assert json.loads(out) == {"part": "body", "paths": ["From", "Body"]}

@@ -244,3 +244,9 @@ def _render(segments: tuple[object, ...]) -> str | None:
         return render_path(segments)  # type: ignore[arg-type]
     except ConfigError:
         return None
+
+
+def test_paths_from_form_sample_are_body_paths() -> None:
+    parsed = paths_from_sample("command=%2Fdeploy&text=v2&user[name]=ann", form=True)
+    assert parsed.part == "body"
+    assert list(parsed.paths) == ["command", "text", "user", "user.name"]
