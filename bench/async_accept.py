@@ -45,6 +45,8 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -75,6 +77,10 @@ SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.Simp
 DAG_ID = "payment_callback"
 WEBHOOK_ID = "pay-3f9c2a7d81e4b6a0"
 HOOK_USER = "stripe"
+#: the same webhook, GitHub-signed instead of Basic auth (its secret in the env var below)
+SIGNED_ID = "pay-signed-github-0001"
+SIGNED_SECRET_ENV = "BENCH_GITHUB_SECRET"
+SIGNED_SECRET = "bench-github-secret-0123456789"
 PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "webhook_bench"
 RID_PLACEHOLDER = "req_000000000000"  # replaced per request by a same-length unique id
 DATE_HEADER = "Tue, 01 Dec 2026 10:00:00 GMT"
@@ -272,6 +278,7 @@ def airflow_env(home: Path, db_url: str, port: int, *, all_admins: bool, log_lev
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": log_level,
+            SIGNED_SECRET_ENV: SIGNED_SECRET,
         }
     )
     return env
@@ -391,6 +398,9 @@ def child_prepare() -> None:
 
     password = secrets.token_urlsafe(18)
     applied = upsert(WebhookStore(db_session), webhook_document(password), env={})
+    signed = {**webhook_document(password), "id": SIGNED_ID}
+    signed["auth"] = {"signature": {"scheme": "github", "secret_env": SIGNED_SECRET_ENV}}
+    upsert(WebhookStore(db_session), signed, env=os.environ)
     webhook = applied.webhook
     settings = read_settings()
     request = _webhook_request(password)
@@ -469,6 +479,16 @@ def _asgi_compare(password: str, conf: dict[str, Any], iterations: int) -> dict[
                 {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
                 json.dumps({"logical_date": None, "conf": conf}).encode(),
             ),
+            "webhook, GitHub-signed": (
+                f"/webhook/trigger/{SIGNED_ID}",
+                {
+                    "Content-Type": "application/json",
+                    **{k: v for k, v in webhook_headers(password) if k != "Authorization"},
+                    "X-Hub-Signature-256": "sha256="
+                    + hmac.new(SIGNED_SECRET.encode(), body, hashlib.sha256).hexdigest(),
+                },
+                body,
+            ),
         }
         for name, (url, headers, data) in calls.items():
             for _ in range(10):  # warm: scrypt, DAG caches, JWT key
@@ -497,6 +517,9 @@ def _asgi_compare(password: str, conf: dict[str, Any], iterations: int) -> dict[
         }
     out["ratio_rest_over_webhook_wall"] = out["airflow REST"]["wall_ms"] / out["webhook"]["wall_ms"]
     out["ratio_rest_over_webhook_cpu"] = out["airflow REST"]["cpu_ms"] / out["webhook"]["cpu_ms"]
+    signed = out["webhook, GitHub-signed"]
+    out["ratio_signed_over_basic_wall"] = signed["wall_ms"] / out["webhook"]["wall_ms"]
+    out["ratio_signed_over_basic_cpu"] = signed["cpu_ms"] / out["webhook"]["cpu_ms"]
     return out
 
 
@@ -1349,6 +1372,10 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                     f"{asgi['airflow REST']['cpu_ms']:.2f} ms CPU -> REST/webhook "
                     f"{asgi['ratio_rest_over_webhook_wall']:.2f}x wall, "
                     f"{asgi['ratio_rest_over_webhook_cpu']:.2f}x CPU\n"
+                    f"  GitHub-signed webhook {asgi['webhook, GitHub-signed']['wall_ms']:.2f} ms wall / "
+                    f"{asgi['webhook, GitHub-signed']['cpu_ms']:.2f} ms CPU -> signed/Basic "
+                    f"{asgi['ratio_signed_over_basic_wall']:.2f}x wall, "
+                    f"{asgi['ratio_signed_over_basic_cpu']:.2f}x CPU\n"
                 )
             for label, ms in (prof.get("unprofiled_parts_ms") or {}).items():
                 if ms is not None:
