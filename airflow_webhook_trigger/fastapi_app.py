@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 TOO_MANY_CHECKS = "too many credential checks for this webhook at once"
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body_within(request: Request, limit: int) -> bytes:
+    """The whole body, chunked or not; 413 as soon as it passes ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
     try:
@@ -172,7 +173,7 @@ class TriggerRoute:
             admission = self._admission()
             length = request.headers.get("content-length")
             webhook = await admission.lookup(lambda: endpoint.locate(request.method, webhook_id, length))
-            body = await _read_body(request, runtime.settings.max_body_bytes)
+            body = await read_body_within(request, runtime.settings.max_body_bytes)
             query_string = scope.get("query_string", b"")
             incoming = WebhookRequest(
                 method=request.method,

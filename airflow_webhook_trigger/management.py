@@ -23,18 +23,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
 from airflow_webhook_trigger.database import Database, is_unavailable
+from airflow_webhook_trigger.endpoint import body_too_large
 from airflow_webhook_trigger.errors import (
     BadRequest,
     ConfigError,
-    PayloadTooLarge,
     UnprocessableEntity,
     UnsupportedMediaType,
     WebhookError,
 )
-from airflow_webhook_trigger.fastapi_app import as_response, http_exception_response
+from airflow_webhook_trigger.fastapi_app import as_response, http_exception_response, read_body_within
 from airflow_webhook_trigger.jsonbody import is_json_media_type, parse_json, parse_media_type
 from airflow_webhook_trigger.model import DAG_ID_RE, Webhook, to_document
 from airflow_webhook_trigger.registry import upsert
@@ -94,20 +93,8 @@ class JsonErrorRoute(APIRoute):
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "").strip()
     if declared.isdigit() and len(declared) < 20 and int(declared) > limit:
-        raise PayloadTooLarge(f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(
-                    f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)"
-                )
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise BadRequest("client disconnected before the body was read") from None
-    return b"".join(chunks)
+        raise body_too_large(limit)
+    return await read_body_within(request, limit)
 
 
 def json_body_reader(runtime: Callable[[], Runtime]) -> Callable[[Request], Coroutine[Any, Any, object]]:
