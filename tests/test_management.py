@@ -648,3 +648,38 @@ def test_management_405_allow_names_every_method(client: Any, path: str, methods
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) == methods
     assert response.json() == {"error": "Method Not Allowed"}
+
+
+def test_management_signed_webhook_literal_secret_never_returned_and_kept_on_patch(
+    client: Any, store: Any, admin: dict[str, str]
+) -> None:
+    doc = {
+        "id": "hook-api-signed01",
+        "dag_id": "wt_plain",
+        "auth": {
+            "signature": {"scheme": "stripe", "secret": "whsec_api_literal_1", "tolerance_seconds": 120}
+        },
+    }
+    created = client.post(f"{API}/webhooks", json=doc, headers=admin)
+    assert created.status_code == 201, created.text
+    signature = created.json()["auth"]["signature"]
+    assert signature == {"scheme": "stripe", "secret_stored": True, "tolerance_seconds": 120}
+    stored = store.require("hook-api-signed01").signature.secret.stored
+    responses = [
+        created,
+        client.get(f"{API}/webhooks/hook-api-signed01", headers=admin),
+        client.get(f"{API}/webhooks", headers=admin),
+        client.patch(f"{API}/webhooks/hook-api-signed01", json={"enabled": False}, headers=admin),
+    ]
+    for response in responses:
+        assert response.status_code in (200, 201)
+        assert "whsec_api_literal_1" not in response.text
+        assert stored not in response.text
+    assert store.require("hook-api-signed01").signature.secret.stored == stored  # kept, not re-encrypted
+    refused = client.put(
+        f"{API}/webhooks/hook-api-signed01",
+        json={"dag_id": "wt_plain", "auth": {"signature": {"scheme": "github", "secret_env": "UNSET_VAR_Q"}}},
+        headers=admin,
+    )
+    assert refused.status_code == 422
+    assert "UNSET_VAR_Q is not set" in refused.json()["error"]
