@@ -80,6 +80,21 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
+#: what to run when the plugin's tables are missing
+MIGRATE_HINT = 'run "airflow db migrate" (or "airflow-webhooks db migrate")'
+_OUR_TABLES = "webhook_trigger_"
+
+
+def is_missing_table(exc: BaseException) -> bool:
+    """The plugin's tables are not there (never migrated): SQLite's "no such table",
+    PostgreSQL's undefined_table (SQLSTATE 42P01)."""
+    if not isinstance(exc, sa_exc.DBAPIError) or _OUR_TABLES not in str(exc.orig):
+        return False
+    if getattr(exc.orig, "pgcode", None) == "42P01":
+        return True
+    return "no such table" in str(exc.orig)
+
+
 def describe(exc: BaseException) -> str:
     """``Type: first line of the driver's message`` (no traceback; the driver's messages hold no password)."""
     cause = getattr(exc, "orig", None) or exc
@@ -321,6 +336,12 @@ class Database:
             with self._sessions() as session, session.begin():
                 yield session
         except Exception as exc:
+            if is_missing_table(exc):
+                self.outage.failed(exc)
+                raise ServiceUnavailable(
+                    f"the webhook tables are missing: {MIGRATE_HINT}",
+                    headers={"Retry-After": str(self.limits.retry_after)},
+                ) from None
             if not is_unavailable(exc):
                 raise
             self.outage.failed(exc)

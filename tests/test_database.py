@@ -245,3 +245,41 @@ def test_postgres_nothing_listening_is_503_at_once() -> None:
     with pytest.raises(ServiceUnavailable), db.session() as session:
         session.execute(text("SELECT 1"))
     assert time.monotonic() - started < 2
+
+
+def _store_on(url: str) -> Any:
+    from airflow_webhook_trigger.store import WebhookStore
+
+    return WebhookStore(Database(create_engine(url), DbLimits()).session)
+
+
+def test_missing_tables_say_to_migrate(tmp_path: Path) -> None:
+    with pytest.raises(ServiceUnavailable) as info:
+        _store_on(f"sqlite:///{tmp_path / 'empty.db'}").get("hook-0123456789")
+    assert info.value.detail == (
+        'the webhook tables are missing: run "airflow db migrate" (or "airflow-webhooks db migrate")'
+    )
+    assert "Retry-After" in info.value.headers
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_missing_tables_say_to_migrate() -> None:
+    from sqlalchemy.engine import make_url
+
+    other = make_url(PG_URL).set(database="postgres")  # the server's own: no webhook tables
+    with pytest.raises(ServiceUnavailable, match="airflow db migrate"):
+        _store_on(other.render_as_string(hide_password=False)).list()
+
+
+def test_cli_without_tables_says_to_migrate(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"}
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{tmp_path / 'never-migrated.db'}"
+    cli = Path(sys.executable).parent / "airflow-webhooks"
+    done = subprocess.run([str(cli), "list"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert 'run "airflow db migrate" (or "airflow-webhooks db migrate")' in done.stderr
+    assert "Traceback" not in done.stderr
