@@ -150,7 +150,6 @@ def test_wait_async_timeout_returns_none_and_unregisters() -> None:
 
 
 def test_fetch_error_is_logged_and_polling_goes_on(caplog: pytest.LogCaptureFixture) -> None:
-    runs = FakeRuns()
     calls = []
 
     def flaky(keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
@@ -162,7 +161,8 @@ def test_fetch_error_is_logged_and_polling_goes_on(caplog: pytest.LogCaptureFixt
     waiter = RunWaiter(flaky, tick=0.01)
     assert waiter.wait(1, timeout=5) == RunSnapshot("success")
     assert "polling pending runs failed" in caplog.text
-    assert runs.fetches == []
+    assert calls == [[1], [1]]  # the failed poll, then the next tick's
+    assert waiter.fetches == 2
 
 
 def test_fetch_db_unavailable_is_not_logged_per_tick_and_polling_goes_on(
