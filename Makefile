@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-sqlite test-postgres lint demo bench clean
+.PHONY: install test test-sqlite test-postgres lint demo bench dist clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,11 @@ demo: install
 bench: install
 	$(BIN)/python bench/parse.py
 
+## Build the wheel into dist/ (the package is not on PyPI yet: pip install dist/*.whl).
+dist: install
+	rm -rf dist
+	$(BIN)/pip wheel --no-deps -q -w dist .
+	rm -rf build airflow_webhook_trigger.egg-info
+
 clean:
-	rm -rf $(VENV) .demo build *.egg-info
+	rm -rf $(VENV) .demo build dist *.egg-info

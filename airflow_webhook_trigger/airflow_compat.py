@@ -46,6 +46,22 @@ def base_url() -> str:
     return url.rstrip("/")
 
 
+def base_url_configured() -> bool:
+    """Whether ``[api] base_url`` is set (Airflow has no default: URLs would say localhost:8080)."""
+    from airflow.configuration import conf
+
+    return bool(conf.get("api", "base_url", fallback=""))
+
+
+def dag_known(dag_id: str) -> bool:
+    """Whether Airflow's DB knows the DAG (the dag-processor has parsed it)."""
+    from airflow.models.dag import DagModel
+    from sqlalchemy import select
+
+    with db_session() as session:
+        return session.scalar(select(DagModel.dag_id).where(DagModel.dag_id == dag_id)) is not None
+
+
 def db_limits(settings: Settings) -> DbLimits:
     return DbLimits(
         timeout=settings.db_timeout_seconds,

@@ -70,9 +70,16 @@ def _definition_flags(p: argparse.ArgumentParser, *, creating: bool) -> None:
     p.add_argument("--signature-prefix", metavar="TEXT", help="hmac: text before the digest, e.g. sha256=")
     if not creating:
         p.add_argument("--no-signature", action="store_true", help="remove the signature check")
-    p.add_argument("--header", action="append", metavar="NAME[=alias]", help="header to read (repeat)")
-    p.add_argument("--query", action="append", metavar="PATH[=alias]", help="query path to read (repeat)")
-    p.add_argument("--body", action="append", metavar="PATH[=alias]", help="body path to read (repeat)")
+    replaces = "" if creating else "; replaces the webhook's whole list"
+    p.add_argument(
+        "--header", action="append", metavar="NAME[=alias]", help=f"header to read (repeat){replaces}"
+    )
+    p.add_argument(
+        "--query", action="append", metavar="PATH[=alias]", help=f"query path to read (repeat){replaces}"
+    )
+    p.add_argument(
+        "--body", action="append", metavar="PATH[=alias]", help=f"body path to read (repeat){replaces}"
+    )
     if not creating:
         p.add_argument("--clear-fields", action="store_true", help="read no configured field any more")
     p.add_argument("--response-status", type=int, metavar="CODE", help="async answer status (2xx)")
@@ -190,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("create", help="create a webhook and print its URL")
     p.add_argument("--id", help="choose the id ([A-Za-z0-9_-]{8,64}); generated when absent")
+    p.add_argument("--strict", action="store_true", help="refuse a DAG that Airflow's DB does not know")
     p.add_argument("--disabled", action="store_true", help="create it disabled")
     _definition_flags(p, creating=True)
     p.add_argument("--json", action="store_true", help="print the webhook as JSON")
@@ -257,6 +265,7 @@ def _vault() -> Any:
 class Cli:
     def __init__(self, out: TextIO, err: TextIO, stdin: TextIO) -> None:
         self.out, self.err, self.stdin = out, err, stdin
+        self._base_url_checked = False
 
     def _store(self) -> Any:
         from airflow_webhook_trigger.airflow_compat import db_session
@@ -265,10 +274,30 @@ class Cli:
         return WebhookStore(db_session)
 
     def _url(self, webhook_id: str) -> str:
-        from airflow_webhook_trigger.airflow_compat import base_url, read_settings
+        from airflow_webhook_trigger.airflow_compat import base_url, base_url_configured, read_settings
         from airflow_webhook_trigger.management import webhook_url
 
+        if not self._base_url_checked:
+            self._base_url_checked = True
+            if not base_url_configured():
+                self._warn([
+                    f"[api] base_url is not set, so URLs say {base_url()}; set it "
+                    "(AIRFLOW__API__BASE_URL) to the address the senders reach"
+                ])  # fmt: skip
         return webhook_url(base_url(), read_settings().url_prefix, webhook_id)
+
+    def _check_dag(self, dag_id: str, *, strict: bool = False) -> None:
+        from airflow_webhook_trigger.airflow_compat import dag_known
+
+        if dag_known(dag_id):
+            return
+        message = (
+            f"DAG {dag_id!r} is not in Airflow's DB (misspelled, or not parsed yet): "
+            "its webhooks answer 404 until it is"
+        )
+        if strict:
+            raise CliError(message)
+        self._warn([message])
 
     def _print_webhook(self, webhook: Webhook, as_json: bool) -> None:
         doc = {**to_document(webhook), "url": self._url(webhook.id)}
@@ -290,6 +319,7 @@ class Cli:
         if args.disabled:
             doc["enabled"] = False
         _apply_flags(doc, args, self.stdin)
+        self._check_dag(args.dag_id, strict=args.strict)
         applied = upsert(self._store(), doc, env=os.environ, create_only=True, vault=_vault())
         self._warn(applied.warnings)
         if args.json:
@@ -341,6 +371,8 @@ class Cli:
         store = self._store()
         doc: dict[str, Any] = to_document(store.require(args.id))
         _apply_flags(doc, args, self.stdin)
+        if args.dag_id:
+            self._check_dag(args.dag_id)
         applied = upsert(store, doc, env=os.environ, vault=_vault())
         self._warn(applied.warnings)
         self.out.write(f"{applied.action} webhook {applied.webhook.id}\n")

@@ -8,7 +8,8 @@ which_db=${1:-all}
 
 PG_HOST=${WEBHOOK_TEST_PG_HOST:-127.0.0.1}
 PG_PORT=${WEBHOOK_TEST_PG_PORT:-5432}
-PG_DB=${WEBHOOK_TEST_PG_DB:-webhook_trigger_test}
+# a database of this run's own (parallel runs do not collide), dropped when the run ends
+PG_DB=${WEBHOOK_TEST_PG_DB:-webhook_trigger_test_$$}
 
 ensure_postgres() {
   if ! "$BIN/python" -c "import psycopg2; psycopg2.connect(host='$PG_HOST', port=$PG_PORT, user='postgres', dbname='postgres').close()" 2>/dev/null; then
@@ -29,6 +30,16 @@ conn.close()
 PY
 }
 
+drop_postgres() {
+  "$BIN/python" - <<PY 2>/dev/null || true
+import psycopg2
+conn = psycopg2.connect(host="$PG_HOST", port=$PG_PORT, user="postgres", dbname="postgres")
+conn.autocommit = True
+conn.cursor().execute("DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)")
+conn.close()
+PY
+}
+
 status=0
 if [ "$which_db" = all ] || [ "$which_db" = lint ]; then
   echo "== lint and types"
@@ -44,6 +55,7 @@ fi
 if [ "$which_db" = all ] || [ "$which_db" = postgres ]; then
   echo "== tests on PostgreSQL"
   ensure_postgres
+  trap drop_postgres EXIT
   WEBHOOK_TEST_DATABASE="postgresql+psycopg2://postgres@$PG_HOST:$PG_PORT/$PG_DB" \
     HYPOTHESIS_PROFILE=dev "$BIN/python" -m pytest -m "airflow or e2e" "$@" || status=$?
 fi

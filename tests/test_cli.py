@@ -872,3 +872,25 @@ def test_cli_parse_sample_form_body(cli: Any) -> None:
     code, out, _ = cli("parse-sample", "--form", "--json", "From=%2B1555&Body=hi")
     assert code == 0
     assert json.loads(out) == {"part": "body", "paths": ["From", "Body"]}
+
+
+@airflow
+def test_cli_create_unknown_dag_warns_and_strict_refuses(cli: Any, store: Any) -> None:
+    code, out, err = cli("create", "--dag-id", "no_such_dag_zz")
+    assert code == 0
+    assert "warning: DAG 'no_such_dag_zz' is not in Airflow's DB" in err
+    assert [w.dag_id for w in store.list()] == ["no_such_dag_zz"]
+    code, _, err = cli("create", "--dag-id", "no_such_dag_zz", "--strict")
+    assert code == 1
+    assert "error: DAG 'no_such_dag_zz' is not in Airflow's DB" in err
+    assert len(store.list()) == 1
+
+
+@airflow
+def test_cli_base_url_unset_warns_once(cli: Any, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli("create", "--dag-id", "wt_plain", "--id", "hook-url-0000001")[0] == 0
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "")
+    code, out, err = cli("list")
+    assert code == 0
+    assert err.count("[api] base_url is not set") == 1
+    assert "http://localhost:8080/webhook/trigger/hook-url-0000001" in out
