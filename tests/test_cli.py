@@ -876,7 +876,7 @@ def test_cli_parse_sample_form_body(cli: Any) -> None:
 
 @airflow
 def test_cli_create_unknown_dag_warns_and_strict_refuses(cli: Any, store: Any) -> None:
-    code, out, err = cli("create", "--dag-id", "no_such_dag_zz")
+    code, _, err = cli("create", "--dag-id", "no_such_dag_zz")
     assert code == 0
     assert "warning: DAG 'no_such_dag_zz' is not in Airflow's DB" in err
     assert [w.dag_id for w in store.list()] == ["no_such_dag_zz"]
