@@ -83,10 +83,18 @@ def compile_param_checks(dag: Any) -> tuple[ParamCheck, ...]:
     return tuple(checks)
 
 
+def _is_arg_set_function() -> Any:
+    """Airflow's "is this default a real value" test; it moved between releases."""
+    try:
+        from airflow.serialization.definitions.notset import is_arg_set
+    except ImportError:  # before Airflow 3.3
+        from airflow.sdk.definitions._internal.types import is_arg_set  # type: ignore[assignment]
+    return is_arg_set
+
+
 def check_params(checks: tuple[ParamCheck, ...], conf: dict[str, object]) -> None:
     """:raises UnprocessableEntity: naming the first param missing or invalid in ``conf``"""
-    from airflow.serialization.definitions.notset import is_arg_set
-
+    is_arg_set = _is_arg_set_function()
     for name, default, validator in checks:
         value = conf.get(name, default)
         if not is_arg_set(value):
@@ -180,6 +188,39 @@ _RUN_COLUMNS = frozenset(
 )
 
 
+#: the ``dag_run`` columns Airflow's ORM insert leaves to their defaults (Airflow 3.3)
+_RUN_DEFAULTED = frozenset(
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "end_date",
+        "last_scheduling_decision",
+        "log_template_id",
+        "span_status",
+    }
+)
+#: the ``TaskInstance`` mapper attributes ``insert_mapping`` leaves to their defaults (3.3)
+_TI_DEFAULTED = frozenset(
+    {
+        "duration", "end_date", "external_executor_id", "id", "last_heartbeat_at", "next_kwargs",
+        "next_method", "pid", "queued_by_job_id", "queued_dttm", "_rendered_map_index",
+        "retry_delay_override", "retry_reason", "scheduled_dttm", "span_status", "start_date",
+        "state", "trigger_id", "trigger_timeout", "updated_at",
+    }
+)  # fmt: skip
+#: the Airflow releases (major.minor) on which tests/test_airflow_runs.py proved, row by row
+#: and table by table, that the lean insert writes what Airflow's own trigger writes
+PROVEN_RELEASES = ("3.3",)
+
+
+def airflow_release() -> str:
+    """The running Airflow's ``major.minor``."""
+    import airflow
+
+    return ".".join(str(airflow.__version__).split(".")[:2])
+
+
 def _insert_helpers() -> tuple[Any, ...]:
     """Airflow's helpers a lean insert calls (an ImportError means: not this Airflow)."""
     from airflow._shared.observability.metrics import stats
@@ -203,6 +244,9 @@ def _insert_helpers() -> tuple[Any, ...]:
 
 def _why_not_lean(dag: Any, session: Session) -> str | None:
     """None if the lean path writes exactly what Airflow would for this DAG, else why not."""
+    release = airflow_release()
+    if release not in PROVEN_RELEASES:
+        return f"the lean insert is proven on Airflow {', '.join(PROVEN_RELEASES)}, not {release}"
     try:
         from airflow.exceptions import NotMapped
         from airflow.models.dagrun import DagRun
@@ -218,9 +262,14 @@ def _why_not_lean(dag: Any, session: Session) -> str | None:
         _insert_helpers()
     except ImportError as exc:  # another Airflow release: use its own path
         return f"this Airflow lacks {exc.name or 'a helper'}"
-    missing = _RUN_COLUMNS - set(DagRun.__table__.c.keys())
+    columns = set(DagRun.__table__.c.keys())
+    missing = _RUN_COLUMNS - columns
     if missing or not hasattr(dag.timetable, "resolve_partition_date"):
         return f"this Airflow's dag_run differs ({', '.join(sorted(missing)) or 'partitions'})"
+    unknown = columns - _RUN_COLUMNS - _RUN_DEFAULTED
+    if unknown:  # Airflow's trigger may set them: a lean row would leave them to defaults
+        names = ", ".join(sorted(unknown))
+        return f"this Airflow's dag_run has columns the lean insert does not write ({names})"
     builtin_weights = (
         _AbsolutePriorityWeightStrategy,
         _DownstreamPriorityWeightStrategy,
@@ -268,6 +317,14 @@ def _ti_rows(dag: Any, version_id: Any) -> tuple[tuple[dict[str, Any], ...], tup
     return tuple(rows), tuple(counts.items())
 
 
+def _unknown_ti_attributes(rows: tuple[dict[str, Any], ...]) -> set[str]:
+    """task_instance attributes that neither insert_mapping writes nor are known defaults."""
+    from airflow.models.taskinstance import TaskInstance
+
+    written = set(rows[0]) | {"run_id", "context_carrier"} if rows else set(_TI_DEFAULTED)
+    return set(TaskInstance.__mapper__.column_attrs.keys()) - written - _TI_DEFAULTED
+
+
 class RunFactory:
     """Deserialized DAGs, compiled params and run templates, cached per DAG version; lean run inserts."""
 
@@ -297,11 +354,22 @@ class RunFactory:
         if found is not None and found.dag is dag:
             return found
         checks = compile_param_checks(dag)
-        why = _why_not_lean(dag, session)
+        rows: tuple[dict[str, Any], ...] = ()
+        counts: tuple[tuple[str, int], ...] = ()
+        try:
+            why = _why_not_lean(dag, session)
+            if why is None:
+                rows, counts = _ti_rows(dag, latest.version_id)
+                unknown = _unknown_ti_attributes(rows)
+                if unknown:
+                    names = ", ".join(sorted(unknown))
+                    why = f"this Airflow's task_instance has columns the lean insert does not write ({names})"
+        except Exception as exc:  # any surprise while preparing: Airflow's own path, always
+            why = f"preparing the lean insert failed ({type(exc).__name__}: {str(exc)[:200]})"
         if why is None:
-            rows, counts = _ti_rows(dag, latest.version_id)
             made = RunTemplate(dag, latest.version_id, checks, rows, counts)
         else:
+            # once per DAG version: the template is cached
             log.info("DAG %s: runs go through Airflow's trigger path (%s)", latest.dag_id, why)
             made = RunTemplate(dag, latest.version_id, checks, None, why_not_lean=why)
         with self._lock:
@@ -329,7 +397,8 @@ class RunFactory:
         from airflow.utils.state import DagRunState
         from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
-        assert template.ti_rows is not None, "not a lean template"
+        if template.ti_rows is None:
+            raise ValueError(f"DAG {template.dag.dag_id}: not a lean template ({template.why_not_lean})")
         stats, span_level_key, new_dagrun_trace_carrier, new_task_run_carrier, timezone, trace_attributes = (
             _insert_helpers()
         )
@@ -367,7 +436,8 @@ class RunFactory:
             "partition_key": None,
             "partition_date": dag.timetable.resolve_partition_date(None),
         }
-        assert values.keys() == _RUN_COLUMNS
+        if values.keys() != _RUN_COLUMNS:  # a code change out of step with _RUN_COLUMNS
+            raise RuntimeError(f"lean dag_run row has {sorted(values)}, expected {sorted(_RUN_COLUMNS)}")
         table = DagRun.__table__
         key = int(session.execute(table.insert().values(values).returning(table.c.id)).scalar_one())
         rows = []

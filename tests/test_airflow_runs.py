@@ -210,3 +210,93 @@ def test_an_airflow_without_the_helpers_keeps_airflows_path(factory: Any, monkey
     monkeypatch.setattr(runs, "_insert_helpers", missing)
     _, template = _template(factory, "wt_plain")
     assert template.why_not_lean == "this Airflow lacks airflow._shared.observability.traces"
+
+
+# -- the lean insert, gated: every fallback keeps Airflow's own path -----------------------
+
+
+def test_an_unproven_airflow_release_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
+    import airflow_webhook_trigger.airflow_runs as runs
+
+    monkeypatch.setattr(runs, "airflow_release", lambda: "3.4")
+    _, template = _template(factory, "wt_plain")
+    assert template.ti_rows is None
+    assert template.why_not_lean == "the lean insert is proven on Airflow 3.3, not 3.4"
+
+
+def test_the_running_release_is_a_proven_one() -> None:
+    from airflow_webhook_trigger.airflow_runs import PROVEN_RELEASES, airflow_release
+
+    # this test file's row-by-row comparison ran on this release: keep the list in step
+    assert airflow_release() in PROVEN_RELEASES
+
+
+def test_any_exception_while_preparing_keeps_airflows_path_logged_once(
+    factory: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    import logging
+
+    import airflow_webhook_trigger.airflow_runs as runs
+
+    def changed_signature(dag: Any, version_id: Any) -> Any:
+        raise TypeError("insert_mapping() got an unexpected keyword argument 'dag_run'")
+
+    monkeypatch.setattr(runs, "_ti_rows", changed_signature)
+    with caplog.at_level(logging.INFO, logger="airflow_webhook_trigger.airflow_runs"):
+        _, template = _template(factory, "wt_plain")
+        _template(factory, "wt_plain")
+    assert template.ti_rows is None
+    assert template.why_not_lean == (
+        "preparing the lean insert failed (TypeError: insert_mapping() got an unexpected keyword argument 'dag_run')"
+    )
+    assert caplog.text.count("runs go through Airflow's trigger path") == 1
+
+
+def test_an_unknown_dag_run_column_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
+    import airflow_webhook_trigger.airflow_runs as runs
+
+    monkeypatch.setattr(runs, "_RUN_DEFAULTED", runs._RUN_DEFAULTED - {"last_scheduling_decision"})
+    _, template = _template(factory, "wt_plain")
+    assert template.why_not_lean == (
+        "this Airflow's dag_run has columns the lean insert does not write (last_scheduling_decision)"
+    )
+
+
+def test_an_unknown_task_instance_column_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
+    import airflow_webhook_trigger.airflow_runs as runs
+
+    monkeypatch.setattr(runs, "_TI_DEFAULTED", runs._TI_DEFAULTED - {"pid"})
+    _, template = _template(factory, "wt_plain")
+    assert (
+        template.why_not_lean
+        == "this Airflow's task_instance has columns the lean insert does not write (pid)"
+    )
+
+
+def test_a_fallback_template_still_starts_the_run(monkeypatch: Any, airflow_db: None) -> None:
+    import airflow_webhook_trigger.airflow_runs as runs
+    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway
+    from airflow_webhook_trigger.config import Settings
+    from tests.integration import runs_of
+
+    monkeypatch.setattr(runs, "airflow_release", lambda: "3.0")
+    run = AirflowRunGateway(Settings()).trigger("wt_plain", "webhook__gate-fallback__1", {"x": 1})
+    [stored] = [r for r in runs_of("wt_plain") if r.run_id == run.run_id]
+    assert (stored.id, stored.conf, stored.run_type) == (run.key, {"x": 1}, "manual")
+
+
+def test_the_package_has_no_assert_statements() -> None:
+    """Runtime checks must hold under ``python -O``."""
+    import ast
+    from pathlib import Path
+
+    import airflow_webhook_trigger
+
+    package = Path(airflow_webhook_trigger.__file__).parent
+    found = [
+        f"{path.name}:{node.lineno}"
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assert)
+    ]
+    assert found == []
