@@ -247,7 +247,8 @@ def test_any_exception_while_preparing_keeps_airflows_path_logged_once(
         _template(factory, "wt_plain")
     assert template.ti_rows is None
     assert template.why_not_lean == (
-        "preparing the lean insert failed (TypeError: insert_mapping() got an unexpected keyword argument 'dag_run')"
+        "preparing the lean insert failed "
+        "(TypeError: insert_mapping() got an unexpected keyword argument 'dag_run')"
     )
     assert caplog.text.count("runs go through Airflow's trigger path") == 1
 
