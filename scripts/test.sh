@@ -21,25 +21,24 @@ ensure_postgres() {
       sleep 2
     fi
   fi
-  "$BIN/python" - <<PY
+  pg_admin "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" "CREATE DATABASE $PG_DB"
+}
+
+# Run each argument as a statement on the server's postgres database (autocommit).
+pg_admin() {
+  "$BIN/python" - "$@" <<PY
+import sys
 import psycopg2
 conn = psycopg2.connect(host="$PG_HOST", port=$PG_PORT, user="postgres", dbname="postgres")
 conn.autocommit = True
-cur = conn.cursor()
-cur.execute("DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)")
-cur.execute("CREATE DATABASE $PG_DB")
+for statement in sys.argv[1:]:
+    conn.cursor().execute(statement)
 conn.close()
 PY
 }
 
 drop_postgres() {
-  "$BIN/python" - <<PY 2>/dev/null || true
-import psycopg2
-conn = psycopg2.connect(host="$PG_HOST", port=$PG_PORT, user="postgres", dbname="postgres")
-conn.autocommit = True
-conn.cursor().execute("DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)")
-conn.close()
-PY
+  pg_admin "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" 2>/dev/null || true
 }
 
 # One Airflow release of the matrix: a venv of its own from ci/airflow-X.Y.txt, this project
@@ -65,13 +64,7 @@ run_release() {
 status=0
 if [ "$which_db" = release ]; then
   run_release "$@" || status=$?
-  if [ "$which_db" = all ] || [ "$which_db" = matrix ]; then
-  for pins in ci/airflow-*.txt; do
-    release=$(basename "$pins" .txt); release=${release#airflow-}
-    run_release "$release" "$@" || status=$?
-  done
-fi
-exit $status
+  exit $status
 fi
 if [ "$which_db" = all ] || [ "$which_db" = lint ]; then
   echo "== lint and types"
