@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from airflow_webhook_trigger.config import Settings
+from airflow_webhook_trigger.endpoint import busy
 from airflow_webhook_trigger.errors import ConfigError, ServiceUnavailable
 from airflow_webhook_trigger.signatures import SecretRef, UnusableSecret, check_secret
 
@@ -142,10 +143,7 @@ class AirflowSecrets:
             log.warning(
                 "webhook %s: its signing secret (%s) %s; answering 503", webhook_id, ref.describe(), why
             )
-        return ServiceUnavailable(
-            "the webhook's signing secret cannot be read; retry later",
-            headers={"Retry-After": str(self._settings.retry_after_seconds)},
-        )
+        return busy("the webhook's signing secret cannot be read", self._settings.retry_after_seconds)
 
     def resolve(self, webhook_id: str, scheme: str, ref: SecretRef) -> bytes:
         try:

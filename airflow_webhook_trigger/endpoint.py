@@ -89,6 +89,17 @@ class SecretResolver(Protocol):
         ...
 
 
+@dataclass(frozen=True, eq=False)
+class Authenticated:
+    """Proof that :meth:`WebhookEndpoint.authenticate` passed for this webhook and request."""
+
+    webhook: Webhook
+    request: WebhookRequest
+
+    def covers(self, webhook: Webhook, request: WebhookRequest) -> bool:
+        return self.webhook is webhook and self.request is request
+
+
 class CachedSource:
     """A short-lived per-process cache in front of a :class:`WebhookSource`.
 
@@ -225,50 +236,54 @@ class WebhookEndpoint:
                 return f"secrets of {webhook.id}"
         return None
 
-    def authenticate(self, webhook: Webhook, headers: Headers, body: bytes = b"", url: str = "") -> None:
-        """The webhook's auth checks (PRODUCT §4): Basic auth, then the signature.
+    def authenticate(self, webhook: Webhook, request: WebhookRequest) -> Authenticated:
+        """The webhook's auth checks (PRODUCT §4): Basic auth, then the signature over the
+        raw body (and, for Twilio, ``request.url``).
 
-        :meth:`accept` checks again (one HMAC each once a password was verified); an
-        adapter calls this first so that no request holds a trigger slot while it is checked.
+        An adapter calls this before taking a trigger slot and hands the result to
+        :meth:`accept`, which then does not check again; without it, :meth:`accept` checks.
 
-        :param body: the raw body the signature covers
-        :param url: the public URL the sender called, with its query (Twilio signs it)
         :raises Unauthorized: missing, malformed or wrong credentials or signature
         :raises ServiceUnavailable: a signing secret cannot be read now
         """
         if webhook.auth is not None:
-            self._auth.check(webhook.auth, headers)
+            self._auth.check(webhook.auth, request.headers)
         spec = webhook.signature
-        if spec is None:
-            return
-        if self._secrets is None:  # a webhook with a signature, and no way to read secrets
-            raise ServiceUnavailable(
-                "the webhook's signing secret cannot be read; retry later",
-                headers={"Retry-After": str(self.settings.retry_after_seconds)},
-            )
-        keys = [self._secrets.resolve(webhook.id, spec.scheme, spec.secret)]
-        if spec.previous is not None:
-            keys.append(self._secrets.resolve(webhook.id, spec.scheme, spec.previous))
-        try:
-            verify_signature(spec, keys, SignedRequest(headers, body, url), self._clock().timestamp())
-        except UnusableSecret:  # resolvers check secrets first; this is the last line
-            raise ServiceUnavailable(
-                "the webhook's signing secret cannot be used; retry later",
-                headers={"Retry-After": str(self.settings.retry_after_seconds)},
-            ) from None
+        if spec is not None:
+            if self._secrets is None:  # a webhook with a signature, and no way to read secrets
+                raise busy("the webhook's signing secret cannot be read", self.settings.retry_after_seconds)
+            keys = [self._secrets.resolve(webhook.id, spec.scheme, spec.secret)]
+            if spec.previous is not None:
+                keys.append(self._secrets.resolve(webhook.id, spec.scheme, spec.previous))
+            signed = SignedRequest(request.headers, request.body, request.url)
+            try:
+                verify_signature(spec, keys, signed, self._clock().timestamp())
+            except UnusableSecret:  # resolvers check secrets first; this is the last line
+                raise busy(
+                    "the webhook's signing secret cannot be used", self.settings.retry_after_seconds
+                ) from None
+        return Authenticated(webhook, request)
 
     def accept(
-        self, webhook: Webhook, request: WebhookRequest, *, request_url: str = ""
+        self,
+        webhook: Webhook,
+        request: WebhookRequest,
+        *,
+        request_url: str = "",
+        authenticated: Authenticated | None = None,
     ) -> HttpResponse | PendingRun:
         """Authenticate, parse, start the run; answer (async) or say what to wait for (sync).
 
         :param request_url: the trigger URL as the caller used it (no query), for the
             status URL of a sync webhook
+        :param authenticated: what :meth:`authenticate` returned for this very webhook and
+            request, if the adapter checked first; else the checks are made here
         :raises WebhookError: any rejection, with its status
         """
         if len(request.body) > self.settings.max_body_bytes:
             raise body_too_large(self.settings.max_body_bytes)
-        self.authenticate(webhook, request.headers, request.body, request.url)
+        if authenticated is None or not authenticated.covers(webhook, request):
+            self.authenticate(webhook, request)
         body = read_body(
             request.headers.get("content-type"),
             request.body,
@@ -323,7 +338,8 @@ class WebhookEndpoint:
         webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
         if webhook is None or not webhook.enabled:
             raise NotFound("no such webhook")
-        self.authenticate(webhook, headers, b"", url)  # a signature covers the empty body
+        # a GET: a signature covers the empty body
+        self.authenticate(webhook, WebhookRequest(method, headers, b"", b"", url))
         found = None
         if run_id.startswith(f"webhook__{webhook.id}__") and RUN_ID_RE.match(run_id):
             found = self._runs.snapshot(webhook.dag_id, run_id)

@@ -116,7 +116,7 @@ class Admission:
         its own, so that a burst queues here and not on the pool Airflow's endpoints use."""
         return await to_thread.run_sync(work, limiter=self._gate().lookups)
 
-    async def slow_check(self, key: str, work: Callable[[], None]) -> None:
+    async def slow_check(self, key: str, work: Callable[[], T]) -> T:
         """A first credential check (a scrypt), before any trigger slot is taken.
 
         One at a time per key (a stored password hash), waiting in the event loop: a
@@ -136,7 +136,7 @@ class Admission:
         if not acquired:
             raise busy(TOO_MANY_CHECKS, self._settings.retry_after_seconds)
         try:
-            await to_thread.run_sync(work, limiter=gate.checks)
+            return await to_thread.run_sync(work, limiter=gate.checks)
         finally:
             lock.release()
 
@@ -187,13 +187,13 @@ class TriggerRoute:
             # credentials first, outside the trigger slots: a flood of wrong passwords
             # must not hold the slots every other webhook needs
             slow_key = endpoint.slow_auth_key(webhook)
-            check = functools.partial(endpoint.authenticate, webhook, incoming.headers, body, incoming.url)
-            if slow_key is None:
-                check()  # HMACs only: inline
-            else:
-                await admission.slow_check(slow_key, check)
+            check = functools.partial(endpoint.authenticate, webhook, incoming)
+            # HMACs only: inline; a first scrypt or a secrets backend: on a thread
+            proof = check() if slow_key is None else await admission.slow_check(slow_key, check)
             url = str(request.url.replace(query=""))
-            result = await admission.run(lambda: endpoint.accept(webhook, incoming, request_url=url))
+            result = await admission.run(
+                lambda: endpoint.accept(webhook, incoming, request_url=url, authenticated=proof)
+            )
             if isinstance(result, PendingRun):
                 # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
                 snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_webhook_trigger.auth import hash_password
+from airflow_webhook_trigger.auth import BasicAuthChecker, hash_password
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint, make_run_id
 from airflow_webhook_trigger.errors import (
@@ -370,3 +370,35 @@ def test_status_same_auth_as_webhook_and_get_only() -> None:
     with pytest.raises(MethodNotAllowed) as info:
         endpoint.status("POST", webhook.id, "webhook__hook-0123456789__x", Headers())
     assert info.value.headers == {"Allow": "GET"}
+
+
+class CountingChecker(BasicAuthChecker):
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    def check(self, auth: BasicAuth, headers: Headers) -> None:
+        self.checks += 1
+        super().check(auth, headers)
+
+
+def test_accept_with_authenticate_proof_does_not_check_twice() -> None:
+    import base64
+
+    webhook = _webhook().with_changes(auth=BasicAuth("u", PASSWORD_HASH))
+    checker = CountingChecker()
+    source = FakeSource({webhook.id: webhook})
+    endpoint = WebhookEndpoint(Settings(), source, FakeRuns(), clock=lambda: NOW, auth=checker)
+    token = base64.b64encode(b"u:s3cret").decode()
+    request = _request(b"{}", Content_Type="application/json", Authorization=f"Basic {token}")
+    proof = endpoint.authenticate(webhook, request)
+    endpoint.accept(webhook, request, authenticated=proof)
+    assert checker.checks == 1
+    # a proof for another request (or none) proves nothing: the checks are made again
+    other = _request(b"{}", Content_Type="application/json", Authorization=f"Basic {token}")
+    endpoint.accept(webhook, other, authenticated=proof)
+    endpoint.accept(webhook, request)
+    assert checker.checks == 3
+    forged = _request(b"{}", Content_Type="application/json", Authorization="Basic dTp3cm9uZw==")
+    with pytest.raises(Unauthorized):
+        endpoint.accept(webhook, forged, authenticated=proof)
