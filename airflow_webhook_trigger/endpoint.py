@@ -167,6 +167,21 @@ def body_too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)")
 
 
+def check_declared_size(content_length: str | None, limit: int) -> None:
+    """413 before reading, when ``Content-Length`` says the body is over ``limit``.
+
+    A value that is not a plain number is left to the server and the read that follows.
+
+    :raises PayloadTooLarge: the declared size is over the limit
+    """
+    if content_length is None:
+        return
+    declared = content_length.strip()
+    # isascii: "²".isdigit() is true, and int("²") raises
+    if declared.isascii() and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+        raise body_too_large(limit)
+
+
 #: the 503 detail when more webhooks arrive at once than ``max_concurrent_triggers`` can take
 TOO_MANY_AT_ONCE = "too many webhooks are being accepted at once"
 
@@ -214,10 +229,7 @@ class WebhookEndpoint:
         webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
         if webhook is None or not webhook.enabled:
             raise NotFound("no such webhook")
-        if content_length is not None:
-            declared = content_length.strip()
-            if declared.isdigit() and len(declared) < 20 and int(declared) > self.settings.max_body_bytes:
-                raise body_too_large(self.settings.max_body_bytes)
+        check_declared_size(content_length, self.settings.max_body_bytes)
         return webhook
 
     def slow_auth_key(self, webhook: Webhook) -> str | None:

@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_webhook_trigger.database import Database, is_unavailable
-from airflow_webhook_trigger.endpoint import body_too_large
+from airflow_webhook_trigger.endpoint import check_declared_size
 from airflow_webhook_trigger.errors import (
     BadRequest,
     ConfigError,
@@ -91,9 +91,7 @@ class JsonErrorRoute(APIRoute):
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "").strip()
-    if declared.isdigit() and len(declared) < 20 and int(declared) > limit:
-        raise body_too_large(limit)
+    check_declared_size(request.headers.get("content-length"), limit)
     return await read_body_within(request, limit)
 
 

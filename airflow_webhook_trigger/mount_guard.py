@@ -32,7 +32,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from airflow_webhook_trigger.endpoint import body_too_large
+from airflow_webhook_trigger.endpoint import body_too_large, check_declared_size
+from airflow_webhook_trigger.errors import PayloadTooLarge
 from airflow_webhook_trigger.response import HttpResponse, error_response, json_response
 
 #: where Airflow 3 mounts plugin blueprints
@@ -102,9 +103,10 @@ class MountGuard:
         headers = list(scope.get("headers", ()))
         declared = [v for k, v in headers if k.lower() == b"content-length"]
         if declared:
-            value = declared[0].strip()
-            if value.isdigit() and len(value) < 20 and int(value) > limit:
-                await _send_response(send, error_response(body_too_large(limit)))
+            try:
+                check_declared_size(declared[0].decode("latin-1"), limit)
+            except PayloadTooLarge as exc:
+                await _send_response(send, error_response(exc))
                 return
             await self.app(scope, receive, send)
             return
