@@ -116,6 +116,15 @@ class Admission:
         its own, so that a burst queues here and not on the pool Airflow's endpoints use."""
         return await to_thread.run_sync(work, limiter=self._gate().lookups)
 
+    async def _acquire_in_time(self, waitable: anyio.Lock | anyio.Semaphore, why: str) -> None:
+        """Acquire within ``trigger_slot_wait_seconds``, waiting in the event loop, else 503."""
+        acquired = False
+        with anyio.move_on_after(self._settings.trigger_slot_wait_seconds):
+            await waitable.acquire()
+            acquired = True
+        if not acquired:
+            raise busy(why, self._settings.retry_after_seconds)
+
     async def slow_check(self, key: str, work: Callable[[], T]) -> T:
         """A first credential check (a scrypt), before any trigger slot is taken.
 
@@ -129,12 +138,7 @@ class Admission:
             if len(gate.check_locks) > 10_000:
                 gate.check_locks.clear()
             lock = gate.check_locks[key] = anyio.Lock()
-        acquired = False
-        with anyio.move_on_after(self._settings.trigger_slot_wait_seconds):
-            await lock.acquire()
-            acquired = True
-        if not acquired:
-            raise busy(TOO_MANY_CHECKS, self._settings.retry_after_seconds)
+        await self._acquire_in_time(lock, TOO_MANY_CHECKS)
         try:
             return await to_thread.run_sync(work, limiter=gate.checks)
         finally:
@@ -143,12 +147,7 @@ class Admission:
     async def run(self, work: Callable[[], T]) -> T:
         """Accepting a webhook: a slot within ``trigger_slot_wait_seconds`` or 503."""
         gate = self._gate()
-        admitted = False
-        with anyio.move_on_after(self._settings.trigger_slot_wait_seconds):
-            await gate.slots.acquire()
-            admitted = True
-        if not admitted:
-            raise busy(TOO_MANY_AT_ONCE, self._settings.retry_after_seconds)
+        await self._acquire_in_time(gate.slots, TOO_MANY_AT_ONCE)
         try:
             # outside the timeout's scope: a run once started is answered, however long it took
             return await to_thread.run_sync(work, limiter=gate.threads)
