@@ -48,16 +48,6 @@ ALGORITHMS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 ENCODINGS = ("hex", "base64")
 DEFAULT_TOLERANCE = 300
 
-#: the header each scheme's signature arrives in (``hmac``: configured)
-SIGNATURE_HEADERS = {
-    "github": "X-Hub-Signature-256",
-    "stripe": "Stripe-Signature",
-    "slack": "X-Slack-Signature",
-    "shopify": "X-Shopify-Hmac-Sha256",
-    "standard-webhooks": "webhook-signature",
-    "twilio": "X-Twilio-Signature",
-}
-
 _MAX_HEADER = 8192
 _DIGITS = re.compile(r"^[0-9]{1,12}\Z")
 
