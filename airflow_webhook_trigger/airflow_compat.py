@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from airflow_webhook_trigger import airflow_version
 from airflow_webhook_trigger.airflow_runs import RunFactory, check_params, latest_version
 from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
 from airflow_webhook_trigger.database import Database, DbLimits
@@ -146,17 +147,19 @@ def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Se
     from airflow.api.common.trigger_dag import _trigger_dag
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
+    since_3_2: dict[str, Any] = {}
+    if airflow_version.trigger_takes_run_type():
+        since_3_2 = {"run_type": DagRunType.MANUAL, "note": None}
     dag_run = _trigger_dag(
         dag_id=dag.dag_id,
         # duck-typed: the trigger path only asks the bag for the latest DAG
         dag_bag=_FixedDagBag(dag),  # type: ignore[arg-type]
         triggered_by=DagRunTriggeredByType.REST_API,
-        run_type=DagRunType.MANUAL,
         run_id=run_id,
         conf=conf,
         logical_date=None,
-        note=None,
         session=session,
+        **since_3_2,
     )
     if dag_run is None:
         raise NotFound(f"DAG {dag.dag_id!r} not found")

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from airflow_webhook_trigger import airflow_version
 from airflow_webhook_trigger.errors import UnprocessableEntity
 
 if TYPE_CHECKING:
@@ -88,7 +90,14 @@ def _is_arg_set_function() -> Any:
     try:
         from airflow.serialization.definitions.notset import is_arg_set
     except ImportError:  # before Airflow 3.3
-        from airflow.sdk.definitions._internal.types import is_arg_set  # type: ignore[assignment]
+        try:
+            from airflow.sdk.definitions._internal.types import is_arg_set  # type: ignore[assignment]
+        except ImportError:  # Airflow 3.1: only the marker class
+            from airflow.sdk.definitions._internal.types import ArgNotSet
+
+            def is_arg_set(value: object) -> bool:  # type: ignore[misc]
+                return not isinstance(value, ArgNotSet)
+
     return is_arg_set
 
 
@@ -139,7 +148,7 @@ def latest_version(dag_id: str, session: Session) -> LatestVersion | None:
     from airflow.models.dag_version import DagVersion
     from sqlalchemy import null, select
 
-    allowed = getattr(DagModel, "allowed_run_types", None)  # new in Airflow 3.3
+    allowed = getattr(DagModel, "allowed_run_types", None)  # new in Airflow 3.2
     row = session.execute(
         select(DagVersion.id, DagModel.bundle_version, allowed if allowed is not None else null())
         .join(DagModel, DagModel.dag_id == DagVersion.dag_id)
@@ -216,9 +225,7 @@ PROVEN_RELEASES = ("3.3",)
 
 def airflow_release() -> str:
     """The running Airflow's ``major.minor``."""
-    import airflow
-
-    return ".".join(str(airflow.__version__).split(".")[:2])
+    return airflow_version.release_name()
 
 
 def _insert_helpers() -> tuple[Any, ...]:
@@ -325,13 +332,59 @@ def _unknown_ti_attributes(rows: tuple[dict[str, Any], ...]) -> set[str]:
     return set(TaskInstance.__mapper__.column_attrs.keys()) - written - _TI_DEFAULTED
 
 
+class _HashCheckedDagBag:
+    """Airflow 3.3's ``DBDagBag.get_dag``, for 3.1 and 3.2 (see :mod:`airflow_version`).
+
+    Their bags keep the first DAG they read for a version forever, yet a version with no
+    runs yet is rewritten in place. As 3.3's bag does, a cached DAG is served as is for
+    ``[core] min_serialized_dag_update_interval`` (a version cannot be rewritten more often),
+    then re-checked against the DB's ``dag_hash`` (one indexed single-column read).
+    """
+
+    def __init__(self) -> None:
+        from airflow.configuration import conf
+
+        self._dags: dict[Any, tuple[Any, str, float]] = {}  # version id -> (DAG, hash, checked at)
+        self._interval = conf.getint("core", "min_serialized_dag_update_interval")
+        self._lock = threading.Lock()
+
+    def get_dag(self, version_id: Any, session: Session) -> Any:
+        from airflow.models.serialized_dag import SerializedDagModel
+        from sqlalchemy import select
+
+        with self._lock:
+            cached = self._dags.get(version_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[2] < self._interval:
+            return cached[0]
+        where = SerializedDagModel.dag_version_id == version_id
+        current_hash = select(SerializedDagModel.dag_hash).where(where)
+        if cached is not None and session.scalar(current_hash) == cached[1]:
+            with self._lock:
+                self._dags[version_id] = (cached[0], cached[1], now)
+            return cached[0]
+        serdag = session.scalar(select(SerializedDagModel).where(where))
+        if serdag is None:
+            return None
+        serdag.load_op_links = False
+        dag = serdag.dag
+        with self._lock:
+            self._dags[version_id] = (dag, serdag.dag_hash, now)
+        return dag
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._dags.clear()
+
+
 class RunFactory:
     """Deserialized DAGs, compiled params and run templates, cached per DAG version; lean run inserts."""
 
     def __init__(self) -> None:
         from airflow.models.dagbag import DBDagBag
 
-        self._bag = DBDagBag(load_op_links=False)
+        fresh = airflow_version.dag_bag_checks_freshness()
+        self._bag: Any = DBDagBag(load_op_links=False) if fresh else _HashCheckedDagBag()
         self._templates: dict[Any, RunTemplate] = {}
         self._lock = threading.Lock()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from airflow.utils.db_manager import BaseDBManager
 
+from airflow_webhook_trigger import airflow_version
 from airflow_webhook_trigger.store import metadata
 
 PACKAGE_DIR = Path(__file__).parent
@@ -35,4 +36,7 @@ def migrate() -> None:
 
     with create_session() as session:
         manager = WebhookDBManager(session)  # type: ignore[no-untyped-call]
-        manager.upgradedb(use_migration_files=True)  # type: ignore[no-untyped-call]
+        if airflow_version.db_manager_takes_use_migration_files():
+            manager.upgradedb(use_migration_files=True)  # type: ignore[no-untyped-call]
+        else:
+            manager.upgradedb()  # type: ignore[no-untyped-call]

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable, UnprocessableEntity
-from tests.integration import runs_of
+from tests.integration import refusing_manual_runs, runs_of
 
 pytestmark = pytest.mark.airflow
 
@@ -76,6 +76,7 @@ def test_gateway_no_free_slot_is_503_with_retry_after(gateway: Any) -> None:
     assert info.value.headers == {"Retry-After": "5"}
 
 
+@refusing_manual_runs
 def test_gateway_trigger_dag_refusing_manual_runs_is_409(gateway: Any) -> None:
     before = len(runs_of("wt_scheduled_only"))
     with pytest.raises(Conflict) as info:

@@ -9,10 +9,13 @@ column (except ids, timestamps and the per-run trace carriers).
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.integration import refusing_manual_runs
 
 pytestmark = pytest.mark.airflow
 
@@ -183,6 +186,7 @@ def test_mapped_dag_goes_through_airflows_path(factory: Any) -> None:
     assert template.why_not_lean == "task 'double' is mapped"
 
 
+@refusing_manual_runs
 def test_latest_version_reads_allowed_run_types(factory: Any) -> None:
     from airflow_webhook_trigger.airflow_compat import db_session
     from airflow_webhook_trigger.airflow_runs import latest_version
@@ -335,3 +339,48 @@ def test_the_package_has_no_assert_statements() -> None:
         if isinstance(node, ast.Assert)
     ]
     assert found == []
+
+
+def test_hash_checked_bag_rereads_a_version_rewritten_in_place(airflow_db: None, monkeypatch: Any) -> None:
+    """Airflow 3.1 and 3.2's stand-in for 3.3's DBDagBag.get_dag (airflow_version)."""
+    from airflow.models.serialized_dag import SerializedDagModel
+    from sqlalchemy import select, update
+
+    from airflow_webhook_trigger import airflow_runs
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.airflow_runs import latest_version
+
+    bag = airflow_runs._HashCheckedDagBag()
+    clock = [1000.0]
+    monkeypatch.setattr(airflow_runs.time, "monotonic", lambda: clock[0])
+    with db_session() as session:
+        latest = latest_version("wt_plain", session)
+        assert latest is not None
+        first = bag.get_dag(latest.version_id, session)
+        assert first is not None and first.dag_id == "wt_plain"
+        assert bag.get_dag(latest.version_id, session) is first  # cached
+        where = SerializedDagModel.dag_version_id == latest.version_id
+        real_hash = session.scalar(select(SerializedDagModel.dag_hash).where(where))
+        session.execute(update(SerializedDagModel).where(where).values(dag_hash="rewritten"))
+        assert bag.get_dag(latest.version_id, session) is first  # within the interval: not re-checked
+        clock[0] += bag._interval + 1
+        reread = bag.get_dag(latest.version_id, session)
+        assert reread is not first and reread.dag_id == "wt_plain"
+        clock[0] += bag._interval + 1
+        assert bag.get_dag(latest.version_id, session) is reread  # same hash: kept
+        session.execute(update(SerializedDagModel).where(where).values(dag_hash=real_hash))
+        bag.clear_cache()
+        assert bag.get_dag(latest.version_id, session) is not reread
+        assert bag.get_dag(uuid.UUID(int=0), session) is None
+
+
+def test_run_factory_bag_by_release() -> None:
+    from airflow.models.dagbag import DBDagBag
+
+    from airflow_webhook_trigger import airflow_runs, airflow_version
+
+    bag = airflow_runs.RunFactory().bag
+    if airflow_version.release() >= (3, 3):
+        assert type(bag) is DBDagBag
+    else:
+        assert type(bag) is airflow_runs._HashCheckedDagBag

@@ -75,7 +75,11 @@ def test_plugin_entry_point_names_plugin_class() -> None:
 def test_plugin_found_by_airflow_plugins_manager() -> None:
     from airflow import plugins_manager
 
-    plugins, errors = plugins_manager._get_plugins()
+    if hasattr(plugins_manager, "_get_plugins"):
+        plugins, errors = plugins_manager._get_plugins()
+    else:  # Airflow 3.1: module-level state
+        plugins_manager.ensure_plugins_loaded()
+        plugins, errors = plugins_manager.plugins or [], plugins_manager.import_errors
     assert not errors, errors
     ours = [p for p in plugins if p.name == "webhook_trigger"]
     assert len(ours) == 1  # found once: through the entry point, not a plugins/ folder
