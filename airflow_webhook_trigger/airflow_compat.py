@@ -21,6 +21,9 @@ from airflow_webhook_trigger import airflow_version
 from airflow_webhook_trigger.airflow_runs import RunFactory, check_params, latest_version
 from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
 from airflow_webhook_trigger.database import Database, DbLimits
+from airflow_webhook_trigger.dedupe import DeliveryKey
+from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
+from airflow_webhook_trigger.delivery_log import claim_and_record, find_claim
 from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, TriggeredRun, busy
 from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
@@ -188,7 +191,15 @@ class AirflowRunGateway:
     def _busy(self, why: str) -> ServiceUnavailable:
         return busy(why, self._settings.retry_after_seconds)
 
-    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun:
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+    ) -> TriggeredRun | PriorDelivery:
         from airflow.exceptions import DagNotFound, DagRunAlreadyExists
         from sqlalchemy.exc import IntegrityError
 
@@ -197,6 +208,10 @@ class AirflowRunGateway:
         try:
             with self._db.session() as session:
                 self._db.bound_writes(session)
+                if record is not None:
+                    # the key's claim first: a concurrent holder of the same key (another
+                    # request, another replica) makes it wait for that commit, then fail
+                    claim_and_record(session, record, claim)
                 latest = latest_version(dag_id, session)
                 template = None if latest is None else self._runs.template(latest, session)
                 if latest is None or template is None:
@@ -214,11 +229,44 @@ class AirflowRunGateway:
         except DagNotFound:
             raise NotFound(f"DAG {dag_id!r} not found") from None
         except (DagRunAlreadyExists, IntegrityError):
+            if claim is not None and record is not None:
+                prior = self.prior_delivery(record.webhook_id, claim)
+                if prior is not None:
+                    return prior
             # a random suffix makes a run id collision practically impossible; a DAG version
             # deleted under us is the other way to land here: both are worth a retry
             raise self._busy("the run could not be stored") from None
         finally:
             self._slots.release()
+
+    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
+        """:raises ServiceUnavailable: the metadata DB cannot serve now"""
+        from airflow.models import DagRun
+        from sqlalchemy import select
+
+        with self._db.session() as session:
+            found = find_claim(session, webhook_id, key)
+            if found is None:
+                return None
+            run_key = session.scalar(
+                select(DagRun.id).where(DagRun.dag_id == found.dag_id, DagRun.run_id == found.run_id)
+            )
+        return PriorDelivery(
+            found.delivery_id, found.body_sha256, found.dag_id, found.run_id, int(run_key or 0)
+        )
+
+    def run_conf(self, dag_id: str, run_id: str) -> dict[str, object] | None:
+        """A run's ``conf`` (a replay's trigger variables); None when the run is gone."""
+        from airflow.models import DagRun
+        from sqlalchemy import select
+
+        with self._db.session() as session:
+            found = session.execute(
+                select(DagRun.conf).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+            ).first()
+        if found is None:
+            return None
+        return dict(found.conf or {})
 
     def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
         """:raises ServiceUnavailable: the metadata DB cannot serve now"""
@@ -246,6 +294,20 @@ class AirflowRunGateway:
         with self._db.session() as session:
             rows = _snapshot_query(session, and_(DagRun.id.in_(list(keys)), settled))
         return {key: snap for key, (_, snap) in _snapshots(rows).items()}
+
+
+class AirflowStats:
+    """Metrics through Airflow's own ``Stats`` (StatsD or OpenTelemetry, as Airflow is set up)."""
+
+    def incr(self, name: str) -> None:
+        from airflow.stats import Stats
+
+        Stats.incr(name)
+
+    def timing(self, name: str, milliseconds: float) -> None:
+        from airflow.stats import Stats
+
+        Stats.timing(name, milliseconds)
 
 
 def requires_permission(method: str) -> Any:

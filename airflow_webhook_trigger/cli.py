@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from airflow_webhook_trigger.delivery_cli import add_delivery_commands, replay, show_deliveries, show_sample
 from airflow_webhook_trigger.errors import ConfigError, WebhookError
 from airflow_webhook_trigger.model import ALIAS_RE, Webhook, to_document
 from airflow_webhook_trigger.registry import apply_documents, load_file_documents, upsert
@@ -86,6 +87,22 @@ def _definition_flags(p: argparse.ArgumentParser, *, creating: bool) -> None:
     p.add_argument("--response-body", metavar="TEXT", help="async answer body: text or JSON object/array")
     p.add_argument("--response-header", action="append", metavar="NAME=VALUE", help="async answer header")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="sync mode: how long a caller waits")
+    p.add_argument(
+        "--dedupe",
+        metavar="KEY",
+        help='one run per delivery key: auto (the signature scheme\'s), "header:NAME", '
+        '"body:PATH" or "query:PATH"',
+    )
+    p.add_argument(
+        "--filter",
+        action="append",
+        metavar="JSON",
+        help='a condition a request must meet, e.g. \'{"body": "ref", "equals": "refs/heads/main"}\' '
+        f"(repeat){replaces}",
+    )
+    if not creating:
+        p.add_argument("--no-dedupe", action="store_true", help="start a run for every request again")
+        p.add_argument("--no-filter", action="store_true", help="remove every filter condition")
 
 
 def _apply_flags(doc: dict[str, Any], args: argparse.Namespace, stdin: TextIO) -> None:
@@ -146,6 +163,22 @@ def _apply_flags(doc: dict[str, Any], args: argparse.Namespace, stdin: TextIO) -
         doc["response"] = response
     if args.timeout is not None:
         doc["sync"] = {"timeout_seconds": args.timeout}
+    if getattr(args, "no_dedupe", False):
+        doc.pop("dedupe", None)
+    if args.dedupe:
+        doc["dedupe"] = {"key": args.dedupe}
+    if getattr(args, "no_filter", False):
+        doc.pop("filter", None)
+    if args.filter:
+        conditions = []
+        for text in args.filter:
+            try:
+                conditions.append(json.loads(text))
+            except ValueError:
+                raise CliError(
+                    f'--filter {text!r}: not JSON (e.g. \'{{"body": "type", "in": ["push"]}}\')'
+                ) from None
+        doc["filter"] = conditions
 
 
 _SOURCES = ("_env", "_conn_id", "", "_stored")
@@ -234,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--form", action="store_true", help="the sample is a form body (Slack, Twilio): body paths"
     )
     p.add_argument("--json", action="store_true")
+
+    add_delivery_commands(sub)
 
     p = sub.add_parser("db", help="database commands")
     p.add_argument("action", choices=["migrate"])
@@ -403,6 +438,15 @@ class Cli:
             for path in parsed.paths:
                 self.out.write(path + "\n")
         return 0
+
+    def cmd_deliveries(self, args: argparse.Namespace) -> int:
+        return show_deliveries(args, self.out)
+
+    def cmd_replay(self, args: argparse.Namespace) -> int:
+        return replay(args, self.out)
+
+    def cmd_sample(self, args: argparse.Namespace) -> int:
+        return show_sample(args, self.out)
 
     def cmd_db(self, args: argparse.Namespace) -> int:
         from airflow_webhook_trigger.db_manager import migrate

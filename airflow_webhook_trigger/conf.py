@@ -20,6 +20,7 @@ def build_conf(
     body: object,
     received_at: datetime,
     max_conf_bytes: int,
+    delivery: str | None = None,
 ) -> dict[str, object]:
     """Map the parsed parts of a request to the run's conf.
 
@@ -31,6 +32,7 @@ def build_conf(
     :param headers: case-insensitive view of the request headers
     :param query: the parsed query string
     :param body: the parsed JSON body, or ``NO_BODY``
+    :param delivery: the delivery key, with ``dedupe`` (``conf.webhook.delivery``)
     :raises PayloadTooLarge: the encoded conf exceeds ``max_conf_bytes``
     """
     conf: dict[str, object] = {}
@@ -60,7 +62,10 @@ def build_conf(
             conf["body"] = body
 
     conf.update(aliases)
-    conf["webhook"] = {"id": webhook.id, "mode": webhook.mode, "received_at": received_at.isoformat()}
+    meta: dict[str, object] = {"id": webhook.id, "mode": webhook.mode, "received_at": received_at.isoformat()}
+    if delivery is not None:
+        meta["delivery"] = delivery
+    conf["webhook"] = meta
 
     size = len(json.dumps(conf, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size > max_conf_bytes:

@@ -42,6 +42,12 @@ class Settings:
     waiter_tick_seconds: float = 0.05
     flask_sync_max_waiting: int = 8
     flask_blueprint: bool = True
+    #: the delivery record (PRODUCT §12): kept this long, then pruned by the api-server
+    delivery_retention_days: int = 7
+    #: a delivery key (PRODUCT §10) is remembered at least this long after its run
+    dedupe_window_days: int = 7
+    #: deliveries not accepted wait in memory for a batched write: at most this many
+    delivery_buffer_size: int = 1000
 
     def __post_init__(self) -> None:
         _check_prefix(self.url_prefix)

@@ -13,7 +13,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
@@ -21,13 +22,37 @@ from typing import Protocol
 from airflow_webhook_trigger.auth import BasicAuthChecker
 from airflow_webhook_trigger.conf import build_conf
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.errors import MethodNotAllowed, NotFound, PayloadTooLarge, ServiceUnavailable
-from airflow_webhook_trigger.jsonbody import read_body
-from airflow_webhook_trigger.model import ID_RE, Webhook
+from airflow_webhook_trigger.dedupe import DeliveryKey, delivery_key
+from airflow_webhook_trigger.delivery import (
+    DeliveryRecorder,
+    DeliveryRow,
+    NoRecorder,
+    PriorDelivery,
+    error_text,
+    new_delivery_id,
+)
+from airflow_webhook_trigger.errors import (
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    WebhookError,
+)
+from airflow_webhook_trigger.filters import first_failure
+from airflow_webhook_trigger.jsonbody import NO_BODY, read_body
+from airflow_webhook_trigger.model import FORBIDDEN_READ_HEADERS, ID_RE, Webhook
+from airflow_webhook_trigger.paths import render_path
 from airflow_webhook_trigger.query import QueryLimits, parse_query
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import HttpResponse, body_response, json_response
-from airflow_webhook_trigger.signatures import SecretRef, SignedRequest, UnusableSecret
+from airflow_webhook_trigger.sample import paths_from_tree
+from airflow_webhook_trigger.signatures import (
+    SIGNATURE_HEADER_NAMES,
+    SecretRef,
+    SignedRequest,
+    UnusableSecret,
+)
 from airflow_webhook_trigger.signatures import verify as verify_signature
 from airflow_webhook_trigger.waiter import RunSnapshot
 
@@ -52,6 +77,9 @@ class PendingRun:
     run: TriggeredRun
     timeout: float
     status_url: str
+    #: the delivery to complete once answered (accepted: stored already; duplicate: not yet)
+    delivery: DeliveryRow | None = None
+    started: float = 0.0
 
 
 class WebhookSource(Protocol):
@@ -68,7 +96,26 @@ class RunGateway(Protocol):
     :raises ServiceUnavailable: the metadata DB cannot take the run now
     """
 
-    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun: ...
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+    ) -> TriggeredRun | PriorDelivery:
+        """Start the run; with ``record``, store that delivery in the run's transaction.
+
+        With ``claim``, the delivery key is claimed in the same transaction: if another
+        delivery holds it already (a concurrent repeat), no run is started and that
+        first delivery is returned instead.
+        """
+        ...
+
+    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
+        """The first delivery of this key for this webhook, if any."""
+        ...
 
     def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
         """A run's state and first recorded response; None when there is no such run."""
@@ -203,11 +250,15 @@ class WebhookEndpoint:
         clock: Callable[[], datetime] = utcnow,
         auth: BasicAuthChecker | None = None,
         secrets: SecretResolver | None = None,
+        deliveries: DeliveryRecorder | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.settings = settings
         self._source = source
         self._runs = runs
         self._clock = clock
+        self._timer = timer
+        self.deliveries: DeliveryRecorder = deliveries or NoRecorder()
         self._auth = auth or BasicAuthChecker()
         self._secrets = secrets
         self._query_limits = QueryLimits(
@@ -283,15 +334,23 @@ class WebhookEndpoint:
         *,
         request_url: str = "",
         authenticated: Authenticated | None = None,
+        started: float | None = None,
     ) -> HttpResponse | PendingRun:
         """Authenticate, parse, start the run; answer (async) or say what to wait for (sync).
+
+        With ``dedupe``, a repeat of a delivery gets the first one's answer and starts
+        nothing (PRODUCT §10); with ``filter``, a request that fails it is answered
+        without a run (§11). Accepted deliveries are recorded with their run; the
+        adapter reports the others (:meth:`rejected`).
 
         :param request_url: the trigger URL as the caller used it (no query), for the
             status URL of a sync webhook
         :param authenticated: what :meth:`authenticate` returned for this very webhook and
             request, if the adapter checked first; else the checks are made here
+        :param started: when the request arrived (``timer``), for the recorded duration
         :raises WebhookError: any rejection, with its status
         """
+        started = self._timer() if started is None else started
         if len(request.body) > self.settings.max_body_bytes:
             raise body_too_large(self.settings.max_body_bytes)
         if authenticated is None or not authenticated.covers(webhook, request):
@@ -304,6 +363,18 @@ class WebhookEndpoint:
         )
         query = parse_query(request.query_string, self._query_limits)
         received_at = self._clock()
+        key = None
+        if webhook.dedupe is not None:
+            scheme = webhook.signature.scheme if webhook.signature else None
+            key = delivery_key(
+                webhook.dedupe, scheme, headers=request.headers, query=query, body=body, raw_body=request.body
+            )
+            if key is not None and (prior := self._runs.prior_delivery(webhook.id, key)) is not None:
+                return self._repeat(webhook, key, prior, received_at, request_url, started)
+        if webhook.filters:
+            reason = first_failure(webhook.filters, request.headers, query, None if body is NO_BODY else body)
+            if reason is not None:
+                return self._ignored(webhook, reason, received_at, key, started)
         conf = build_conf(
             webhook,
             headers=request.headers,
@@ -311,21 +382,205 @@ class WebhookEndpoint:
             body=body,
             received_at=received_at,
             max_conf_bytes=self.settings.max_conf_bytes,
+            delivery=None if key is None else key.value,
         )
-        run = self._runs.trigger(webhook.dag_id, make_run_id(webhook.id, received_at), conf)
+        return self.start(webhook, conf, received_at, request_url=request_url, started=started, key=key)
+
+    def start(
+        self,
+        webhook: Webhook,
+        conf: dict[str, object],
+        received_at: datetime,
+        *,
+        request_url: str,
+        started: float,
+        key: DeliveryKey | None,
+    ) -> HttpResponse | PendingRun:
+        """Start the run of an accepted delivery, recorded with it."""
+        row, result = self._trigger_recorded(webhook, conf, received_at, started, key)
+        if isinstance(result, PriorDelivery):  # a concurrent repeat claimed the key first
+            if key is None:  # only a claim returns one
+                raise busy("the run could not be stored", self.settings.retry_after_seconds)
+            return self._repeat(webhook, key, result, received_at, request_url, started)
         if webhook.mode == "sync":
-            return PendingRun(run, self._sync_timeout(webhook), f"{request_url}/runs/{run.run_id}")
+            return PendingRun(
+                result, self._sync_timeout(webhook), f"{request_url}/runs/{result.run_id}", row, started
+            )
         configured = webhook.response
+        return body_response(
+            configured.status, configured.body, (*configured.headers, (RUN_ID_HEADER, result.run_id))
+        )
+
+    def replay(self, webhook: Webhook, conf: dict[str, object], replay_of: str) -> DeliveryRow:
+        """A new run with a past delivery's trigger variables, marked ``webhook.replay_of``.
+
+        :param conf: the first run's conf
+        :param replay_of: the delivery replayed
+        """
+        received_at = self._clock()
+        meta = conf.get("webhook")
+        meta = dict(meta) if isinstance(meta, dict) else {"id": webhook.id, "mode": webhook.mode}
+        meta.pop("delivery", None)  # the key stays the first run's: a replay claims none
+        meta.update(received_at=received_at.isoformat(), replay_of=replay_of)
+        row, _ = self._trigger_recorded(
+            webhook, {**conf, "webhook": meta}, received_at, self._timer(), None, replay_of
+        )
+        return row
+
+    def _trigger_recorded(
+        self,
+        webhook: Webhook,
+        conf: dict[str, object],
+        received_at: datetime,
+        started: float,
+        key: DeliveryKey | None,
+        replay_of: str | None = None,
+    ) -> tuple[DeliveryRow, TriggeredRun | PriorDelivery]:
+        run_id = make_run_id(webhook.id, received_at)
+        row = DeliveryRow(
+            id=new_delivery_id(),
+            webhook_id=webhook.id,
+            received_at=received_at,
+            outcome="accepted",
+            # a sync delivery's status: once answered; a replay has no caller
+            status=None if webhook.mode == "sync" or replay_of else webhook.response.status,
+            dag_id=webhook.dag_id,
+            run_id=run_id,
+            delivery_key=None if key is None else key.value,
+            duration_ms=round((self._timer() - started) * 1000, 3),
+            replay_of=replay_of,
+        )
+        result = self._runs.trigger(webhook.dag_id, run_id, conf, record=row, claim=key)
+        if not isinstance(result, PriorDelivery):
+            self.deliveries.record(row, stored=True)
+        return row, result
+
+    def _repeat(
+        self,
+        webhook: Webhook,
+        key: DeliveryKey,
+        prior: PriorDelivery,
+        received_at: datetime,
+        request_url: str,
+        started: float,
+    ) -> HttpResponse | PendingRun:
+        """A repeat of a delivery: the first one's answer, no run (PRODUCT §10)."""
+        if prior.body_sha256 != key.body_sha256:
+            raise Conflict(
+                "this delivery key was already used with another body; no run was started",
+                extra={"delivery_key": key.value, "run_id": prior.run_id},
+            )
+        row = DeliveryRow(
+            id=new_delivery_id(),
+            webhook_id=webhook.id,
+            received_at=received_at,
+            outcome="duplicate",
+            dag_id=prior.dag_id,
+            run_id=prior.run_id,
+            delivery_key=key.value,
+        )
+        run = TriggeredRun(prior.dag_id, prior.run_id, prior.run_key)
+        if webhook.mode == "sync":
+            # the first run gone (Airflow's db clean): nothing to wait for
+            timeout = self._sync_timeout(webhook) if prior.run_key else 0.0
+            return PendingRun(run, timeout, f"{request_url}/runs/{run.run_id}", row, started)
+        configured = webhook.response
+        self.deliveries.record(row.answered(configured.status, (self._timer() - started) * 1000))
         return body_response(
             configured.status, configured.body, (*configured.headers, (RUN_ID_HEADER, run.run_id))
         )
+
+    def _ignored(
+        self, webhook: Webhook, reason: str, received_at: datetime, key: DeliveryKey | None, started: float
+    ) -> HttpResponse:
+        """A request its webhook's filter leaves out: answered, no run (PRODUCT §11)."""
+        configured = webhook.ignored_response
+        if configured is None:
+            response = json_response(200, {"ignored": True, "reason": reason})
+        else:
+            response = body_response(configured.status, configured.body, configured.headers)
+        row = DeliveryRow(
+            id=new_delivery_id(),
+            webhook_id=webhook.id,
+            received_at=received_at,
+            outcome="filtered",
+            error=error_text(reason),
+            dag_id=webhook.dag_id,
+            delivery_key=None if key is None else key.value,
+        )
+        self.deliveries.record(row.answered(response.status, (self._timer() - started) * 1000))
+        return response
+
+    def capture(self, webhook: Webhook, request: WebhookRequest) -> tuple[dict[str, object], HttpResponse]:
+        """``POST {prefix}/test/{id}``: the request as the webhook's sample, no run (PRODUCT §12).
+
+        Same auth as the webhook; the sample keeps every header but auth, cookies and
+        signatures, the parsed query and body. The answer lists the paths of each part.
+
+        :return: the sample to store, and the answer
+        :raises WebhookError: as :meth:`accept` would, before any run
+        """
+        if len(request.body) > self.settings.max_body_bytes:
+            raise body_too_large(self.settings.max_body_bytes)
+        self.authenticate(webhook, request)
+        body = read_body(
+            request.headers.get("content-type"),
+            request.body,
+            max_depth=self.settings.json_max_depth,
+            query_limits=self._query_limits,
+        )
+        query = parse_query(request.query_string, self._query_limits)
+        hidden = set(FORBIDDEN_READ_HEADERS) | SIGNATURE_HEADER_NAMES
+        if webhook.signature is not None and webhook.signature.header:
+            hidden.add(webhook.signature.header.lower())
+        headers = [(name, value) for name, value in request.headers.fields() if name.lower() not in hidden]
+        sample: dict[str, object] = {
+            "headers": [[name, value] for name, value in headers],
+            "query": query,
+            "body": None if body is NO_BODY else body,
+        }
+        names = list(dict.fromkeys(name for name, _ in headers))
+        answer = {
+            "headers": names,
+            "query": [render_path(p) for p in paths_from_tree(query)],
+            "body": [] if body is NO_BODY else [render_path(p) for p in paths_from_tree(body)],
+        }
+        return sample, json_response(200, answer)
+
+    @contextmanager
+    def recording(self, webhook: Webhook, started: float) -> Iterator[None]:
+        """Around everything an adapter does once :meth:`locate` found the webhook: an
+        error is recorded as a rejected delivery (PRODUCT §12), then raised on."""
+        try:
+            yield
+        except WebhookError as error:
+            row = DeliveryRow(
+                id=new_delivery_id(),
+                webhook_id=webhook.id,
+                received_at=self._clock(),
+                outcome="rejected",
+                error=error_text(str(error.detail)),
+                dag_id=webhook.dag_id,
+            )
+            self.deliveries.record(row.answered(error.status_code, (self._timer() - started) * 1000))
+            raise
 
     def _sync_timeout(self, webhook: Webhook) -> float:
         wanted = webhook.sync_timeout_seconds or self.settings.sync_default_timeout_seconds
         return min(wanted, self.settings.sync_max_timeout_seconds)
 
     def finish(self, pending: PendingRun, snapshot: RunSnapshot | None) -> HttpResponse:
-        """The answer to a sync caller once its run settled (or the wait timed out)."""
+        """The answer to a sync caller once its run settled (or the wait timed out), recorded."""
+        response = self._sync_answer(pending, snapshot)
+        if pending.delivery is not None:
+            row = pending.delivery.answered(response.status, (self._timer() - pending.started) * 1000)
+            if row.outcome == "accepted":
+                self.deliveries.answered(row)
+            else:
+                self.deliveries.record(row)
+        return response
+
+    def _sync_answer(self, pending: PendingRun, snapshot: RunSnapshot | None) -> HttpResponse:
         if snapshot is None:
             return json_response(
                 202,

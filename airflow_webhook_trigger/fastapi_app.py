@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -167,32 +168,26 @@ class TriggerRoute:
         webhook_id = str(request.path_params.get("webhook_id", ""))
 
         async def work() -> HttpResponse:
+            started = time.perf_counter()
             runtime = self._runtime()
             endpoint = runtime.endpoint
             admission = self._admission()
             length = request.headers.get("content-length")
             webhook = await admission.lookup(lambda: endpoint.locate(request.method, webhook_id, length))
-            body = await read_body_within(request, runtime.settings.max_body_bytes)
-            query_string = scope.get("query_string", b"")
-            incoming = WebhookRequest(
-                method=request.method,
-                headers=_headers(request),
-                query_string=query_string,
-                body=body,
-                url=public_url(
-                    runtime.base_url, f"{runtime.settings.url_prefix}/trigger/{webhook_id}", query_string
-                ),
-            )
-            # credentials first, outside the trigger slots: a flood of wrong passwords
-            # must not hold the slots every other webhook needs
-            slow_key = endpoint.slow_auth_key(webhook)
-            check = functools.partial(endpoint.authenticate, webhook, incoming)
-            # HMACs only: inline; a first scrypt or a secrets backend: on a thread
-            proof = check() if slow_key is None else await admission.slow_check(slow_key, check)
-            url = str(request.url.replace(query=""))
-            result = await admission.run(
-                lambda: endpoint.accept(webhook, incoming, request_url=url, authenticated=proof)
-            )
+            with endpoint.recording(webhook, started):
+                incoming = await _incoming(request, runtime, f"/trigger/{webhook_id}")
+                # credentials first, outside the trigger slots: a flood of wrong passwords
+                # must not hold the slots every other webhook needs
+                slow_key = endpoint.slow_auth_key(webhook)
+                check = functools.partial(endpoint.authenticate, webhook, incoming)
+                # HMACs only: inline; a first scrypt or a secrets backend: on a thread
+                proof = check() if slow_key is None else await admission.slow_check(slow_key, check)
+                url = str(request.url.replace(query=""))
+                result = await admission.run(
+                    lambda: endpoint.accept(
+                        webhook, incoming, request_url=url, authenticated=proof, started=started
+                    )
+                )
             if isinstance(result, PendingRun):
                 # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
                 snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)
@@ -231,6 +226,48 @@ def _headers(request: Request) -> Headers:
     return Headers.from_raw(request.headers.raw)
 
 
+async def _incoming(request: Request, runtime: Runtime, path: str) -> WebhookRequest:
+    """The request as the core sees it, its body read within the limit."""
+    body = await read_body_within(request, runtime.settings.max_body_bytes)
+    query_string = request.scope.get("query_string", b"")
+    return WebhookRequest(
+        method=request.method,
+        headers=_headers(request),
+        query_string=query_string,
+        body=body,
+        url=public_url(runtime.base_url, f"{runtime.settings.url_prefix}{path}", query_string),
+    )
+
+
+class CaptureRoute:
+    """``POST {prefix}/test/{id}``: a test capture, the webhook's sample (no run)."""
+
+    def __init__(self, runtime: Callable[[], Runtime], admission: Callable[[], Admission]) -> None:
+        self._runtime = runtime
+        self._admission = admission
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        webhook_id = str(request.path_params.get("webhook_id", ""))
+
+        async def work() -> HttpResponse:
+            runtime = self._runtime()
+            endpoint = runtime.endpoint
+            admission = self._admission()
+            length = request.headers.get("content-length")
+            webhook = await admission.lookup(lambda: endpoint.locate(request.method, webhook_id, length))
+            incoming = await _incoming(request, runtime, f"/test/{webhook_id}")
+
+            def capture() -> HttpResponse:
+                sample, answer = endpoint.capture(webhook, incoming)
+                runtime.deliveries.save_sample(webhook.id, sample)
+                return answer
+
+            return await admission.run(capture)
+
+        await as_response(await guarded(work))(scope, receive, send)
+
+
 def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
     """The app mounted by the api-server at ``[webhook_trigger] url_prefix``.
 
@@ -251,6 +288,7 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
 
     app.router.routes.append(Route("/trigger/{webhook_id}", TriggerRoute(runtime, admission)))
     app.router.routes.append(Route("/trigger/{webhook_id}/runs/{run_id}", StatusRoute(runtime, admission)))
+    app.router.routes.append(Route("/test/{webhook_id}", CaptureRoute(runtime, admission)))
     app.include_router(management_router(runtime))
 
     @app.exception_handler(StarletteHTTPException)

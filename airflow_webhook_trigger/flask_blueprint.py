@@ -7,6 +7,7 @@ have no CSRF token (Flask-WTF's ``csrf.exempt`` in a ``record_once`` hook).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from flask import Blueprint, Response, request
@@ -44,18 +45,36 @@ def _headers() -> Headers:
     return Headers.from_raw((k.encode("latin-1"), wsgi_header_bytes(v)) for k, v in request.headers.items())
 
 
-def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
-    endpoint = runtime.endpoint
-    webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
-    path = f"{request.script_root}{runtime.settings.url_prefix}/trigger/{webhook_id}"
-    incoming = WebhookRequest(
+def _incoming(runtime: Runtime, path: str) -> WebhookRequest:
+    """The request as the core sees it, its body read within the limit."""
+    return WebhookRequest(
         method=request.method,
         headers=_headers(),
         query_string=request.query_string,
         body=_read_body(runtime.settings.max_body_bytes),
-        url=public_url(runtime.base_url, path, request.query_string),
+        url=public_url(
+            runtime.base_url,
+            f"{request.script_root}{runtime.settings.url_prefix}{path}",
+            request.query_string,
+        ),
     )
-    result = endpoint.accept(webhook, incoming, request_url=request.base_url)
+
+
+def _capture(runtime: Runtime, webhook_id: str) -> HttpResponse:
+    endpoint = runtime.endpoint
+    webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
+    sample, answer = endpoint.capture(webhook, _incoming(runtime, f"/test/{webhook_id}"))
+    runtime.deliveries.save_sample(webhook.id, sample)
+    return answer
+
+
+def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
+    started = time.perf_counter()
+    endpoint = runtime.endpoint
+    webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
+    with endpoint.recording(webhook, started):
+        incoming = _incoming(runtime, f"/trigger/{webhook_id}")
+        result = endpoint.accept(webhook, incoming, request_url=request.base_url, started=started)
     if isinstance(result, PendingRun):
         return _wait(runtime, result)
     return result
@@ -111,6 +130,14 @@ def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Bluepri
         "/trigger/<webhook_id>",
         endpoint="trigger",
         view_func=trigger,
+        methods=_METHODS,
+        provide_automatic_options=False,
+    )
+
+    bp.add_url_rule(
+        "/test/<webhook_id>",
+        endpoint="test",
+        view_func=lambda webhook_id: _guarded(lambda: _capture(runtime(), webhook_id)),
         methods=_METHODS,
         provide_automatic_options=False,
     )

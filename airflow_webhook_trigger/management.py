@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_webhook_trigger.database import Database, is_unavailable
+from airflow_webhook_trigger.delivery_api import deliveries_router
 from airflow_webhook_trigger.endpoint import check_declared_size
 from airflow_webhook_trigger.errors import (
     BadRequest,
@@ -137,8 +138,8 @@ _WHY = {
     400: "Malformed request: body or query parameter",
     401: "No valid Airflow token",
     403: "The token's user lacks the connection permission",
-    404: "No such webhook",
-    409: "A webhook with this id exists",
+    404: "No such webhook (or delivery)",
+    409: "A webhook with this id exists (replay: the delivery started no run)",
     413: "Body over max_body_bytes",
     415: "The body is not application/json",
     422: "The document is not a valid webhook",
@@ -211,7 +212,30 @@ _PROPERTIES: dict[str, Any] = {
     "sync": _object(
         {"timeout_seconds": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3600}}
     ),
+    "dedupe": _nullable(
+        {"key": {"type": "string", "description": 'auto, "header:NAME", "body:PATH" or "query:PATH"'}}
+    ),
+    "filter": {
+        "type": ["array", "null"],
+        "maxItems": 32,
+        "items": {
+            "type": "object",
+            "description": "one of header/query/body and one of equals/in/not_in/exists/matches",
+            "properties": {
+                "header": {"type": "string"},
+                "query": {"type": "string"},
+                "body": {"type": "string"},
+                "equals": {"description": "a JSON scalar"},
+                "in": {"type": "array"},
+                "not_in": {"type": "array"},
+                "exists": {"type": "boolean"},
+                "matches": {"type": "string", "maxLength": 256},
+            },
+            "additionalProperties": False,
+        },
+    },
 }
+_PROPERTIES["ignored_response"] = {**_PROPERTIES["response"], "type": ["object", "null"]}
 #: the declarative form (README "The declarative form"); the server validates it fully
 WEBHOOK_DOCUMENT: dict[str, Any] = _object(_PROPERTIES, required=["dag_id"])
 #: PATCH: any of the top-level fields
@@ -244,6 +268,7 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
 
     route_class = type("ManagementRoute", (JsonErrorRoute,), {"database": lambda self: runtime().database})
     router = APIRouter(prefix="/api", tags=["webhooks"], route_class=route_class)
+    router.include_router(deliveries_router(runtime, route_class, requires_permission, _errors), prefix="")
     read = [Depends(requires_permission("GET"))]
     json_body = json_body_reader(runtime)
 

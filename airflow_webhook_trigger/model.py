@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from airflow_webhook_trigger.dedupe import DedupeSpec, check_scheme, parse_dedupe
 from airflow_webhook_trigger.errors import ConfigError
+from airflow_webhook_trigger.filters import Condition, filter_document, parse_filter
 from airflow_webhook_trigger.paths import Segment, parse_path, render_path
 from airflow_webhook_trigger.signature_config import SignatureInput, parse_signature, signature_document
 from airflow_webhook_trigger.signatures import SignatureSpec
@@ -94,6 +96,11 @@ class Webhook:
     body: tuple[PathField, ...] = ()
     response: AsyncResponse = AsyncResponse()
     sync_timeout_seconds: float | None = None
+    #: one run per delivery key (PRODUCT §10)
+    dedupe: DedupeSpec | None = None
+    #: conditions a request must meet to start a run (PRODUCT §11), and the answer if not
+    filters: tuple[Condition, ...] = ()
+    ignored_response: AsyncResponse | None = None
 
     def with_changes(self, **changes: object) -> Webhook:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -267,15 +274,36 @@ class WebhookDocument:
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 
 
-def parse_document(doc_: object, *, where: str = "webhook") -> WebhookDocument:
+DOCUMENT_KEYS = frozenset(
+    {
+        "id",
+        "dag_id",
+        "mode",
+        "enabled",
+        "auth",
+        "request",
+        "response",
+        "sync",
+        "dedupe",
+        "filter",
+        "ignored_response",
+    }
+)
+#: the parts of a document stored as the webhook row's ``definition`` JSON
+DEFINITION_KEYS = ("request", "response", "sync", "dedupe", "filter", "ignored_response")
+
+
+def parse_document(doc_: object, *, where: str = "webhook", stored: bool = False) -> WebhookDocument:
     """Validate one webhook document (PRODUCT.md §3) into a :class:`WebhookDocument`.
 
     :param doc_: the mapping read from YAML/JSON
     :param where: prefix for error messages (e.g. ``webhooks[2]``)
+    :param stored: a stored row's definition, whose auth is kept apart (checks that need
+        the signature were made when it was written)
     :raises ConfigError: naming the field at fault
     """
     doc = _mapping(doc_, where)
-    _known_keys(doc, {"id", "dag_id", "mode", "enabled", "auth", "request", "response", "sync"}, where)
+    _known_keys(doc, set(DOCUMENT_KEYS), where)
     raw_id = doc.get("id")
     if raw_id is None:
         webhook_id, id_given = generate_id(), False
@@ -341,8 +369,17 @@ def parse_document(doc_: object, *, where: str = "webhook") -> WebhookDocument:
         body=_path_fields(request.get("body"), f"{where}.request.body"),
         response=_response(doc.get("response"), f"{where}.response"),
         sync_timeout_seconds=float(timeout) if timeout is not None else None,
+        dedupe=parse_dedupe(doc.get("dedupe"), f"{where}.dedupe"),
+        filters=parse_filter(doc.get("filter"), f"{where}.filter"),
+        ignored_response=(
+            None
+            if doc.get("ignored_response") is None
+            else _response(doc["ignored_response"], f"{where}.ignored_response")
+        ),
     )
     _check_aliases(webhook)
+    if webhook.dedupe is not None and not stored:
+        check_scheme(webhook.dedupe, signature.spec.scheme if signature else None, f"{where}.dedupe.key")
     return WebhookDocument(
         webhook=webhook, id_given=id_given, username=username, password=password, signature=signature
     )
@@ -384,15 +421,25 @@ def to_document(webhook: Webhook) -> dict[str, object]:
         request["body"] = [_field_doc("path", f.path, f.alias) for f in webhook.body]
     if request:
         doc["request"] = request
-    response: dict[str, object] = {"status": webhook.response.status}
-    if webhook.response.headers:
-        response["headers"] = dict(webhook.response.headers)
-    response["body"] = webhook.response.body
-    doc["response"] = response
+    doc["response"] = _response_document(webhook.response)
     if webhook.sync_timeout_seconds is not None:
         timeout = webhook.sync_timeout_seconds
         doc["sync"] = {"timeout_seconds": int(timeout) if timeout.is_integer() else timeout}
+    if webhook.dedupe is not None:
+        doc["dedupe"] = {"key": webhook.dedupe.text}
+    if webhook.filters:
+        doc["filter"] = filter_document(webhook.filters)
+    if webhook.ignored_response is not None:
+        doc["ignored_response"] = _response_document(webhook.ignored_response)
     return doc
+
+
+def _response_document(response: AsyncResponse) -> dict[str, object]:
+    out: dict[str, object] = {"status": response.status}
+    if response.headers:
+        out["headers"] = dict(response.headers)
+    out["body"] = response.body
+    return out
 
 
 def _field_doc(key: str, value: str, alias: str | None) -> dict[str, object]:

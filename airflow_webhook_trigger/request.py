@@ -60,6 +60,10 @@ class Headers(Mapping[str, str]):
         key = name.lower()
         return [value for item_name, value in self._items if item_name.lower() == key]
 
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """Every field line as sent: its name's own case, repeated fields apart."""
+        return self._items
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._joined
 

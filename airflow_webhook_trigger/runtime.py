@@ -5,12 +5,17 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.database import Database
+from airflow_webhook_trigger.delivery_log import DeliveryLog
 from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint
 from airflow_webhook_trigger.store import WebhookStore
 from airflow_webhook_trigger.waiter import RunWaiter
+
+if TYPE_CHECKING:
+    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,8 @@ class Runtime:
     source: CachedSource
     endpoint: WebhookEndpoint
     waiter: RunWaiter
+    deliveries: DeliveryLog
+    gateway: AirflowRunGateway
     #: ``flask_sync_max_waiting`` slots: Flask sync calls waiting at once in this process
     flask_sync_slots: threading.BoundedSemaphore
     #: ``[api] base_url``: the public origin senders call (signed URLs are built on it)
@@ -31,6 +38,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     """Read ``[webhook_trigger]`` (unless given) and wire the registry and the run gateway."""
     from airflow_webhook_trigger.airflow_compat import (
         AirflowRunGateway,
+        AirflowStats,
         base_url,
         db_limits,
         metadata_database,
@@ -43,7 +51,16 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     store = WebhookStore(database.session)
     source = CachedSource(store, settings.registry_cache_seconds)
     gateway = AirflowRunGateway(settings, database)
-    endpoint = WebhookEndpoint(settings, source, gateway, secrets=AirflowSecrets(settings))
+    deliveries = DeliveryLog(
+        database.session,
+        capacity=settings.delivery_buffer_size,
+        retention_days=settings.delivery_retention_days,
+        dedupe_window_days=settings.dedupe_window_days,
+        metrics=AirflowStats(),
+    )
+    endpoint = WebhookEndpoint(
+        settings, source, gateway, secrets=AirflowSecrets(settings), deliveries=deliveries
+    )
     waiter = RunWaiter(gateway.fetch_settled, settings.waiter_tick_seconds)
     return Runtime(
         settings=settings,
@@ -52,6 +69,8 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         source=source,
         endpoint=endpoint,
         waiter=waiter,
+        deliveries=deliveries,
+        gateway=gateway,
         flask_sync_slots=threading.BoundedSemaphore(settings.flask_sync_max_waiting),
         base_url=base_url(),
     )

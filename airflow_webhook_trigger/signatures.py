@@ -41,6 +41,18 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from airflow_webhook_trigger.errors import Unauthorized
 from airflow_webhook_trigger.request import Headers
 
+#: the headers the schemes sign with (lower case): a test capture keeps none of them
+SIGNATURE_HEADER_NAMES = frozenset(
+    {
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "stripe-signature",
+        "x-slack-signature",
+        "x-shopify-hmac-sha256",
+        "webhook-signature",
+        "x-twilio-signature",
+    }
+)
 SCHEMES = ("github", "stripe", "slack", "shopify", "standard-webhooks", "twilio", "hmac")
 #: schemes whose signature covers a timestamp, checked against ``tolerance_seconds``
 TIMESTAMPED = frozenset({"stripe", "slack", "standard-webhooks"})

@@ -18,6 +18,9 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
+    Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -31,7 +34,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.errors import Conflict, NotFound
-from airflow_webhook_trigger.model import ID_RE, BasicAuth, Webhook, parse_document, to_document
+from airflow_webhook_trigger.model import (
+    DEFINITION_KEYS,
+    ID_RE,
+    BasicAuth,
+    Webhook,
+    parse_document,
+    to_document,
+)
 from airflow_webhook_trigger.signature_config import SecretInput, parse_signature, signature_document
 from airflow_webhook_trigger.signatures import SecretRef, SignatureSpec
 
@@ -58,12 +68,54 @@ webhooks_table = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+#: one row per request that named an existing webhook (PRODUCT §12); never a secret,
+#: an auth header, a signature or a cookie
+deliveries_table = Table(
+    "webhook_trigger_delivery",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("webhook_id", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),  # accepted, duplicate, filtered, rejected
+    Column("status", Integer, nullable=True),  # a sync delivery's, once answered
+    Column("error", Text, nullable=True),
+    Column("dag_id", String(250), nullable=True),
+    Column("run_id", String(250), nullable=True),
+    Column("delivery_key", String(256), nullable=True),
+    Column("duration_ms", Float, nullable=True),
+    Column("replay_of", String(32), nullable=True),
+    Index("webhook_trigger_delivery_by_webhook", "webhook_id", "received_at"),
+)
+
+#: the delivery keys seen, one run each (PRODUCT §10): the primary key is what makes any
+#: number of concurrent repeats, on any number of replicas, start exactly one run
+delivery_keys_table = Table(
+    "webhook_trigger_delivery_key",
+    metadata,
+    Column("webhook_id", String(64), primary_key=True),
+    Column("key_sha256", String(64), primary_key=True),
+    Column("body_sha256", String(64), nullable=False),
+    Column("dag_id", String(250), nullable=False),
+    Column("run_id", String(250), nullable=False),
+    Column("delivery_id", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+#: the latest test capture of each webhook (``POST {prefix}/test/{id}``): the seed's sample
+samples_table = Table(
+    "webhook_trigger_sample",
+    metadata,
+    Column("webhook_id", String(64), primary_key=True),
+    Column("captured_at", DateTime(timezone=True), nullable=False),
+    Column("sample", Text, nullable=False),  # JSON: headers (no auth, no cookies), query, body
+)
+
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 
 def _definition(webhook: Webhook) -> str:
     doc = to_document(webhook)
-    kept = {k: doc[k] for k in ("request", "response", "sync") if k in doc}
+    kept = {k: doc[k] for k in DEFINITION_KEYS if k in doc}
     return json.dumps(kept, separators=(",", ":"), sort_keys=True)
 
 
@@ -111,7 +163,7 @@ def webhook_from_row(row: object) -> Webhook:
     m = row._mapping  # type: ignore[attr-defined]
     doc = {"id": m["id"], "dag_id": m["dag_id"], "mode": m["mode"], "enabled": bool(m["enabled"])}
     doc.update(json.loads(m["definition"]))
-    webhook = parse_document(doc, where=f"stored webhook {m['id']}").webhook
+    webhook = parse_document(doc, where=f"stored webhook {m['id']}", stored=True).webhook
     signature = _signature_from_row(m, f"stored webhook {m['id']}.signature")
     if signature is not None:
         webhook = webhook.with_changes(signature=signature)

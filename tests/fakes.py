@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from airflow_webhook_trigger.dedupe import DeliveryKey
+from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
 from airflow_webhook_trigger.endpoint import TriggeredRun
 from airflow_webhook_trigger.errors import NotFound, WebhookError
 from airflow_webhook_trigger.model import Webhook
@@ -27,13 +29,36 @@ class FakeRuns:
     fail_with: WebhookError | None = None
     snapshots: dict[str, RunSnapshot] = field(default_factory=dict)
 
-    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> TriggeredRun:
+    #: delivery key digest -> the first delivery that claimed it
+    claims: dict[str, PriorDelivery] = field(default_factory=dict)
+    records: list[DeliveryRow] = field(default_factory=list)
+
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+    ) -> TriggeredRun | PriorDelivery:
         if self.fail_with is not None:
             raise self.fail_with
         if dag_id not in self.dags:
             raise NotFound(f"DAG {dag_id!r} not found")
+        if claim is not None and claim.digest in self.claims:
+            return self.claims[claim.digest]
         self.triggered.append((dag_id, run_id, conf))
+        if record is not None:
+            self.records.append(record)
+            if claim is not None:
+                self.claims[claim.digest] = PriorDelivery(
+                    record.id, claim.body_sha256, dag_id, run_id, len(self.triggered)
+                )
         return TriggeredRun(dag_id, run_id, len(self.triggered))
+
+    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
+        return self.claims.get(key.digest)
 
     def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
         if run_id not in self.snapshots:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.airflow
 
 TABLE = "webhook_trigger_webhook"
 VERSION_TABLE = "alembic_version_webhook_trigger"
-HEAD = "wt0002"
+HEAD = "wt0003"
 
 
 def _engine() -> Any:
@@ -69,7 +69,12 @@ def test_db_manager_declares_own_tables_only() -> None:
     from airflow_webhook_trigger.db_manager import WebhookDBManager
 
     assert WebhookDBManager.version_table_name == VERSION_TABLE
-    assert set(WebhookDBManager.metadata.tables) == {TABLE}
+    assert set(WebhookDBManager.metadata.tables) == {
+        TABLE,
+        "webhook_trigger_delivery",
+        "webhook_trigger_delivery_key",
+        "webhook_trigger_sample",
+    }
     assert Path(WebhookDBManager.migration_dir, "env.py").is_file()
     assert Path(WebhookDBManager.alembic_file).is_file()
 

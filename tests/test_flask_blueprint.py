@@ -55,6 +55,8 @@ def _runtime(cap: int, fetch: Callable[[Sequence[int]], Mapping[int, RunSnapshot
         source=source,
         endpoint=WebhookEndpoint(settings, source, FakeRuns()),  # run keys 1, 2, 3, ... in order
         waiter=RunWaiter(fetch, tick=0.01),
+        deliveries=None,  # type: ignore[arg-type]  # never used here
+        gateway=None,  # type: ignore[arg-type]  # never used here
         flask_sync_slots=threading.BoundedSemaphore(settings.flask_sync_max_waiting),
     )
 

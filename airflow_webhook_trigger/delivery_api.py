@@ -1,0 +1,166 @@
+"""The delivery record's API (PRODUCT.md §12): deliveries, replay, the latest test capture.
+
+Routes of the management API (same permissions: reading needs ``GET`` on connections,
+replaying ``POST``), and the replay the CLI shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from airflow_webhook_trigger.delivery import OUTCOMES, DeliveryRow
+from airflow_webhook_trigger.errors import BadRequest, Conflict, NotFound
+from airflow_webhook_trigger.model import ID_RE
+from airflow_webhook_trigger.paths import render_path
+from airflow_webhook_trigger.runtime import Runtime
+from airflow_webhook_trigger.sample import paths_from_tree
+
+#: the most deliveries one listing returns
+MAX_LIMIT = 500
+
+
+def replay_delivery(runtime: Runtime, delivery_id: str) -> DeliveryRow:
+    """A new run with the trigger variables of an accepted delivery, ``webhook.replay_of`` set.
+
+    :return: the replay's own delivery row (accepted, with its run)
+    :raises NotFound: no such delivery, webhook or run
+    :raises Conflict: the delivery started no run
+    """
+    row = runtime.deliveries.get(delivery_id)
+    if row is None:
+        raise NotFound(f"no delivery with id {delivery_id!r}")
+    if row.outcome != "accepted" or row.run_id is None or row.dag_id is None:
+        raise Conflict(
+            f"delivery {delivery_id} was {row.outcome}: only a delivery that started a run is replayed"
+        )
+    webhook = runtime.store.require(row.webhook_id)
+    conf = runtime.gateway.run_conf(row.dag_id, row.run_id)
+    if conf is None:
+        raise NotFound(f"the run of delivery {delivery_id} ({row.run_id}) no longer exists")
+    return runtime.endpoint.replay(webhook, conf, delivery_id)
+
+
+def _delivery_id(value: str) -> str:
+    if len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
+        raise NotFound(f"no delivery with id {value[:40]!r}")
+    return value
+
+
+_DELIVERY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "webhook_id": {"type": "string"},
+        "received_at": {"type": "string", "format": "date-time"},
+        "outcome": {"type": "string", "enum": list(OUTCOMES)},
+        "status": {"type": ["integer", "null"]},
+        "error": {"type": ["string", "null"]},
+        "dag_id": {"type": ["string", "null"]},
+        "run_id": {"type": ["string", "null"]},
+        "delivery_key": {"type": ["string", "null"]},
+        "duration_ms": {"type": ["number", "null"]},
+        "replay_of": {"type": ["string", "null"]},
+    },
+    "required": ["id", "webhook_id", "received_at", "outcome"],
+}
+
+
+def deliveries_router(
+    runtime: Callable[[], Runtime],
+    route_class: type,
+    requires_permission: Callable[[str], Any],
+    errors: Callable[..., dict[int | str, dict[str, Any]]],
+) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["deliveries"], route_class=route_class)
+    read = [Depends(requires_permission("GET"))]
+
+    def ok(schema: dict[str, Any], status: int = 200) -> dict[int | str, dict[str, Any]]:
+        return {status: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+
+    @router.get(
+        "/webhooks/{webhook_id}/deliveries",
+        dependencies=read,
+        summary="The webhook's deliveries, newest first",
+        responses={
+            **ok({"type": "object", "properties": {"deliveries": {"type": "array", "items": _DELIVERY}}}),
+            **errors(400, 404),
+        },
+    )
+    def list_deliveries(
+        webhook_id: str,
+        outcome: str | None = Query(default=None, pattern="^(accepted|duplicate|filtered|rejected)$"),
+        limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
+    ) -> Any:
+        if not ID_RE.match(webhook_id):
+            raise NotFound(f"no webhook with id {webhook_id[:70]!r}")
+        if outcome is not None and outcome not in OUTCOMES:
+            raise BadRequest(f"outcome must be one of {', '.join(OUTCOMES)}")
+        current = runtime()
+        current.store.require(webhook_id)
+        rows = current.deliveries.list(webhook_id, outcome, limit)
+        return {"deliveries": [r.as_json() for r in rows]}
+
+    @router.get(
+        "/deliveries/{delivery_id}",
+        dependencies=read,
+        summary="One delivery",
+        responses={**ok(_DELIVERY), **errors(404)},
+    )
+    def show_delivery(delivery_id: str) -> Any:
+        row = runtime().deliveries.get(_delivery_id(delivery_id))
+        if row is None:
+            raise NotFound(f"no delivery with id {delivery_id!r}")
+        return row.as_json()
+
+    @router.post(
+        "/deliveries/{delivery_id}/replay",
+        dependencies=[Depends(requires_permission("POST"))],
+        status_code=201,
+        summary="Start a new run with the trigger variables of an accepted delivery",
+        responses={**ok(_DELIVERY, 201), **errors(404, 409, 422)},
+    )
+    def replay(delivery_id: str) -> Any:
+        return replay_delivery(runtime(), _delivery_id(delivery_id)).as_json()
+
+    @router.get(
+        "/webhooks/{webhook_id}/sample",
+        dependencies=read,
+        summary="The webhook's latest test capture (POST {prefix}/test/{id}) and its paths",
+        responses={
+            **ok(
+                {
+                    "type": "object",
+                    "properties": {
+                        "captured_at": {"type": "string", "format": "date-time"},
+                        "sample": {"type": "object"},
+                        "paths": {"type": "object"},
+                    },
+                }
+            ),
+            **errors(404),
+        },
+    )
+    def sample(webhook_id: str) -> Any:
+        current = runtime()
+        current.store.require(webhook_id)
+        found = current.deliveries.sample(webhook_id)
+        if found is None:
+            raise NotFound(f"webhook {webhook_id} has no test capture yet: POST one to its test URL")
+        captured_at, captured = found
+        return {"captured_at": captured_at.isoformat(), "sample": captured, "paths": sample_paths(captured)}
+
+    return router
+
+
+def sample_paths(sample: dict[str, Any]) -> dict[str, list[str]]:
+    """The paths of a stored test capture, part by part (what the capture answered)."""
+    headers = sample.get("headers") or []
+    body = sample.get("body")
+    return {
+        "headers": list(dict.fromkeys(str(h[0]) for h in headers)),
+        "query": [render_path(p) for p in paths_from_tree(sample.get("query") or {})],
+        "body": [] if body is None else [render_path(p) for p in paths_from_tree(body)],
+    }

@@ -1,0 +1,306 @@
+"""The delivery record in the metadata DB (PRODUCT.md §12), and the delivery keys' table.
+
+Accepted deliveries are written by the run gateway in the run's own transaction
+(:func:`claim_and_record`). Every other delivery goes through :class:`DeliveryLog`: a
+bounded in-memory buffer that a background thread writes in batches, so a flood of bad
+requests costs one insert per batch, not one per request; what does not fit is counted
+as dropped, never waited for. The same thread prunes rows older than the retention and
+keys older than the dedupe window, so no one has to run a command.
+Plain SQLAlchemy Core over a session factory: no Airflow import here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from airflow_webhook_trigger.dedupe import DeliveryKey
+from airflow_webhook_trigger.delivery import DeliveryRow, Outcome
+from airflow_webhook_trigger.errors import ServiceUnavailable
+from airflow_webhook_trigger.store import SessionFactory, deliveries_table, delivery_keys_table, samples_table
+
+log = logging.getLogger(__name__)
+
+#: how often the background thread writes what is buffered
+FLUSH_INTERVAL_SECONDS = 1.0
+#: how often it prunes old rows
+PRUNE_INTERVAL_SECONDS = 3600.0
+#: the most rows one batch writes
+BATCH_SIZE = 500
+
+#: every metric's name starts with this (README: Metrics)
+METRICS_PREFIX = "webhook_trigger"
+
+
+class Metrics(Protocol):
+    """Counters and timers (Airflow's ``Stats``, behind the seam: StatsD or OpenTelemetry)."""
+
+    def incr(self, name: str) -> None: ...
+
+    def timing(self, name: str, milliseconds: float) -> None: ...
+
+
+def _values(row: DeliveryRow) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "webhook_id": row.webhook_id,
+        "received_at": row.received_at,
+        "outcome": row.outcome,
+        "status": row.status,
+        "error": row.error,
+        "dag_id": row.dag_id,
+        "run_id": row.run_id,
+        "delivery_key": row.delivery_key,
+        "duration_ms": row.duration_ms,
+        "replay_of": row.replay_of,
+    }
+
+
+def _row(m: Any) -> DeliveryRow:
+    received = m["received_at"]
+    if received.tzinfo is None:  # SQLite hands back naive datetimes
+        received = received.replace(tzinfo=timezone.utc)
+    return DeliveryRow(
+        id=m["id"],
+        webhook_id=m["webhook_id"],
+        received_at=received,
+        outcome=m["outcome"],
+        status=m["status"],
+        error=m["error"],
+        dag_id=m["dag_id"],
+        run_id=m["run_id"],
+        delivery_key=m["delivery_key"],
+        duration_ms=m["duration_ms"],
+        replay_of=m["replay_of"],
+    )
+
+
+def claim_and_record(session: Session, row: DeliveryRow, key: DeliveryKey | None) -> None:
+    """In the run's transaction: the delivery key's claim first (a concurrent holder of
+    the same key makes this raise ``IntegrityError``), then the delivery's row."""
+    if key is not None:
+        session.execute(
+            insert(delivery_keys_table).values(
+                webhook_id=row.webhook_id,
+                key_sha256=key.digest,
+                body_sha256=key.body_sha256,
+                dag_id=row.dag_id,
+                run_id=row.run_id,
+                delivery_id=row.id,
+                created_at=row.received_at,
+            )
+        )
+    session.execute(insert(deliveries_table).values(_values(row)))
+
+
+def find_claim(session: Session, webhook_id: str, key: DeliveryKey) -> Any:
+    """The key's row (``body_sha256``, ``dag_id``, ``run_id``, ``delivery_id``), or None."""
+    table = delivery_keys_table
+    return session.execute(
+        select(table.c.body_sha256, table.c.dag_id, table.c.run_id, table.c.delivery_id).where(
+            table.c.webhook_id == webhook_id, table.c.key_sha256 == key.digest
+        )
+    ).first()
+
+
+class DeliveryLog:
+    """The process's buffered writer of deliveries, and the record's queries.
+
+    :param sessions: bounded sessions on the metadata DB (committing on exit)
+    :param metrics: called for every delivery reported, stored or not
+    """
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        capacity: int = 1000,
+        retention_days: int = 7,
+        dedupe_window_days: int = 7,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._sessions = sessions
+        self._capacity = capacity
+        self._retention = timedelta(days=retention_days)
+        self._window = timedelta(days=dedupe_window_days)
+        self._metrics = metrics
+        self._clock = clock
+        self._rows: deque[DeliveryRow] = deque()
+        self._answers: deque[DeliveryRow] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pruned_at = float("-inf")
+        self._failing = False
+        #: deliveries not recorded because the buffer was full (or the DB refused a batch)
+        self.dropped = 0
+
+    # ---------------------------------------------------------------- the recorder
+
+    def record(self, row: DeliveryRow, *, stored: bool = False) -> None:
+        if self._metrics is not None:
+            self._metrics.incr(f"{METRICS_PREFIX}.deliveries.{row.outcome}")
+            if row.status is not None:
+                self._metrics.incr(f"{METRICS_PREFIX}.responses.{row.status}")
+            if row.outcome == "accepted" and row.duration_ms is not None:
+                self._metrics.timing(f"{METRICS_PREFIX}.accept_ms", row.duration_ms)
+        if stored:
+            self._ensure_thread()  # pruning too needs the thread
+        else:
+            self._push(self._rows, row)
+
+    def answered(self, row: DeliveryRow) -> None:
+        if self._metrics is not None:
+            self._metrics.incr(f"{METRICS_PREFIX}.responses.{row.status}")
+            if row.duration_ms is not None:
+                self._metrics.timing(f"{METRICS_PREFIX}.sync_ms", row.duration_ms)
+        self._push(self._answers, row)
+
+    def _push(self, queue: deque[DeliveryRow], row: DeliveryRow) -> None:
+        with self._lock:
+            full = len(self._rows) + len(self._answers) >= self._capacity
+            if full:
+                self.dropped += 1
+            else:
+                queue.append(row)
+        if full:
+            if self._metrics is not None:
+                self._metrics.incr(f"{METRICS_PREFIX}.deliveries.dropped")
+            return
+        self._ensure_thread()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._rows) + len(self._answers)
+
+    # ---------------------------------------------------------------- writing
+
+    def flush(self) -> int:
+        """Write what is buffered, in one transaction per batch; the rows written.
+
+        When the DB cannot take a batch, its rows are dropped and counted (the buffer
+        must not grow during an outage, and the webhooks' own answers never wait on it).
+        """
+        written = 0
+        while True:
+            with self._lock:
+                rows = [self._rows.popleft() for _ in range(min(BATCH_SIZE, len(self._rows)))]
+                answers = [self._answers.popleft() for _ in range(min(BATCH_SIZE, len(self._answers)))]
+            if not rows and not answers:
+                return written
+            try:
+                with self._sessions() as session:
+                    if rows:
+                        session.execute(insert(deliveries_table), [_values(r) for r in rows])
+                    for answer in answers:
+                        session.execute(
+                            update(deliveries_table)
+                            .where(deliveries_table.c.id == answer.id)
+                            .values(status=answer.status, duration_ms=answer.duration_ms)
+                        )
+            except Exception as exc:
+                with self._lock:
+                    self.dropped += len(rows) + len(answers)
+                if not self._failing:  # once per outage (the database logs the outage itself)
+                    self._failing = True
+                    log.warning(
+                        "delivery record: %d rows not written (%s: %s); dropping until the DB takes them",
+                        len(rows) + len(answers),
+                        type(exc).__name__,
+                        str(exc)[:200],
+                    )
+                return written
+            if self._failing:
+                self._failing = False
+                log.info("delivery record: written again; %d rows dropped in all so far", self.dropped)
+            written += len(rows) + len(answers)
+
+    def prune(self) -> tuple[int, int]:
+        """Delete deliveries past the retention and keys past the dedupe window."""
+        now = self._clock()
+        with self._sessions() as session:
+            gone = session.execute(
+                delete(deliveries_table).where(deliveries_table.c.received_at < now - self._retention)
+            ).rowcount  # type: ignore[attr-defined]
+            keys = session.execute(
+                delete(delivery_keys_table).where(delivery_keys_table.c.created_at < now - self._window)
+            ).rowcount  # type: ignore[attr-defined]
+        return int(gone or 0), int(keys or 0)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._loop, name="webhook-delivery-log", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL_SECONDS)
+            try:
+                self.flush()
+                if time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_SECONDS:
+                    self._pruned_at = time.monotonic()
+                    self.prune()
+            except ServiceUnavailable:
+                pass  # the database logs its outages, once each; pruning waits for the next hour
+            except Exception:  # a bug: say so, and keep the thread alive
+                log.exception("delivery record: background work failed")
+
+    # ---------------------------------------------------------------- reading
+
+    def list(
+        self, webhook_id: str | None = None, outcome: Outcome | None = None, limit: int = 50
+    ) -> list[DeliveryRow]:
+        """The newest deliveries first."""
+        query = select(deliveries_table).order_by(deliveries_table.c.received_at.desc()).limit(limit)
+        if webhook_id is not None:
+            query = query.where(deliveries_table.c.webhook_id == webhook_id)
+        if outcome is not None:
+            query = query.where(deliveries_table.c.outcome == outcome)
+        with self._sessions() as session:
+            return [_row(r._mapping) for r in session.execute(query).all()]
+
+    def get(self, delivery_id: str) -> DeliveryRow | None:
+        with self._sessions() as session:
+            found = session.execute(
+                select(deliveries_table).where(deliveries_table.c.id == delivery_id)
+            ).first()
+        return None if found is None else _row(found._mapping)
+
+    # ---------------------------------------------------------------- test captures
+
+    def save_sample(self, webhook_id: str, sample: dict[str, object]) -> None:
+        """The webhook's latest test capture (replacing the one before)."""
+        text = json.dumps(sample, separators=(",", ":"), ensure_ascii=False)
+        with self._sessions() as session:
+            session.execute(delete(samples_table).where(samples_table.c.webhook_id == webhook_id))
+            session.execute(
+                insert(samples_table).values(webhook_id=webhook_id, captured_at=self._clock(), sample=text)
+            )
+
+    def sample(self, webhook_id: str) -> tuple[datetime, dict[str, Any]] | None:
+        with self._sessions() as session:
+            found = session.execute(
+                select(samples_table.c.captured_at, samples_table.c.sample).where(
+                    samples_table.c.webhook_id == webhook_id
+                )
+            ).first()
+        if found is None:
+            return None
+        captured = (
+            found.captured_at if found.captured_at.tzinfo else found.captured_at.replace(tzinfo=timezone.utc)
+        )
+        return captured, json.loads(found.sample)
