@@ -74,7 +74,7 @@ def deliveries_router(
     requires_permission: Callable[[str], Any],
     errors: Callable[..., dict[int | str, dict[str, Any]]],
 ) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["deliveries"], route_class=route_class)
+    router = APIRouter(tags=["deliveries"], route_class=route_class)
     read = [Depends(requires_permission("GET"))]
 
     def ok(schema: dict[str, Any], status: int = 200) -> dict[int | str, dict[str, Any]]:

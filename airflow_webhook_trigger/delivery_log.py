@@ -3,8 +3,9 @@
 Accepted deliveries are written by the run gateway in the run's own transaction
 (:func:`claim_and_record`). Every other delivery goes through :class:`DeliveryLog`: a
 bounded in-memory buffer that a background thread writes in batches, so a flood of bad
-requests costs one insert per batch, not one per request; what does not fit is counted
-as dropped, never waited for. The same thread prunes rows older than the retention and
+requests costs one insert per batch, not one per request, and at most
+``REJECTED_PER_MINUTE`` rows per webhook; what does not fit is counted as dropped, never
+waited for. The same thread prunes rows older than the retention and
 keys older than the dedupe window, so no one has to run a command.
 Plain SQLAlchemy Core over a session factory: no Airflow import here.
 """
@@ -36,6 +37,9 @@ FLUSH_INTERVAL_SECONDS = 1.0
 PRUNE_INTERVAL_SECONDS = 3600.0
 #: the most rows one batch writes
 BATCH_SIZE = 500
+#: rejected deliveries recorded per webhook per minute; past that they are only counted
+#: (a flood of bad requests must not become a flood of writes)
+REJECTED_PER_MINUTE = 60
 
 #: every metric's name starts with this (README: Metrics)
 METRICS_PREFIX = "webhook_trigger"
@@ -116,7 +120,8 @@ class DeliveryLog:
     """The process's buffered writer of deliveries, and the record's queries.
 
     :param sessions: bounded sessions on the metadata DB (committing on exit)
-    :param metrics: called for every delivery reported, stored or not
+    :param metrics: counts every delivery reported, stored or not
+    :param background: write and prune from a thread of its own (else: :meth:`flush`, :meth:`prune`)
     """
 
     def __init__(
@@ -128,6 +133,9 @@ class DeliveryLog:
         dedupe_window_days: int = 7,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        rejected_per_minute: int = REJECTED_PER_MINUTE,
+        timer: Callable[[], float] = time.monotonic,
+        background: bool = True,
     ) -> None:
         self._sessions = sessions
         self._capacity = capacity
@@ -142,6 +150,11 @@ class DeliveryLog:
         self._thread: threading.Thread | None = None
         self._pruned_at = float("-inf")
         self._failing = False
+        self._rejected_per_minute = rejected_per_minute
+        self._background = background
+        self._timer = timer
+        #: webhook id -> (start of its minute, rejections recorded in it)
+        self._rejections: dict[str, tuple[float, int]] = {}
         #: deliveries not recorded because the buffer was full (or the DB refused a batch)
         self.dropped = 0
 
@@ -156,8 +169,27 @@ class DeliveryLog:
                 self._metrics.timing(f"{METRICS_PREFIX}.accept_ms", row.duration_ms)
         if stored:
             self._ensure_thread()  # pruning too needs the thread
-        else:
+        elif row.outcome != "rejected" or self._within_budget(row.webhook_id):
             self._push(self._rows, row)
+        else:
+            self._drop()
+
+    def _within_budget(self, webhook_id: str) -> bool:
+        now = self._timer()
+        with self._lock:
+            start, count = self._rejections.get(webhook_id, (now, 0))
+            if now - start >= 60.0:
+                start, count = now, 0
+            if len(self._rejections) > 10_000:  # ids are bounded by the webhooks that exist
+                self._rejections.clear()
+            self._rejections[webhook_id] = (start, count + 1)
+        return count < self._rejected_per_minute
+
+    def _drop(self) -> None:
+        with self._lock:
+            self.dropped += 1
+        if self._metrics is not None:
+            self._metrics.incr(f"{METRICS_PREFIX}.deliveries.dropped")
 
     def answered(self, row: DeliveryRow) -> None:
         if self._metrics is not None:
@@ -169,13 +201,10 @@ class DeliveryLog:
     def _push(self, queue: deque[DeliveryRow], row: DeliveryRow) -> None:
         with self._lock:
             full = len(self._rows) + len(self._answers) >= self._capacity
-            if full:
-                self.dropped += 1
-            else:
+            if not full:
                 queue.append(row)
         if full:
-            if self._metrics is not None:
-                self._metrics.incr(f"{METRICS_PREFIX}.deliveries.dropped")
+            self._drop()
             return
         self._ensure_thread()
 
@@ -238,7 +267,7 @@ class DeliveryLog:
         return int(gone or 0), int(keys or 0)
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if not self._background or (self._thread is not None and self._thread.is_alive()):
             return
         with self._lock:
             if self._thread is not None and self._thread.is_alive():

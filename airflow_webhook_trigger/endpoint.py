@@ -533,7 +533,11 @@ class WebhookEndpoint:
         hidden = set(FORBIDDEN_READ_HEADERS) | SIGNATURE_HEADER_NAMES
         if webhook.signature is not None and webhook.signature.header:
             hidden.add(webhook.signature.header.lower())
-        headers = [(name, value) for name, value in request.headers.fields() if name.lower() not in hidden]
+        # lower case: ASGI servers hand names over so, WSGI ones title-cased (and matching
+        # a configured header ignores case anyway)
+        headers = [
+            (name.lower(), value) for name, value in request.headers.fields() if name.lower() not in hidden
+        ]
         sample: dict[str, object] = {
             "headers": [[name, value] for name, value in headers],
             "query": query,

@@ -268,7 +268,7 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
 
     route_class = type("ManagementRoute", (JsonErrorRoute,), {"database": lambda self: runtime().database})
     router = APIRouter(prefix="/api", tags=["webhooks"], route_class=route_class)
-    router.include_router(deliveries_router(runtime, route_class, requires_permission, _errors), prefix="")
+    router.include_router(deliveries_router(runtime, route_class, requires_permission, _errors))
     read = [Depends(requires_permission("GET"))]
     json_body = json_body_reader(runtime)
 

@@ -894,3 +894,92 @@ def test_cli_base_url_unset_warns_once(cli: Any, store: Any, monkeypatch: pytest
     assert code == 0
     assert err.count("[api] base_url is not set") == 1
     assert "http://localhost:8080/webhook/trigger/hook-url-0000001" in out
+
+
+# -- exactly-once, filters and the delivery record (PRODUCT.md §10-12) -------------------
+
+
+@airflow
+def test_cli_dedupe_and_filter_flags_round_trip(cli: Any, store: Any) -> None:
+    code, out, err = cli(
+        "create",
+        "--dag-id",
+        "wt_plain",
+        "--id",
+        "hook-cli-dedupe01",
+        "--dedupe",
+        "header:X-Delivery",
+        "--filter",
+        '{"body": "type", "in": ["push"]}',
+        "--filter",
+        '{"header": "X-GitHub-Event", "exists": true}',
+        "--json",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["dedupe"] == {"key": "header:X-Delivery"}
+    assert doc["filter"] == [{"body": "type", "in": ["push"]}, {"header": "X-GitHub-Event", "exists": True}]
+    webhook = store.require("hook-cli-dedupe01")
+    assert webhook.dedupe.text == "header:X-Delivery" and len(webhook.filters) == 2
+    assert cli("update", "hook-cli-dedupe01", "--no-dedupe", "--no-filter")[0] == 0
+    webhook = store.require("hook-cli-dedupe01")
+    assert webhook.dedupe is None and webhook.filters == ()
+
+
+@airflow
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--dedupe", "auto"], "auto takes the sender's delivery key"),
+        (["--dedupe", "cookie:x"], "must be auto"),
+        (["--filter", "{not json"], "not JSON"),
+        (["--filter", '{"body": "a"}'], "filter[0]"),
+    ],
+)
+def test_cli_bad_dedupe_or_filter_is_a_clear_error(
+    cli: Any, store: Any, flags: list[str], message: str
+) -> None:
+    code, _, err = cli("create", "--dag-id", "wt_plain", *flags)
+    assert code == 1
+    assert message in err and "Traceback" not in err
+    assert store.list() == []
+
+
+@airflow
+def test_cli_deliveries_replay_and_sample(cli: Any, store: Any, client: Any) -> None:
+    from airflow_webhook_trigger.runtime import shared_runtime
+    from tests.integration import runs_of
+
+    assert cli("create", "--dag-id", "wt_plain", "--id", "hook-cli-record1")[0] == 0
+    shared_runtime().source.invalidate()
+    accepted = client.post("/webhook/trigger/hook-cli-record1", json={"n": 7})
+    assert accepted.status_code == 200
+    client.post(
+        "/webhook/trigger/hook-cli-record1", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    shared_runtime().deliveries.flush()
+
+    code, out, _ = cli("deliveries", "hook-cli-record1", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["outcome"] for r in rows] == ["rejected", "accepted"]  # newest first
+    assert rows[1]["run_id"] == accepted.headers["x-airflow-run-id"]
+    code, out, _ = cli("deliveries", "--outcome", "rejected", "--limit", "1")
+    assert code == 0 and out.count("\n") == 1 and "\trejected\t400\t" in out
+
+    code, out, err = cli("replay", rows[1]["id"])
+    assert code == 0, err
+    assert f"replayed delivery {rows[1]['id']}: run webhook__hook-cli-record1__" in out
+    replays = [
+        r for r in runs_of("wt_plain") if (r.conf or {}).get("webhook", {}).get("replay_of") == rows[1]["id"]
+    ]
+    assert len(replays) == 1 and replays[0].conf["body"] == {"n": 7}
+    code, _, err = cli("replay", rows[0]["id"])
+    assert code == 1 and "only a delivery that started a run is replayed" in err
+
+    code, _, err = cli("sample", "hook-cli-record1")
+    assert code == 1 and "no test capture yet" in err
+    assert client.post("/webhook/test/hook-cli-record1?x=1", json={"a": {"b": 1}}).status_code == 200
+    code, out, _ = cli("sample", "hook-cli-record1")
+    assert code == 0
+    assert "body\ta\nbody\ta.b\n" in out and "query\tx\n" in out

@@ -39,6 +39,15 @@ ROUTES = [
     ("POST", f"{API}/parse-sample", {"sample": "?a=1"}),
 ]
 ROUTE_IDS = [f"{m} {p.removeprefix(API)}" for m, p, _ in ROUTES]
+#: the delivery record's routes (tests/test_deliveries.py has what they answer)
+GUARDED = [
+    *ROUTES,
+    ("GET", f"{API}/webhooks/hook-api-0000001/deliveries", None),
+    ("GET", f"{API}/deliveries/{'0' * 32}", None),
+    ("POST", f"{API}/deliveries/{'0' * 32}/replay", None),
+    ("GET", f"{API}/webhooks/hook-api-0000001/sample", None),
+]
+GUARDED_IDS = [f"{m} {p.removeprefix(API)}" for m, p, _ in GUARDED]
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +76,14 @@ def _create(client: Any, headers: dict[str, str], doc: dict[str, Any] | None = N
 # -- authentication and permissions ----------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(("method", "path", "body"), GUARDED, ids=GUARDED_IDS)
 def test_management_no_token_401(client: Any, store: Any, method: str, path: str, body: object) -> None:
     response = client.request(method, path, json=body)
     assert response.status_code == 401, response.text
     assert store.list() == []
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(("method", "path", "body"), GUARDED, ids=GUARDED_IDS)
 def test_management_invalid_token_403(client: Any, store: Any, method: str, path: str, body: object) -> None:
     # Airflow's own answer to a token it cannot decode (as on its REST API)
     response = client.request(method, path, json=body, headers={"Authorization": "Bearer not-a-jwt"})
@@ -83,7 +92,7 @@ def test_management_invalid_token_403(client: Any, store: Any, method: str, path
     assert store.list() == []
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(("method", "path", "body"), GUARDED, ids=GUARDED_IDS)
 def test_management_basic_auth_of_a_webhook_401(
     client: Any, store: Any, method: str, path: str, body: object
 ) -> None:
@@ -91,7 +100,7 @@ def test_management_basic_auth_of_a_webhook_401(
     assert response.status_code == 401, response.text
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(("method", "path", "body"), GUARDED, ids=GUARDED_IDS)
 def test_management_viewer_403(
     client: Any, store: Any, tokens: dict[str, dict[str, str]], method: str, path: str, body: object
 ) -> None:

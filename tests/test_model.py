@@ -948,3 +948,46 @@ def test_parse_document_to_document_round_trip_property(doc: dict[str, Any]) -> 
 def test_parse_document_arbitrary_input_only_config_error(doc: dict[str, Any]) -> None:
     with contextlib.suppress(ConfigError):  # anything else escaping is a bug
         parse_document(doc)
+
+
+def test_dedupe_filter_and_ignored_response_round_trip() -> None:
+    doc = {
+        "id": "hook-model-dedupe1",
+        "dag_id": "dag_a",
+        "auth": {"signature": {"scheme": "github", "secret_env": "GH_SECRET"}},
+        "dedupe": {"key": "auto"},
+        "filter": [{"header": "X-GitHub-Event", "in": ["push", "release"]}, {"body": "ref", "exists": True}],
+        "ignored_response": {"status": 202, "body": {"skipped": True}},
+    }
+    parsed = parse_document(doc)
+    webhook = parsed.webhook
+    assert webhook.dedupe is not None and webhook.dedupe.auto
+    assert [c.op for c in webhook.filters] == ["in", "exists"]
+    assert webhook.ignored_response is not None and webhook.ignored_response.status == 202
+    out = to_document(webhook)
+    assert out["dedupe"] == {"key": "auto"}
+    assert out["filter"] == doc["filter"]
+    assert out["ignored_response"] == {"status": 202, "body": {"skipped": True}}
+    again = parse_document({**out, "auth": doc["auth"]}).webhook
+    assert again == webhook
+
+
+def test_dedupe_auto_needs_a_signature_unless_stored() -> None:
+    doc = {"id": "hook-model-dedupe2", "dag_id": "dag_a", "dedupe": {"key": "auto"}}
+    with pytest.raises(ConfigError, match=r"webhook.dedupe.key: auto takes the sender's delivery key"):
+        parse_document(doc)
+    # a stored row's definition has no auth (kept in columns of its own): checked when written
+    assert parse_document(doc, stored=True).webhook.dedupe is not None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"dedupe": {"key": "header:"}}, "webhook.dedupe.key"),
+        ({"filter": [{"body": "a", "equals": 1, "in": [1]}]}, "webhook.filter[0]"),
+        ({"ignored_response": {"status": 500}}, "webhook.ignored_response.status"),
+    ],
+)
+def test_dedupe_filter_ignored_response_errors_name_the_field(extra: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_document({"dag_id": "dag_a", **extra})

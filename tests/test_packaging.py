@@ -62,7 +62,7 @@ def test_wheel_metadata_entry_points_and_license(wheel: zipfile.ZipFile) -> None
         and "extra" not in line
         and "providers" not in line
     ]
-    assert set(airflow.removeprefix("Requires-Dist: apache-airflow").split(",")) == {">=3.2", "<3.4"}
+    assert set(airflow.removeprefix("Requires-Dist: apache-airflow").split(",")) == {">=3.1", "<3.4"}
     [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     points = wheel.read(entry_points).decode()
     assert "webhook_trigger = airflow_webhook_trigger.plugin:WebhookTriggerPlugin" in points

@@ -1,0 +1,230 @@
+"""Exactly-once runs, filters, test captures, the delivery record and replay, through the
+real api-server app, on both adapters (PRODUCT.md §10-12)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration import jwt_for, runs_of
+
+pytestmark = [
+    pytest.mark.airflow,
+    pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
+]
+
+PREFIXES = {"fastapi": "/webhook", "flask": "/pluginsv2/webhook"}
+JSON = {"Content-Type": "application/json"}
+HMAC_SECRET = "flood-test-secret-0123456789"
+WEBHOOKS: list[dict[str, Any]] = [
+    {"id": "hook-dedupe-00001", "dag_id": "wt_plain", "dedupe": {"key": "header:X-Delivery"}},
+    {
+        "id": "hook-dedupe-sync1",
+        "dag_id": "wt_plain",
+        "mode": "sync",
+        "sync": {"timeout_seconds": 0.3},
+        "dedupe": {"key": "body:event.id"},
+    },
+    {
+        "id": "hook-filter-00001",
+        "dag_id": "wt_plain",
+        "filter": [
+            {"header": "X-GitHub-Event", "equals": "push"},
+            {"body": "ref", "matches": "refs/heads/main"},
+        ],
+    },
+    {
+        "id": "hook-flood-00001",
+        "dag_id": "wt_plain",
+        "auth": {"signature": {"scheme": "hmac", "secret": HMAC_SECRET, "header": "X-Sig"}},
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def registered(airflow_db: None) -> Iterator[None]:
+    from sqlalchemy import delete
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.airflow_secrets import AirflowVault
+    from airflow_webhook_trigger.registry import upsert
+    from airflow_webhook_trigger.store import WebhookStore, webhooks_table
+
+    with db_session() as session:
+        session.execute(delete(webhooks_table).where(webhooks_table.c.id.in_([w["id"] for w in WEBHOOKS])))
+    store = WebhookStore(db_session)
+    for doc in WEBHOOKS:
+        upsert(store, doc, env={}, vault=AirflowVault())
+    yield
+
+
+@pytest.fixture(scope="module")
+def admin(api_app: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {jwt_for('admin')}"}
+
+
+def _deliveries(client: Any, admin: dict[str, str], webhook_id: str, **params: Any) -> list[dict[str, Any]]:
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    shared_runtime().deliveries.flush()
+    response = client.get(f"/webhook/api/webhooks/{webhook_id}/deliveries", params=params, headers=admin)
+    assert response.status_code == 200, response.text
+    return list(response.json()["deliveries"])
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_twenty_concurrent_repeats_make_one_run(adapter: str, client: Any, registered: None) -> None:
+    before = len(runs_of("wt_plain"))
+    url = f"{PREFIXES[adapter]}/trigger/hook-dedupe-00001"
+    headers = {**JSON, "X-Delivery": f"concurrent-{adapter}"}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: client.post(url, content=b'{"n": 1}', headers=headers), range(20)))
+    assert [a.status_code for a in answers] == [200] * 20, [a.text for a in answers if a.status_code != 200]
+    run_ids = {a.headers["x-airflow-run-id"] for a in answers}
+    assert len(run_ids) == 1
+    runs = runs_of("wt_plain")
+    assert len(runs) == before + 1
+    [run] = [r for r in runs if r.run_id in run_ids]
+    assert run.conf["webhook"]["delivery"] == f"concurrent-{adapter}"
+
+
+def test_a_repeat_after_a_restart_gets_the_same_run(client: Any, registered: None) -> None:
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    url = "/webhook/trigger/hook-dedupe-00001"
+    headers = {**JSON, "X-Delivery": "across-restart"}
+    first = client.post(url, content=b"{}", headers=headers)
+    shared_runtime.cache_clear()  # the process's state gone: caches, buffers, the engine's pool
+    again = client.post(url, content=b"{}", headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["x-airflow-run-id"] == first.headers["x-airflow-run-id"]
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_same_key_other_body_is_409(adapter: str, client: Any, registered: None) -> None:
+    url = f"{PREFIXES[adapter]}/trigger/hook-dedupe-00001"
+    headers = {**JSON, "X-Delivery": f"other-body-{adapter}"}
+    assert client.post(url, content=b'{"v": 1}', headers=headers).status_code == 200
+    before = len(runs_of("wt_plain"))
+    conflict = client.post(url, content=b'{"v": 2}', headers=headers)
+    assert conflict.status_code == 409
+    assert "already used with another body" in conflict.json()["error"]
+    missing = client.post(url, content=b"{}", headers=JSON)
+    assert missing.status_code == 400 and "X-Delivery" in missing.json()["error"]
+    assert len(runs_of("wt_plain")) == before
+
+
+def test_sync_repeat_names_the_first_run(client: Any, registered: None) -> None:
+    url = "/webhook/trigger/hook-dedupe-sync1"
+    body = b'{"event": {"id": "evt-sync-1"}}'
+    first = client.post(url, content=body, headers=JSON)
+    again = client.post(url, content=body, headers=JSON)
+    # no scheduler here: both wait 0.3 s, then get the status URL of the one run
+    assert first.status_code == again.status_code == 202
+    assert again.json()["run_id"] == first.json()["run_id"]
+    assert again.headers["location"] == first.headers["location"]
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_filtered_requests_start_no_run(adapter: str, client: Any, registered: None) -> None:
+    url = f"{PREFIXES[adapter]}/trigger/hook-filter-00001"
+    before = len(runs_of("wt_plain"))
+    ping = client.post(url, content=b'{"zen": "hi"}', headers={**JSON, "X-GitHub-Event": "ping"})
+    assert ping.status_code == 200
+    assert ping.json() == {"ignored": True, "reason": "header X-GitHub-Event is 'ping', not 'push'"}
+    dev = client.post(url, content=b'{"ref": "refs/heads/dev"}', headers={**JSON, "X-GitHub-Event": "push"})
+    assert dev.status_code == 200 and dev.json()["ignored"] is True
+    assert len(runs_of("wt_plain")) == before
+    main = client.post(url, content=b'{"ref": "refs/heads/main"}', headers={**JSON, "X-GitHub-Event": "push"})
+    assert main.status_code == 200 and "x-airflow-run-id" in main.headers
+    assert len(runs_of("wt_plain")) == before + 1
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_a_test_capture_becomes_the_sample_and_starts_no_run(
+    adapter: str, client: Any, admin: dict[str, str], registered: None
+) -> None:
+    before = len(runs_of("wt_plain"))
+    response = client.post(
+        f"{PREFIXES[adapter]}/test/hook-filter-00001?source=ci",
+        content=b'{"ref": "refs/heads/main", "repository": {"name": "r"}}',
+        headers={
+            **JSON,
+            "X-GitHub-Event": "push",
+            "Cookie": "session=s3cr3t",
+            "Authorization": "Bearer t0k3n",
+        },
+    )
+    assert response.status_code == 200, response.text
+    paths = response.json()
+    assert paths["body"] == ["ref", "repository", "repository.name"]
+    assert paths["query"] == ["source"]
+    assert "x-github-event" in paths["headers"]
+    assert "cookie" not in paths["headers"] and "authorization" not in paths["headers"]
+    assert len(runs_of("wt_plain")) == before
+    sample = client.get("/webhook/api/webhooks/hook-filter-00001/sample", headers=admin)
+    assert sample.status_code == 200
+    assert sample.json()["paths"] == paths
+    assert "s3cr3t" not in sample.text and "t0k3n" not in sample.text
+
+
+def test_a_flood_of_bad_signatures_writes_a_bounded_record(
+    client: Any, admin: dict[str, str], registered: None
+) -> None:
+    from airflow_webhook_trigger.delivery_log import REJECTED_PER_MINUTE
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    url = "/webhook/trigger/hook-flood-00001"
+    dropped = shared_runtime().deliveries.dropped
+    for i in range(1000):
+        response = client.post(url, content=b"{}", headers={**JSON, "X-Sig": f"{i:064x}"})
+        assert response.status_code == 401
+    rejected = _deliveries(client, admin, "hook-flood-00001", outcome="rejected", limit=500)
+    assert 0 < len(rejected) <= REJECTED_PER_MINUTE
+    assert shared_runtime().deliveries.dropped - dropped >= 1000 - REJECTED_PER_MINUTE
+    assert all(HMAC_SECRET not in json.dumps(r) and r["status"] == 401 for r in rejected)
+    body = b'{"after": "flood"}'
+    good = hmac.new(HMAC_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert client.post(url, content=body, headers={**JSON, "X-Sig": good}).status_code == 200
+
+
+def test_the_record_lists_every_outcome_and_replays(
+    client: Any, admin: dict[str, str], registered: None
+) -> None:
+    url = "/webhook/trigger/hook-dedupe-00001"
+    headers = {**JSON, "X-Delivery": "record-1"}
+    first = client.post(url, content=b'{"x": 1}', headers=headers)
+    client.post(url, content=b'{"x": 1}', headers=headers)
+    client.post(url, content=b"{}", headers=JSON)  # no key: rejected
+    rows = _deliveries(client, admin, "hook-dedupe-00001", limit=10)
+    by_outcome = {r["outcome"]: r for r in reversed(rows)}  # the newest of each
+    assert by_outcome["accepted"]["run_id"] == first.headers["x-airflow-run-id"]
+    assert by_outcome["accepted"]["delivery_key"] == "record-1"
+    assert by_outcome["duplicate"]["run_id"] == first.headers["x-airflow-run-id"]
+    assert by_outcome["rejected"]["status"] == 400
+    accepted = next(r for r in rows if r["outcome"] == "accepted" and r["delivery_key"] == "record-1")
+
+    replayed = client.post(f"/webhook/api/deliveries/{accepted['id']}/replay", headers=admin)
+    assert replayed.status_code == 201, replayed.text
+    replay = replayed.json()
+    assert replay["replay_of"] == accepted["id"] and replay["run_id"] != accepted["run_id"]
+    [run] = [r for r in runs_of("wt_plain") if r.run_id == replay["run_id"]]
+    [original] = [r for r in runs_of("wt_plain") if r.run_id == accepted["run_id"]]
+    assert run.conf["webhook"]["replay_of"] == accepted["id"]
+    assert "delivery" not in run.conf["webhook"]
+    assert run.conf["body"] == original.conf["body"] == {"x": 1}
+
+    not_accepted = next(r for r in rows if r["outcome"] == "duplicate")
+    assert (
+        client.post(f"/webhook/api/deliveries/{not_accepted['id']}/replay", headers=admin).status_code == 409
+    )
+    assert client.post(f"/webhook/api/deliveries/{'0' * 32}/replay", headers=admin).status_code == 404
+    assert client.post("/webhook/api/deliveries/not-an-id/replay", headers=admin).status_code == 404
+    shown = client.get(f"/webhook/api/deliveries/{accepted['id']}", headers=admin)
+    assert shown.status_code == 200 and shown.json()["id"] == accepted["id"]

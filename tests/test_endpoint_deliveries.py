@@ -1,0 +1,216 @@
+"""The core's side of exactly-once runs, filters, the delivery record and test captures."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pytest
+
+from airflow_webhook_trigger.config import Settings
+from airflow_webhook_trigger.delivery import DeliveryRow
+from airflow_webhook_trigger.endpoint import PendingRun, WebhookEndpoint
+from airflow_webhook_trigger.errors import BadRequest, Conflict, Unauthorized, UnprocessableEntity
+from airflow_webhook_trigger.model import parse_document
+from airflow_webhook_trigger.request import Headers, WebhookRequest
+from airflow_webhook_trigger.response import HttpResponse
+from tests.fakes import FakeRuns, FakeSource
+
+NOW = datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc)
+JSON = ("Content-Type", "application/json")
+
+
+@dataclass
+class Recorder:
+    rows: list[DeliveryRow] = field(default_factory=list)
+    stored: list[DeliveryRow] = field(default_factory=list)
+    answers: list[DeliveryRow] = field(default_factory=list)
+
+    def record(self, row: DeliveryRow, *, stored: bool = False) -> None:
+        (self.stored if stored else self.rows).append(row)
+
+    def answered(self, row: DeliveryRow) -> None:
+        self.answers.append(row)
+
+
+def _setup(**doc: object) -> tuple[WebhookEndpoint, FakeRuns, Recorder, object]:
+    webhook = parse_document({"id": "hook-0123456789", "dag_id": "dag_a", **doc}).webhook
+    runs, recorder = FakeRuns(), Recorder()
+    ticks = iter(range(0, 10_000, 5))
+    endpoint = WebhookEndpoint(
+        Settings(),
+        FakeSource({webhook.id: webhook}),
+        runs,
+        clock=lambda: NOW,
+        deliveries=recorder,
+        timer=lambda: next(ticks) / 1000,
+    )
+    return endpoint, runs, recorder, webhook
+
+
+def _post(body: bytes, *headers: tuple[str, str], query: bytes = b"") -> WebhookRequest:
+    return WebhookRequest("POST", Headers([JSON, *headers]), query, body)
+
+
+def _run_id(response: object) -> str:
+    assert isinstance(response, HttpResponse)
+    return dict(response.headers)["X-Airflow-Run-Id"]
+
+
+KEYED = {"dedupe": {"key": "header:X-Delivery"}}
+
+
+def test_repeat_of_a_delivery_starts_no_run_and_gets_the_first_answer() -> None:
+    endpoint, runs, recorder, webhook = _setup(**KEYED)
+    first = endpoint.accept(webhook, _post(b'{"a": 1}', ("X-Delivery", "d-1")))
+    again = endpoint.accept(webhook, _post(b'{"a": 1}', ("X-Delivery", "d-1")))
+    assert len(runs.triggered) == 1
+    assert isinstance(first, HttpResponse) and isinstance(again, HttpResponse)
+    assert (again.status, again.body) == (first.status, first.body)
+    assert _run_id(again) == _run_id(first)
+    [accepted] = recorder.stored
+    assert accepted.outcome == "accepted" and accepted.delivery_key == "d-1"
+    [duplicate] = recorder.rows
+    assert duplicate.outcome == "duplicate" and duplicate.run_id == accepted.run_id
+    assert duplicate.status == 200 and duplicate.duration_ms is not None
+    assert runs.triggered[0][2]["webhook"]["delivery"] == "d-1"  # type: ignore[index]
+
+
+def test_other_delivery_keys_start_their_own_runs() -> None:
+    endpoint, runs, _, webhook = _setup(**KEYED)
+    endpoint.accept(webhook, _post(b"{}", ("X-Delivery", "d-1")))
+    endpoint.accept(webhook, _post(b"{}", ("X-Delivery", "d-2")))
+    assert len(runs.triggered) == 2
+
+
+def test_same_key_other_body_is_409_and_no_run() -> None:
+    endpoint, runs, _, webhook = _setup(**KEYED)
+    endpoint.accept(webhook, _post(b'{"a": 1}', ("X-Delivery", "d-1")))
+    with pytest.raises(Conflict, match="already used with another body") as info:
+        endpoint.accept(webhook, _post(b'{"a": 2}', ("X-Delivery", "d-1")))
+    assert info.value.extra["delivery_key"] == "d-1"
+    assert len(runs.triggered) == 1
+
+
+def test_missing_delivery_key_is_400() -> None:
+    endpoint, runs, _, webhook = _setup(**KEYED)
+    with pytest.raises(BadRequest, match="X-Delivery"):
+        endpoint.accept(webhook, _post(b"{}"))
+    assert runs.triggered == []
+
+
+def test_a_concurrent_repeat_that_claimed_first_wins() -> None:
+    """The gateway's claim lost (another replica committed the key): the first run's answer."""
+    endpoint, runs, recorder, webhook = _setup(**KEYED)
+    endpoint.accept(webhook, _post(b"{}", ("X-Delivery", "d-1")))
+    # as if the prior lookup had missed it: the claim inside the trigger returns the holder
+    runs_prior = runs.prior_delivery
+    runs.prior_delivery = lambda webhook_id, key: None  # type: ignore[method-assign]
+    again = endpoint.accept(webhook, _post(b"{}", ("X-Delivery", "d-1")))
+    runs.prior_delivery = runs_prior  # type: ignore[method-assign]
+    assert len(runs.triggered) == 1
+    assert _run_id(again) == runs.triggered[0][1]
+    assert [r.outcome for r in recorder.rows] == ["duplicate"]
+
+
+def test_sync_repeat_waits_on_the_first_run() -> None:
+    endpoint, runs, recorder, webhook = _setup(mode="sync", **KEYED)
+    first = endpoint.accept(webhook, _post(b"{}", ("X-Delivery", "d-1")), request_url="http://h/t")
+    again = endpoint.accept(webhook, _post(b"{}", ("X-Delivery", "d-1")), request_url="http://h/t")
+    assert isinstance(first, PendingRun) and isinstance(again, PendingRun)
+    assert again.run == first.run and len(runs.triggered) == 1
+    assert again.timeout == first.timeout > 0
+    endpoint.finish(first, None)
+    endpoint.finish(again, None)
+    [answer] = recorder.answers  # the accepted one: its row is completed
+    assert answer.outcome == "accepted" and answer.status == 202
+    [duplicate] = recorder.rows
+    assert duplicate.outcome == "duplicate" and duplicate.status == 202
+
+
+def test_filter_leaves_a_request_out_without_a_run() -> None:
+    endpoint, runs, recorder, webhook = _setup(filter=[{"header": "X-GitHub-Event", "equals": "push"}])
+    response = endpoint.accept(webhook, _post(b"{}", ("X-GitHub-Event", "ping")))
+    assert isinstance(response, HttpResponse)
+    assert response.status == 200
+    payload = json.loads(response.body)
+    assert payload["ignored"] is True and "X-GitHub-Event" in payload["reason"]
+    assert runs.triggered == []
+    [row] = recorder.rows
+    assert row.outcome == "filtered" and row.status == 200 and row.error == payload["reason"]
+    ok = endpoint.accept(webhook, _post(b"{}", ("X-GitHub-Event", "push")))
+    assert isinstance(ok, HttpResponse) and ok.status == 200 and len(runs.triggered) == 1
+
+
+def test_filter_with_its_own_answer() -> None:
+    endpoint, runs, _, webhook = _setup(
+        filter=[{"body": "type", "in": ["payment_intent.succeeded"]}],
+        ignored_response={"status": 202, "headers": {"X-Ignored": "yes"}, "body": "not for us"},
+    )
+    response = endpoint.accept(webhook, _post(b'{"type": "charge.refunded"}'))
+    assert isinstance(response, HttpResponse)
+    assert (response.status, response.body) == (202, b"not for us")
+    assert ("X-Ignored", "yes") in response.headers
+    assert runs.triggered == []
+
+
+def test_a_repeat_is_found_before_the_filter_runs() -> None:
+    """PRODUCT §4's order: the delivery key, then the filter."""
+    endpoint, runs, _, webhook = _setup(**KEYED, filter=[{"body": "ok", "equals": True}])
+    endpoint.accept(webhook, _post(b'{"ok": true}', ("X-Delivery", "d-1")))
+    with pytest.raises(Conflict):
+        endpoint.accept(webhook, _post(b'{"ok": false}', ("X-Delivery", "d-1")))
+    assert len(runs.triggered) == 1
+
+
+def test_recording_reports_rejections_and_reraises() -> None:
+    endpoint, runs, recorder, webhook = _setup()
+    runs.fail_with = UnprocessableEntity("DAG param 'amount' is required")
+    with pytest.raises(UnprocessableEntity), endpoint.recording(webhook, 0.0):  # type: ignore[arg-type]
+        endpoint.accept(webhook, _post(b"{}"))  # type: ignore[arg-type]
+    [row] = recorder.rows
+    assert (row.outcome, row.status, row.error) == ("rejected", 422, "DAG param 'amount' is required")
+    assert row.run_id is None and row.duration_ms is not None
+
+
+def test_capture_keeps_no_credential_and_lists_paths() -> None:
+    endpoint, runs, _, webhook = _setup(auth={"basic": {"username": "u", "password": "p" * 12}})
+    webhook = webhook.with_changes(auth=None)  # type: ignore[attr-defined]
+    request = WebhookRequest(
+        "POST",
+        Headers(
+            [
+                JSON,
+                ("Authorization", "Basic c2VjcmV0"),
+                ("Cookie", "session=abc"),
+                ("X-Hub-Signature-256", "sha256=00"),
+                ("X-GitHub-Event", "push"),
+            ]
+        ),
+        b"ref=main&x[]=1",
+        b'{"repository": {"full_name": "octo/repo"}, "ref": "refs/heads/main"}',
+    )
+    sample, answer = endpoint.capture(webhook, request)  # type: ignore[arg-type]
+    text = json.dumps(sample)
+    for secret in ("c2VjcmV0", "session=abc", "sha256=00"):
+        assert secret not in text
+    assert sample["headers"] == [["content-type", "application/json"], ["x-github-event", "push"]]
+    assert json.loads(answer.body) == {
+        "headers": ["content-type", "x-github-event"],
+        "query": ["ref", "x", "x[0]"],
+        "body": ["repository", "repository.full_name", "ref"],
+    }
+    assert runs.triggered == []
+
+
+def test_capture_needs_the_webhooks_own_auth() -> None:
+    endpoint, _, _, _ = _setup()
+    from airflow_webhook_trigger.auth import hash_password
+    from airflow_webhook_trigger.model import BasicAuth
+
+    webhook = parse_document({"id": "hook-0123456789", "dag_id": "dag_a"}).webhook.with_changes(
+        auth=BasicAuth("u", hash_password("right-password"))
+    )
+    with pytest.raises(Unauthorized):
+        endpoint.capture(webhook, _post(b"{}"))
