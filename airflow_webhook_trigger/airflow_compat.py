@@ -24,8 +24,8 @@ from airflow_webhook_trigger.database import Database, DbLimits
 from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
 from airflow_webhook_trigger.delivery_log import claim_and_record, find_claim
-from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, TriggeredRun, busy
-from airflow_webhook_trigger.errors import Conflict, NotFound, ServiceUnavailable
+from airflow_webhook_trigger.errors import TOO_MANY_AT_ONCE, Conflict, NotFound, ServiceUnavailable, busy
+from airflow_webhook_trigger.runs import TriggeredRun
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
 
 if TYPE_CHECKING:
@@ -208,10 +208,6 @@ class AirflowRunGateway:
         try:
             with self._db.session() as session:
                 self._db.bound_writes(session)
-                if record is not None:
-                    # the key's claim first: a concurrent holder of the same key (another
-                    # request, another replica) makes it wait for that commit, then fail
-                    claim_and_record(session, record, claim)
                 latest = latest_version(dag_id, session)
                 template = None if latest is None else self._runs.template(latest, session)
                 if latest is None or template is None:
@@ -224,6 +220,12 @@ class AirflowRunGateway:
                     key = self._runs.insert_run(template, latest, run_id, conf, session)
                 else:
                     key = _airflow_trigger(template.dag, run_id, conf, session)
+                if record is not None:
+                    # last, so the transaction writes (and, on SQLite, holds the database's
+                    # write lock) no longer than before; a concurrent holder of the same key
+                    # (another request, another replica) makes this wait for its commit,
+                    # then fail: this transaction, its run included, rolls back
+                    claim_and_record(session, record, claim)
             # the session committed on leaving the block: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
         except DagNotFound:

@@ -24,8 +24,7 @@ import time
 from collections.abc import Callable
 
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.endpoint import busy
-from airflow_webhook_trigger.errors import ConfigError, ServiceUnavailable
+from airflow_webhook_trigger.errors import ConfigError, ServiceUnavailable, busy
 from airflow_webhook_trigger.signatures import SecretRef, UnusableSecret, check_secret
 
 log = logging.getLogger(__name__)

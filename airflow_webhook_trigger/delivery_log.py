@@ -88,22 +88,28 @@ def _row(m: Any) -> DeliveryRow:
     )
 
 
+#: built once: ``insert(...).values(dict)`` per request costs more than the insert itself
+_INSERT_DELIVERY = insert(deliveries_table)
+_INSERT_KEY = insert(delivery_keys_table)
+
+
 def claim_and_record(session: Session, row: DeliveryRow, key: DeliveryKey | None) -> None:
     """In the run's transaction: the delivery key's claim first (a concurrent holder of
     the same key makes this raise ``IntegrityError``), then the delivery's row."""
     if key is not None:
         session.execute(
-            insert(delivery_keys_table).values(
-                webhook_id=row.webhook_id,
-                key_sha256=key.digest,
-                body_sha256=key.body_sha256,
-                dag_id=row.dag_id,
-                run_id=row.run_id,
-                delivery_id=row.id,
-                created_at=row.received_at,
-            )
+            _INSERT_KEY,
+            {
+                "webhook_id": row.webhook_id,
+                "key_sha256": key.digest,
+                "body_sha256": key.body_sha256,
+                "dag_id": row.dag_id,
+                "run_id": row.run_id,
+                "delivery_id": row.id,
+                "created_at": row.received_at,
+            },
         )
-    session.execute(insert(deliveries_table).values(_values(row)))
+    session.execute(_INSERT_DELIVERY, _values(row))
 
 
 def find_claim(session: Session, webhook_id: str, key: DeliveryKey) -> Any:
@@ -230,7 +236,7 @@ class DeliveryLog:
             try:
                 with self._sessions() as session:
                     if rows:
-                        session.execute(insert(deliveries_table), [_values(r) for r in rows])
+                        session.execute(_INSERT_DELIVERY, [_values(r) for r in rows])
                     for answer in answers:
                         session.execute(
                             update(deliveries_table)

@@ -2,16 +2,13 @@
 
 An adapter calls, in order: :meth:`WebhookEndpoint.locate` (method, id, declared
 size: cheap checks before the body is read), reads the body within
-``settings.max_body_bytes`` (:func:`body_too_large`), then :meth:`WebhookEndpoint.accept`
+``settings.max_body_bytes`` (:func:`errors.body_too_large`), then :meth:`WebhookEndpoint.accept`
 (auth, content type, parsing, conf, the run, the response). Errors are values
 (:class:`WebhookError`) rendered once by :func:`response.error_response`.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,9 +32,10 @@ from airflow_webhook_trigger.errors import (
     Conflict,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
-    ServiceUnavailable,
     WebhookError,
+    body_too_large,
+    busy,
+    check_declared_size,
 )
 from airflow_webhook_trigger.filters import first_failure
 from airflow_webhook_trigger.jsonbody import NO_BODY, read_body
@@ -46,6 +44,15 @@ from airflow_webhook_trigger.paths import render_path
 from airflow_webhook_trigger.query import QueryLimits, parse_query
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import HttpResponse, body_response, json_response
+from airflow_webhook_trigger.runs import (
+    RUN_ID_HEADER,
+    RUN_ID_RE,
+    PendingRun,
+    RunGateway,
+    TriggeredRun,
+    make_run_id,
+    run_answer,
+)
 from airflow_webhook_trigger.sample import paths_from_tree
 from airflow_webhook_trigger.signatures import (
     SIGNATURE_HEADER_NAMES,
@@ -54,72 +61,8 @@ from airflow_webhook_trigger.signatures import (
     UnusableSecret,
 )
 from airflow_webhook_trigger.signatures import verify as verify_signature
+from airflow_webhook_trigger.source import WebhookSource
 from airflow_webhook_trigger.waiter import RunSnapshot
-
-RUN_ID_HEADER = "X-Airflow-Run-Id"
-#: the run ids a status URL may name: Airflow's default ``allowed_run_id_pattern``
-#: (a NUL, which PostgreSQL's driver refuses with an error of its own, never reaches the DB)
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}\Z")
-
-
-@dataclass(frozen=True)
-class TriggeredRun:
-    dag_id: str
-    run_id: str
-    #: the run's primary key (``dag_run.id``), what the sync waiter polls by
-    key: int = 0
-
-
-@dataclass(frozen=True)
-class PendingRun:
-    """A sync webhook's run, started: the adapter waits for it, then calls ``finish``."""
-
-    run: TriggeredRun
-    timeout: float
-    status_url: str
-    #: the delivery to complete once answered (accepted: stored already; duplicate: not yet)
-    delivery: DeliveryRow | None = None
-    started: float = 0.0
-
-
-class WebhookSource(Protocol):
-    """Where webhook definitions come from (the registry)."""
-
-    def get(self, webhook_id: str) -> Webhook | None: ...
-
-
-class RunGateway(Protocol):
-    """Starts DAG runs (the Airflow side).
-
-    :raises NotFound: unknown DAG
-    :raises UnprocessableEntity: conf rejected by the DAG's params
-    :raises ServiceUnavailable: the metadata DB cannot take the run now
-    """
-
-    def trigger(
-        self,
-        dag_id: str,
-        run_id: str,
-        conf: dict[str, object],
-        *,
-        record: DeliveryRow | None = None,
-        claim: DeliveryKey | None = None,
-    ) -> TriggeredRun | PriorDelivery:
-        """Start the run; with ``record``, store that delivery in the run's transaction.
-
-        With ``claim``, the delivery key is claimed in the same transaction: if another
-        delivery holds it already (a concurrent repeat), no run is started and that
-        first delivery is returned instead.
-        """
-        ...
-
-    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
-        """The first delivery of this key for this webhook, if any."""
-        ...
-
-    def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
-        """A run's state and first recorded response; None when there is no such run."""
-        ...
 
 
 class SecretResolver(Protocol):
@@ -147,49 +90,6 @@ class Authenticated:
         return self.webhook is webhook and self.request is request
 
 
-class CachedSource:
-    """A short-lived per-process cache in front of a :class:`WebhookSource`.
-
-    Definitions change rarely and every replica reads the same DB, so a TTL of about
-    a second bounds staleness while sparing a query per request (and per probe of
-    unknown ids: misses are cached too, in a bounded map).
-    """
-
-    def __init__(
-        self,
-        source: WebhookSource,
-        ttl_seconds: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        max_entries: int = 4096,
-    ) -> None:
-        self._source = source
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._max = max_entries
-        self._entries: dict[str, tuple[float, Webhook | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, webhook_id: str) -> Webhook | None:
-        if self._ttl <= 0:
-            return self._source.get(webhook_id)
-        now = self._clock()
-        with self._lock:
-            hit = self._entries.get(webhook_id)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
-        value = self._source.get(webhook_id)
-        with self._lock:
-            if len(self._entries) >= self._max:
-                self._entries.clear()
-            self._entries[webhook_id] = (now, value)
-        return value
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -202,40 +102,6 @@ def public_url(base_url: str, path: str, query_string: bytes) -> str:
     """
     query = query_string.decode("latin-1")
     return f"{base_url}{path}" + (f"?{query}" if query else "")
-
-
-def make_run_id(webhook_id: str, received_at: datetime) -> str:
-    """A run id naming the webhook, unique, within Airflow's allowed run-id characters."""
-    stamp = received_at.strftime("%Y%m%dT%H%M%S.%fZ")
-    return f"webhook__{webhook_id}__{stamp}_{secrets.token_hex(4)}"
-
-
-def body_too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)")
-
-
-def check_declared_size(content_length: str | None, limit: int) -> None:
-    """413 before reading, when ``Content-Length`` says the body is over ``limit``.
-
-    A value that is not a plain number is left to the server and the read that follows.
-
-    :raises PayloadTooLarge: the declared size is over the limit
-    """
-    if content_length is None:
-        return
-    declared = content_length.strip()
-    # isascii: "²".isdigit() is true, and int("²") raises
-    if declared.isascii() and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
-        raise body_too_large(limit)
-
-
-#: the 503 detail when more webhooks arrive at once than ``max_concurrent_triggers`` can take
-TOO_MANY_AT_ONCE = "too many webhooks are being accepted at once"
-
-
-def busy(why: str, retry_after_seconds: int) -> ServiceUnavailable:
-    """A 503 telling the sender to come back (PRODUCT §4: the run was not started)."""
-    return ServiceUnavailable(f"{why}; retry later", headers={"Retry-After": str(retry_after_seconds)})
 
 
 class WebhookEndpoint:
@@ -624,14 +490,3 @@ class WebhookEndpoint:
                 ((RUN_ID_HEADER, run.run_id),),
             )
         return run_answer(run, snapshot)
-
-
-def run_answer(run: TriggeredRun, snapshot: RunSnapshot) -> HttpResponse:
-    """PRODUCT.md §6: the recorded response; else 200 with the state; else 500 if it failed."""
-    extra = ((RUN_ID_HEADER, run.run_id),)
-    if snapshot.response is not None:
-        recorded = snapshot.response
-        return body_response(recorded.status, recorded.body, (*recorded.headers, *extra))
-    if snapshot.state == "failed":
-        return json_response(500, {"error": "run failed", "dag_id": run.dag_id, "run_id": run.run_id}, extra)
-    return json_response(200, {"dag_id": run.dag_id, "run_id": run.run_id, "state": snapshot.state}, extra)

@@ -79,3 +79,31 @@ class ServiceUnavailable(WebhookError):
 
 class ConfigError(ValueError):
     """Invalid ``[webhook_trigger]`` configuration or webhook definition (not an HTTP error)."""
+
+
+def body_too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body is larger than {limit} bytes (webhook_trigger.max_body_bytes)")
+
+
+def check_declared_size(content_length: str | None, limit: int) -> None:
+    """413 before reading, when ``Content-Length`` says the body is over ``limit``.
+
+    A value that is not a plain number is left to the server and the read that follows.
+
+    :raises PayloadTooLarge: the declared size is over the limit
+    """
+    if content_length is None:
+        return
+    declared = content_length.strip()
+    # isascii: "²".isdigit() is true, and int("²") raises
+    if declared.isascii() and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+        raise body_too_large(limit)
+
+
+#: the 503 detail when more webhooks arrive at once than ``max_concurrent_triggers`` can take
+TOO_MANY_AT_ONCE = "too many webhooks are being accepted at once"
+
+
+def busy(why: str, retry_after_seconds: int) -> ServiceUnavailable:
+    """A 503 telling the sender to come back (PRODUCT §4: the run was not started)."""
+    return ServiceUnavailable(f"{why}; retry later", headers={"Retry-After": str(retry_after_seconds)})

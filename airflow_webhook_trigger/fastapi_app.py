@@ -25,10 +25,11 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.endpoint import TOO_MANY_AT_ONCE, PendingRun, body_too_large, busy, public_url
-from airflow_webhook_trigger.errors import BadRequest, WebhookError
+from airflow_webhook_trigger.endpoint import public_url
+from airflow_webhook_trigger.errors import TOO_MANY_AT_ONCE, BadRequest, WebhookError, body_too_large, busy
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
+from airflow_webhook_trigger.runs import PendingRun
 from airflow_webhook_trigger.runtime import Runtime
 
 log = logging.getLogger(__name__)

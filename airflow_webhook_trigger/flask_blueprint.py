@@ -13,10 +13,11 @@ from collections.abc import Callable
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import ClientDisconnected
 
-from airflow_webhook_trigger.endpoint import PendingRun, body_too_large, public_url
-from airflow_webhook_trigger.errors import BadRequest, WebhookError
+from airflow_webhook_trigger.endpoint import public_url
+from airflow_webhook_trigger.errors import BadRequest, WebhookError, body_too_large
 from airflow_webhook_trigger.request import Headers, WebhookRequest, wsgi_header_bytes
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response
+from airflow_webhook_trigger.runs import PendingRun
 from airflow_webhook_trigger.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -26,13 +26,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_webhook_trigger.database import Database, is_unavailable
 from airflow_webhook_trigger.delivery_api import deliveries_router
-from airflow_webhook_trigger.endpoint import check_declared_size
 from airflow_webhook_trigger.errors import (
     BadRequest,
     ConfigError,
     UnprocessableEntity,
     UnsupportedMediaType,
     WebhookError,
+    check_declared_size,
 )
 from airflow_webhook_trigger.fastapi_app import as_response, http_exception_response, read_body_within
 from airflow_webhook_trigger.jsonbody import is_json_media_type, parse_json, parse_media_type
@@ -59,15 +59,17 @@ def _validation_response(exc: RequestValidationError) -> HttpResponse:
 class JsonErrorRoute(APIRoute):
     """The one place where the management API turns errors into responses.
 
-    Set :attr:`database` (the runtime's) before serving: a DB failure raised by Airflow's
-    own code in a route (its token check reads ``revoked_token``) is a 503 like ours.
+    Subclass it with :meth:`database` (:func:`route_class_for`): a DB failure raised by
+    Airflow's own code in a route (its token check reads ``revoked_token``) is then a 503
+    like ours.
     """
 
-    database: Callable[[], Database] | None = None
+    def database(self) -> Database | None:
+        return None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        database = self.database
+        database = self.database  # bound: reads the runtime's database when called
 
         async def guarded(request: Request) -> Response:
             try:
@@ -81,14 +83,24 @@ class JsonErrorRoute(APIRoute):
             except RequestValidationError as exc:
                 return as_response(_validation_response(exc))
             except Exception as exc:
-                if database is not None and is_unavailable(exc):
-                    db = database()
+                db = database() if is_unavailable(exc) else None
+                if db is not None:
                     db.outage.failed(exc)
                     return as_response(error_response(db.unavailable()))
                 log.exception("unexpected error in the webhook management API")
                 return as_response(INTERNAL_ERROR)
 
         return guarded
+
+
+def route_class_for(runtime: Callable[[], Runtime]) -> type[JsonErrorRoute]:
+    """:class:`JsonErrorRoute` reading the database of this app's runtime."""
+
+    class ManagementRoute(JsonErrorRoute):
+        def database(self) -> Database:
+            return runtime().database
+
+    return ManagementRoute
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -266,7 +278,7 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
     from airflow_webhook_trigger.airflow_compat import base_url, requires_permission
     from airflow_webhook_trigger.airflow_secrets import AirflowVault
 
-    route_class = type("ManagementRoute", (JsonErrorRoute,), {"database": lambda self: runtime().database})
+    route_class = route_class_for(runtime)
     router = APIRouter(prefix="/api", tags=["webhooks"], route_class=route_class)
     router.include_router(deliveries_router(runtime, route_class, requires_permission, _errors))
     read = [Depends(requires_permission("GET"))]

@@ -32,8 +32,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from airflow_webhook_trigger.endpoint import body_too_large, check_declared_size
-from airflow_webhook_trigger.errors import PayloadTooLarge
+from airflow_webhook_trigger.errors import PayloadTooLarge, body_too_large, check_declared_size
 from airflow_webhook_trigger.response import HttpResponse, error_response, json_response
 
 #: where Airflow 3 mounts plugin blueprints

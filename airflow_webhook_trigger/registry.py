@@ -148,7 +148,8 @@ def _warnings(parsed: WebhookDocument, webhook: Webhook, existing: Webhook | Non
     # Only when the id is chosen here (a new webhook) or auth is removed: a document that
     # merely carries a stored id (export, `update`, PATCH) does not mean it was chosen.
     unauthenticated = webhook.auth is None and webhook.signature is None
-    if parsed.id_given and unauthenticated and (existing is None or existing.auth is not None):
+    had_auth = existing is None or existing.auth is not None or existing.signature is not None
+    if parsed.id_given and unauthenticated and had_auth:
         return (
             f"webhook {webhook.id}: a chosen id is a guessable secret and this webhook has no "
             "auth; anyone who knows the URL can start runs",

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.database import Database
 from airflow_webhook_trigger.delivery_log import DeliveryLog
-from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint
+from airflow_webhook_trigger.endpoint import WebhookEndpoint
+from airflow_webhook_trigger.source import CachedSource
 from airflow_webhook_trigger.store import WebhookStore
 from airflow_webhook_trigger.waiter import RunWaiter
 

@@ -961,8 +961,9 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
     else:
         url = f"sqlite:///{sqlite_path}"
     env = airflow_env(home, url, port, all_admins=args.rest_auth == "all-admins", log_level=args.log_level)
-    if db == "postgres" and extra_path:
-        env["PYTHONPATH"] = extra_path
+    paths = [p for p in (args.plugin_src, extra_path if db == "postgres" else None) if p]
+    if paths:  # --plugin-src first: that checkout's package shadows the venv's editable one
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     setup_log = home / "setup.log"
     result: dict[str, Any] = {"db": db, "airflow_home": str(home), "port": port, "points": []}
     server: Server | None = None
@@ -1414,6 +1415,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--profile-top", type=int, default=40)
     p.add_argument("--profile-verbose", action="store_true", help="print pstats' top cumulative entries")
     p.add_argument("--rest-auth", choices=("jwt", "all-admins"), default="jwt")
+    p.add_argument(
+        "--plugin-src",
+        metavar="DIR",
+        help="serve the plugin from this checkout (e.g. a git worktree of an older commit) to compare two commits",
+    )
     p.add_argument("--log-level", default="INFO", help="[logging] logging_level of the api-server")
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client with taskset")
     p.add_argument("--keep", action="store_true", help="keep the temp AIRFLOW_HOME and the PG database")
@@ -1431,11 +1437,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _code_version() -> dict[str, Any]:
+def _code_version(root: Path = ROOT) -> dict[str, Any]:
     """The commit the plugin was measured at, and whether its files had local changes."""
 
     def git(*cmd: str) -> str:
-        out = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=False, timeout=30)
+        out = subprocess.run(["git", *cmd], cwd=root, capture_output=True, text=True, check=False, timeout=30)
         return out.stdout.strip()
 
     return {
@@ -1462,7 +1468,7 @@ def main(argv: list[str]) -> int:
         report(saved["results"], args, sys.stdout)
         return 0
     signal.signal(signal.SIGTERM, _on_sigterm)
-    log(f"plugin code: {_code_version()}")
+    log(f"plugin code: {_code_version(Path(args.plugin_src) if args.plugin_src else ROOT)}")
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     homes: list[Path] = []
     results: list[dict[str, Any]] = []

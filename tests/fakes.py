@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
-from airflow_webhook_trigger.endpoint import TriggeredRun
 from airflow_webhook_trigger.errors import NotFound, WebhookError
 from airflow_webhook_trigger.model import Webhook
+from airflow_webhook_trigger.runs import TriggeredRun
 from airflow_webhook_trigger.waiter import RunSnapshot
 
 

@@ -228,3 +228,30 @@ def test_the_record_lists_every_outcome_and_replays(
     assert client.post("/webhook/api/deliveries/not-an-id/replay", headers=admin).status_code == 404
     shown = client.get(f"/webhook/api/deliveries/{accepted['id']}", headers=admin)
     assert shown.status_code == 200 and shown.json()["id"] == accepted["id"]
+
+
+def test_management_api_round_trips_dedupe_and_filter(
+    client: Any, admin: dict[str, str], registered: None
+) -> None:
+    doc = {
+        "id": "hook-api-dedupe01",
+        "dag_id": "wt_plain",
+        "dedupe": {"key": "body:event.id"},
+        "filter": [{"body": "event.type", "not_in": ["test"]}],
+        "ignored_response": {"status": 202, "body": {"skipped": True}},
+    }
+    created = client.post("/webhook/api/webhooks", json=doc, headers=admin)
+    assert created.status_code == 201, created.text
+    shown = client.get("/webhook/api/webhooks/hook-api-dedupe01", headers=admin).json()
+    assert {k: shown[k] for k in ("dedupe", "filter", "ignored_response")} == {
+        "dedupe": doc["dedupe"],
+        "filter": doc["filter"],
+        "ignored_response": doc["ignored_response"],
+    }
+    bad = client.post(
+        "/webhook/api/webhooks",
+        json={"dag_id": "wt_plain", "filter": [{"body": "a", "matches": "(a+)+"}]},
+        headers=admin,
+    )
+    assert bad.status_code == 422 and "filter[0]" in bad.json()["error"]
+    assert client.delete("/webhook/api/webhooks/hook-api-dedupe01", headers=admin).status_code == 204

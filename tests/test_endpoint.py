@@ -7,7 +7,7 @@ import pytest
 
 from airflow_webhook_trigger.auth import BasicAuthChecker, hash_password
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint, make_run_id
+from airflow_webhook_trigger.endpoint import WebhookEndpoint
 from airflow_webhook_trigger.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -19,6 +19,8 @@ from airflow_webhook_trigger.errors import (
 )
 from airflow_webhook_trigger.model import BasicAuth, parse_document
 from airflow_webhook_trigger.request import Headers, WebhookRequest
+from airflow_webhook_trigger.runs import make_run_id
+from airflow_webhook_trigger.source import CachedSource
 from airflow_webhook_trigger.waiter import RecordedResponse, RunSnapshot
 from tests.fakes import FakeRuns, FakeSource
 
@@ -269,7 +271,7 @@ SYNC_URL = "http://h/webhook/trigger/hook-0123456789"
 
 
 def test_accept_sync_webhook_returns_pending_run_with_capped_timeout() -> None:
-    from airflow_webhook_trigger.endpoint import PendingRun
+    from airflow_webhook_trigger.runs import PendingRun
 
     webhook = _webhook(mode="sync", sync={"timeout_seconds": 500})
     endpoint, runs = _endpoint(webhook, settings=Settings(sync_max_timeout_seconds=60))
@@ -314,7 +316,7 @@ def test_accept_sync_webhook_returns_pending_run_with_capped_timeout() -> None:
 def test_finish_settled_run_answers_per_product(
     snapshot: RunSnapshot, status: int, body: bytes, content_type: str
 ) -> None:
-    from airflow_webhook_trigger.endpoint import PendingRun, TriggeredRun
+    from airflow_webhook_trigger.runs import PendingRun, TriggeredRun
 
     endpoint, _ = _endpoint(_webhook())
     response = endpoint.finish(PendingRun(TriggeredRun("dag_a", "R", 1), 5, "u"), snapshot)
@@ -325,7 +327,7 @@ def test_finish_settled_run_answers_per_product(
 
 
 def test_finish_timeout_answers_202_with_status_url_and_location() -> None:
-    from airflow_webhook_trigger.endpoint import PendingRun, TriggeredRun
+    from airflow_webhook_trigger.runs import PendingRun, TriggeredRun
 
     endpoint, _ = _endpoint(_webhook())
     response = endpoint.finish(PendingRun(TriggeredRun("dag_a", "R", 1), 5, "http://h/s"), None)
@@ -406,6 +408,6 @@ def test_accept_with_authenticate_proof_does_not_check_twice() -> None:
 
 @pytest.mark.parametrize("declared", ["²", "١٢", "+5", "", "9" * 25])
 def test_check_declared_size_odd_values_are_left_to_the_read(declared: str) -> None:
-    from airflow_webhook_trigger.endpoint import check_declared_size
+    from airflow_webhook_trigger.errors import check_declared_size
 
     check_declared_size(declared, 1)  # no 413 from the header alone, and never a ValueError

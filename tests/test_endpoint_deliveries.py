@@ -10,11 +10,12 @@ import pytest
 
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.delivery import DeliveryRow
-from airflow_webhook_trigger.endpoint import PendingRun, WebhookEndpoint
+from airflow_webhook_trigger.endpoint import WebhookEndpoint
 from airflow_webhook_trigger.errors import BadRequest, Conflict, Unauthorized, UnprocessableEntity
 from airflow_webhook_trigger.model import parse_document
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import HttpResponse
+from airflow_webhook_trigger.runs import PendingRun
 from tests.fakes import FakeRuns, FakeSource
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc)

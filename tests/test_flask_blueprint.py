@@ -13,10 +13,11 @@ import pytest
 from flask import Flask
 
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.endpoint import CachedSource, WebhookEndpoint
+from airflow_webhook_trigger.endpoint import WebhookEndpoint
 from airflow_webhook_trigger.flask_blueprint import create_blueprint
 from airflow_webhook_trigger.model import parse_document
 from airflow_webhook_trigger.runtime import Runtime
+from airflow_webhook_trigger.source import CachedSource
 from airflow_webhook_trigger.store import WebhookStore
 from airflow_webhook_trigger.waiter import RunSnapshot, RunWaiter
 from tests.fakes import FakeRuns, FakeSource

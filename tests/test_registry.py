@@ -415,3 +415,10 @@ def test_load_file_documents_valid(data: object, documents: list[object]) -> Non
 def test_load_file_documents_invalid_config_error(data: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_file_documents(data)
+
+
+def test_upsert_signature_removed_from_chosen_id_warns(store: Any) -> None:
+    signed = {"signature": {"scheme": "github", "secret_env": "GH_TEST_SECRET"}}
+    upsert(store, _doc(auth=signed), env={"GH_TEST_SECRET": "s"})
+    [warning] = upsert(store, _doc(), env={}).warnings
+    assert "guessable" in warning and "no auth" in warning

@@ -1,0 +1,91 @@
+"""The core's view of DAG runs: what starting one returns, what a sync caller waits for,
+the gateway that starts them (the Airflow side), and a finished run's answer."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from airflow_webhook_trigger.dedupe import DeliveryKey
+from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
+from airflow_webhook_trigger.response import HttpResponse, body_response, json_response
+from airflow_webhook_trigger.waiter import RunSnapshot
+
+RUN_ID_HEADER = "X-Airflow-Run-Id"
+#: the run ids a status URL may name: Airflow's default ``allowed_run_id_pattern``
+#: (a NUL, which PostgreSQL's driver refuses with an error of its own, never reaches the DB)
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}\Z")
+
+
+@dataclass(frozen=True)
+class TriggeredRun:
+    dag_id: str
+    run_id: str
+    #: the run's primary key (``dag_run.id``), what the sync waiter polls by
+    key: int = 0
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    """A sync webhook's run, started: the adapter waits for it, then calls ``finish``."""
+
+    run: TriggeredRun
+    timeout: float
+    status_url: str
+    #: the delivery to complete once answered (accepted: stored already; duplicate: not yet)
+    delivery: DeliveryRow | None = None
+    started: float = 0.0
+
+
+class RunGateway(Protocol):
+    """Starts DAG runs (the Airflow side).
+
+    :raises NotFound: unknown DAG
+    :raises UnprocessableEntity: conf rejected by the DAG's params
+    :raises ServiceUnavailable: the metadata DB cannot take the run now
+    """
+
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+    ) -> TriggeredRun | PriorDelivery:
+        """Start the run; with ``record``, store that delivery in the run's transaction.
+
+        With ``claim``, the delivery key is claimed in the same transaction: if another
+        delivery holds it already (a concurrent repeat), no run is started and that
+        first delivery is returned instead.
+        """
+        ...
+
+    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
+        """The first delivery of this key for this webhook, if any."""
+        ...
+
+    def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
+        """A run's state and first recorded response; None when there is no such run."""
+        ...
+
+
+def make_run_id(webhook_id: str, received_at: datetime) -> str:
+    """A run id naming the webhook, unique, within Airflow's allowed run-id characters."""
+    stamp = received_at.strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"webhook__{webhook_id}__{stamp}_{secrets.token_hex(4)}"
+
+
+def run_answer(run: TriggeredRun, snapshot: RunSnapshot) -> HttpResponse:
+    """PRODUCT.md §6: the recorded response; else 200 with the state; else 500 if it failed."""
+    extra = ((RUN_ID_HEADER, run.run_id),)
+    if snapshot.response is not None:
+        recorded = snapshot.response
+        return body_response(recorded.status, recorded.body, (*recorded.headers, *extra))
+    if snapshot.state == "failed":
+        return json_response(500, {"error": "run failed", "dag_id": run.dag_id, "run_id": run.run_id}, extra)
+    return json_response(200, {"dag_id": run.dag_id, "run_id": run.run_id, "state": snapshot.state}, extra)
