@@ -1,7 +1,12 @@
 """Accepted webhooks per second through a real ``airflow api-server``, next to Airflow's REST trigger.
 
 Run: ``.venv/bin/python bench/async_accept.py [--db sqlite|postgres|both] [--seconds 10]
-[--clients 1,8,32] [--repeats 1] [--json PATH|-] [--profile] [--profile-only]``
+[--clients 1,8,32] [--repeats 1] [--json PATH|-] [--profile] [--profile-only]
+[--plugin-src DIR]``
+
+``--plugin-src DIR`` serves the plugin from another checkout (``git worktree add DIR
+COMMIT``) with this venv's Airflow: run it and a plain run one after the other, interleaved,
+to compare two commits on the same machine.
 
 For each database the script, in one run:
 

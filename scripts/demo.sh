@@ -95,9 +95,13 @@ curl -isS -w '\n' -u stripe:$PAYMENT_HOOK_PASSWORD -H 'Content-Type: application
 # Wrong password -> 401, no run
 curl -isS -w '\n' -u stripe:wrong -H 'Content-Type: application/json' -d '{}' $PAY
 # A GitHub push, signed as GitHub signs it (X-Hub-Signature-256: HMAC-SHA256 of the exact
-# body with the webhook's secret, here by openssl): 202 {"accepted": true}, a github_push run
+# body with the webhook's secret, here by openssl): 202 {"accepted": true}, a github_push run.
+# Paste it twice: the same X-Airflow-Run-Id, no second run (one run per X-GitHub-Delivery)
 BODY='{"ref": "refs/heads/main", "repository": {"full_name": "acme/shop"}, "head_commit": {"id": "9fceb02"}}'
 curl -isS -w '\n' -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: d-1' -H "X-Hub-Signature-256: sha256=\$(printf '%s' "\$BODY" | openssl dgst -sha256 -hmac '$GITHUB_WEBHOOK_SECRET' | sed 's/^.* //')" --data-binary "\$BODY" '$GH?dry_run=1'
+# GitHub's ping (sent when a webhook is created), signed: 200 {"ignored": true, ...}, no run
+PING='{"zen": "Keep it logically awesome.", "hook_id": 1}'
+curl -isS -w '\n' -H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' -H 'X-GitHub-Delivery: d-0' -H "X-Hub-Signature-256: sha256=\$(printf '%s' "\$PING" | openssl dgst -sha256 -hmac '$GITHUB_WEBHOOK_SECRET' | sed 's/^.* //')" --data-binary "\$PING" '$GH'
 # The same push signed with another secret -> 401, no run
 curl -isS -w '\n' -H 'Content-Type: application/json' -H "X-Hub-Signature-256: sha256=\$(printf '%s' "\$BODY" | openssl dgst -sha256 -hmac 'not-the-secret' | sed 's/^.* //')" --data-binary "\$BODY" '$GH?dry_run=1'
 CURLS
