@@ -14,9 +14,8 @@ from fastapi import APIRouter, Depends, Query
 from airflow_webhook_trigger.delivery import OUTCOMES, DeliveryRow
 from airflow_webhook_trigger.errors import BadRequest, Conflict, NotFound
 from airflow_webhook_trigger.model import ID_RE
-from airflow_webhook_trigger.paths import render_path
 from airflow_webhook_trigger.runtime import Runtime
-from airflow_webhook_trigger.sample import paths_from_tree
+from airflow_webhook_trigger.sample import sample_paths
 
 #: the most deliveries one listing returns
 MAX_LIMIT = 500
@@ -153,14 +152,3 @@ def deliveries_router(
         return {"captured_at": captured_at.isoformat(), "sample": captured, "paths": sample_paths(captured)}
 
     return router
-
-
-def sample_paths(sample: dict[str, Any]) -> dict[str, list[str]]:
-    """The paths of a stored test capture, part by part (what the capture answered)."""
-    headers = sample.get("headers") or []
-    body = sample.get("body")
-    return {
-        "headers": list(dict.fromkeys(str(h[0]) for h in headers)),
-        "query": [render_path(p) for p in paths_from_tree(sample.get("query") or {})],
-        "body": [] if body is None else [render_path(p) for p in paths_from_tree(body)],
-    }

@@ -74,8 +74,8 @@ def replay(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def show_sample(args: argparse.Namespace, out: TextIO) -> int:
-    from airflow_webhook_trigger.delivery_api import sample_paths
     from airflow_webhook_trigger.errors import NotFound
+    from airflow_webhook_trigger.sample import sample_paths
 
     runtime = _runtime()
     runtime.store.require(args.id)

@@ -69,14 +69,16 @@ def _values(row: DeliveryRow) -> dict[str, object]:
     }
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
 def _row(m: Any) -> DeliveryRow:
-    received = m["received_at"]
-    if received.tzinfo is None:  # SQLite hands back naive datetimes
-        received = received.replace(tzinfo=timezone.utc)
     return DeliveryRow(
         id=m["id"],
         webhook_id=m["webhook_id"],
-        received_at=received,
+        received_at=_aware(m["received_at"]),
         outcome=m["outcome"],
         status=m["status"],
         error=m["error"],
@@ -335,7 +337,4 @@ class DeliveryLog:
             ).first()
         if found is None:
             return None
-        captured = (
-            found.captured_at if found.captured_at.tzinfo else found.captured_at.replace(tzinfo=timezone.utc)
-        )
-        return captured, json.loads(found.sample)
+        return _aware(found.captured_at), json.loads(found.sample)

@@ -40,7 +40,6 @@ from airflow_webhook_trigger.errors import (
 from airflow_webhook_trigger.filters import first_failure
 from airflow_webhook_trigger.jsonbody import NO_BODY, read_body
 from airflow_webhook_trigger.model import FORBIDDEN_READ_HEADERS, ID_RE, Webhook
-from airflow_webhook_trigger.paths import render_path
 from airflow_webhook_trigger.query import QueryLimits, parse_query
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import HttpResponse, body_response, json_response
@@ -53,7 +52,7 @@ from airflow_webhook_trigger.runs import (
     make_run_id,
     run_answer,
 )
-from airflow_webhook_trigger.sample import paths_from_tree
+from airflow_webhook_trigger.sample import sample_paths
 from airflow_webhook_trigger.signatures import (
     SIGNATURE_HEADER_NAMES,
     SecretRef,
@@ -207,7 +206,7 @@ class WebhookEndpoint:
         With ``dedupe``, a repeat of a delivery gets the first one's answer and starts
         nothing (PRODUCT §10); with ``filter``, a request that fails it is answered
         without a run (§11). Accepted deliveries are recorded with their run; the
-        adapter reports the others (:meth:`rejected`).
+        adapter reports the others (:meth:`recording`).
 
         :param request_url: the trigger URL as the caller used it (no query), for the
             status URL of a sync webhook
@@ -217,17 +216,7 @@ class WebhookEndpoint:
         :raises WebhookError: any rejection, with its status
         """
         started = self._timer() if started is None else started
-        if len(request.body) > self.settings.max_body_bytes:
-            raise body_too_large(self.settings.max_body_bytes)
-        if authenticated is None or not authenticated.covers(webhook, request):
-            self.authenticate(webhook, request)
-        body = read_body(
-            request.headers.get("content-type"),
-            request.body,
-            max_depth=self.settings.json_max_depth,
-            query_limits=self._query_limits,
-        )
-        query = parse_query(request.query_string, self._query_limits)
+        body, query = self._checked_and_parsed(webhook, request, authenticated)
         received_at = self._clock()
         key = None
         if webhook.dedupe is not None:
@@ -377,25 +366,36 @@ class WebhookEndpoint:
         self.deliveries.record(row.answered(response.status, (self._timer() - started) * 1000))
         return response
 
-    def capture(self, webhook: Webhook, request: WebhookRequest) -> tuple[dict[str, object], HttpResponse]:
-        """``POST {prefix}/test/{id}``: the request as the webhook's sample, no run (PRODUCT §12).
-
-        Same auth as the webhook; the sample keeps every header but auth, cookies and
-        signatures, the parsed query and body. The answer lists the paths of each part.
-
-        :return: the sample to store, and the answer
-        :raises WebhookError: as :meth:`accept` would, before any run
-        """
+    def _checked_and_parsed(
+        self, webhook: Webhook, request: WebhookRequest, authenticated: Authenticated | None
+    ) -> tuple[object, dict[str, object]]:
+        """The size, the auth (unless ``authenticated`` covers this request), the parsed
+        body (or ``NO_BODY``) and query: what :meth:`accept` and :meth:`capture` share."""
         if len(request.body) > self.settings.max_body_bytes:
             raise body_too_large(self.settings.max_body_bytes)
-        self.authenticate(webhook, request)
+        if authenticated is None or not authenticated.covers(webhook, request):
+            self.authenticate(webhook, request)
         body = read_body(
             request.headers.get("content-type"),
             request.body,
             max_depth=self.settings.json_max_depth,
             query_limits=self._query_limits,
         )
-        query = parse_query(request.query_string, self._query_limits)
+        return body, parse_query(request.query_string, self._query_limits)
+
+    def capture(
+        self, webhook: Webhook, request: WebhookRequest, *, authenticated: Authenticated | None = None
+    ) -> tuple[dict[str, object], HttpResponse]:
+        """``POST {prefix}/test/{id}``: the request as the webhook's sample, no run (PRODUCT §12).
+
+        Same auth as the webhook; the sample keeps every header but auth, cookies and
+        signatures, the parsed query and body. The answer lists the paths of each part.
+
+        :param authenticated: as for :meth:`accept`
+        :return: the sample to store, and the answer
+        :raises WebhookError: as :meth:`accept` would, before any run
+        """
+        body, query = self._checked_and_parsed(webhook, request, authenticated)
         hidden = set(FORBIDDEN_READ_HEADERS) | SIGNATURE_HEADER_NAMES
         if webhook.signature is not None and webhook.signature.header:
             hidden.add(webhook.signature.header.lower())
@@ -409,13 +409,7 @@ class WebhookEndpoint:
             "query": query,
             "body": None if body is NO_BODY else body,
         }
-        names = list(dict.fromkeys(name for name, _ in headers))
-        answer = {
-            "headers": names,
-            "query": [render_path(p) for p in paths_from_tree(query)],
-            "body": [] if body is NO_BODY else [render_path(p) for p in paths_from_tree(body)],
-        }
-        return sample, json_response(200, answer)
+        return sample, json_response(200, sample_paths(sample))
 
     @contextmanager
     def recording(self, webhook: Webhook, started: float) -> Iterator[None]:

@@ -25,8 +25,9 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.endpoint import public_url
+from airflow_webhook_trigger.endpoint import Authenticated, public_url
 from airflow_webhook_trigger.errors import TOO_MANY_AT_ONCE, BadRequest, WebhookError, body_too_large, busy
+from airflow_webhook_trigger.model import Webhook
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
 from airflow_webhook_trigger.runs import PendingRun
@@ -157,8 +158,9 @@ class Admission:
             gate.slots.release()
 
 
-class TriggerRoute:
-    """An ASGI endpoint (not a function) so that Starlette routes every method to it."""
+class _PluginRoute:
+    """An ASGI endpoint (not a function) so that Starlette routes every method to it; each
+    URL of the core is a subclass answering one request, its errors rendered by :func:`guarded`."""
 
     def __init__(self, runtime: Callable[[], Runtime], admission: Callable[[], Admission]) -> None:
         self._runtime = runtime
@@ -166,61 +168,66 @@ class TriggerRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        await as_response(await guarded(lambda: self.answer(request)))(scope, receive, send)
+
+    async def answer(self, request: Request) -> HttpResponse:
+        raise NotImplementedError
+
+    async def _located(self, request: Request) -> Webhook:
+        """The webhook the URL names (method, id and declared size checked first)."""
+        endpoint = self._runtime().endpoint
         webhook_id = str(request.path_params.get("webhook_id", ""))
+        length = request.headers.get("content-length")
+        return await self._admission().lookup(lambda: endpoint.locate(request.method, webhook_id, length))
 
-        async def work() -> HttpResponse:
-            started = time.perf_counter()
-            runtime = self._runtime()
-            endpoint = runtime.endpoint
-            admission = self._admission()
-            length = request.headers.get("content-length")
-            webhook = await admission.lookup(lambda: endpoint.locate(request.method, webhook_id, length))
-            with endpoint.recording(webhook, started):
-                incoming = await _incoming(request, runtime, f"/trigger/{webhook_id}")
-                # credentials first, outside the trigger slots: a flood of wrong passwords
-                # must not hold the slots every other webhook needs
-                slow_key = endpoint.slow_auth_key(webhook)
-                check = functools.partial(endpoint.authenticate, webhook, incoming)
-                # HMACs only: inline; a first scrypt or a secrets backend: on a thread
-                proof = check() if slow_key is None else await admission.slow_check(slow_key, check)
-                url = str(request.url.replace(query=""))
-                result = await admission.run(
-                    lambda: endpoint.accept(
-                        webhook, incoming, request_url=url, authenticated=proof, started=started
-                    )
+    async def _authenticated(self, webhook: Webhook, incoming: WebhookRequest) -> Authenticated:
+        """The webhook's auth checks, outside the trigger slots: a flood of wrong passwords
+        must not hold the slots every other webhook needs. HMACs only: inline; a first
+        scrypt or a secrets backend: on a thread of its own, one check per key at a time."""
+        endpoint = self._runtime().endpoint
+        slow_key = endpoint.slow_auth_key(webhook)
+        check = functools.partial(endpoint.authenticate, webhook, incoming)
+        return check() if slow_key is None else await self._admission().slow_check(slow_key, check)
+
+
+class TriggerRoute(_PluginRoute):
+    """``POST {prefix}/trigger/{id}``."""
+
+    async def answer(self, request: Request) -> HttpResponse:
+        started = time.perf_counter()
+        runtime = self._runtime()
+        endpoint = runtime.endpoint
+        webhook = await self._located(request)
+        with endpoint.recording(webhook, started):
+            incoming = await _incoming(request, runtime, f"/trigger/{webhook.id}")
+            proof = await self._authenticated(webhook, incoming)
+            url = str(request.url.replace(query=""))
+            result = await self._admission().run(
+                lambda: endpoint.accept(
+                    webhook, incoming, request_url=url, authenticated=proof, started=started
                 )
-            if isinstance(result, PendingRun):
-                # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
-                snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)
-                return endpoint.finish(result, snapshot)
-            return result
+            )
+        if isinstance(result, PendingRun):
+            # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
+            snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)
+            return endpoint.finish(result, snapshot)
+        return result
 
-        await as_response(await guarded(work))(scope, receive, send)
 
-
-class StatusRoute:
+class StatusRoute(_PluginRoute):
     """``GET {prefix}/trigger/{id}/runs/{run_id}``: a sync run's response or state."""
 
-    def __init__(self, runtime: Callable[[], Runtime], admission: Callable[[], Admission]) -> None:
-        self._runtime = runtime
-        self._admission = admission
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
+    async def answer(self, request: Request) -> HttpResponse:
         params = request.path_params
-
-        async def work() -> HttpResponse:
-            headers = _headers(request)
-            webhook_id, run_id = str(params.get("webhook_id", "")), str(params.get("run_id", ""))
-            runtime = self._runtime()
-            path = f"{runtime.settings.url_prefix}/trigger/{webhook_id}/runs/{run_id}"
-            url = public_url(runtime.base_url, path, scope.get("query_string", b""))
-            status = runtime.endpoint.status
-            return await self._admission().lookup(
-                lambda: status(request.method, webhook_id, run_id, headers, url)
-            )
-
-        await as_response(await guarded(work))(scope, receive, send)
+        headers = _headers(request)
+        webhook_id, run_id = str(params.get("webhook_id", "")), str(params.get("run_id", ""))
+        runtime = self._runtime()
+        path = f"{runtime.settings.url_prefix}/trigger/{webhook_id}/runs/{run_id}"
+        url = public_url(runtime.base_url, path, request.scope.get("query_string", b""))
+        status = runtime.endpoint.status
+        return await self._admission().lookup(
+            lambda: status(request.method, webhook_id, run_id, headers, url)
+        )
 
 
 def _headers(request: Request) -> Headers:
@@ -240,33 +247,21 @@ async def _incoming(request: Request, runtime: Runtime, path: str) -> WebhookReq
     )
 
 
-class CaptureRoute:
+class CaptureRoute(_PluginRoute):
     """``POST {prefix}/test/{id}``: a test capture, the webhook's sample (no run)."""
 
-    def __init__(self, runtime: Callable[[], Runtime], admission: Callable[[], Admission]) -> None:
-        self._runtime = runtime
-        self._admission = admission
+    async def answer(self, request: Request) -> HttpResponse:
+        runtime = self._runtime()
+        webhook = await self._located(request)
+        incoming = await _incoming(request, runtime, f"/test/{webhook.id}")
+        proof = await self._authenticated(webhook, incoming)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        webhook_id = str(request.path_params.get("webhook_id", ""))
+        def capture() -> HttpResponse:
+            sample, answer = runtime.endpoint.capture(webhook, incoming, authenticated=proof)
+            runtime.deliveries.save_sample(webhook.id, sample)
+            return answer
 
-        async def work() -> HttpResponse:
-            runtime = self._runtime()
-            endpoint = runtime.endpoint
-            admission = self._admission()
-            length = request.headers.get("content-length")
-            webhook = await admission.lookup(lambda: endpoint.locate(request.method, webhook_id, length))
-            incoming = await _incoming(request, runtime, f"/test/{webhook_id}")
-
-            def capture() -> HttpResponse:
-                sample, answer = endpoint.capture(webhook, incoming)
-                runtime.deliveries.save_sample(webhook.id, sample)
-                return answer
-
-            return await admission.run(capture)
-
-        await as_response(await guarded(work))(scope, receive, send)
+        return await self._admission().run(capture)
 
 
 def create_app(runtime: Callable[[], Runtime]) -> FastAPI:

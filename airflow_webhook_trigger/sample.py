@@ -26,9 +26,9 @@ default limits, exactly as requests do.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from airflow_webhook_trigger.errors import BadRequest, ConfigError
 from airflow_webhook_trigger.jsonbody import parse_json
@@ -152,3 +152,17 @@ def _query_of(sample: str) -> str:
     if is_url:
         return after
     return sample
+
+
+def sample_paths(sample: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The paths of a test capture (``POST {prefix}/test/{id}``), part by part.
+
+    :param sample: ``{"headers": [[name, value], ...], "query": tree, "body": tree or None}``
+    """
+    headers = sample.get("headers") or []
+    body = sample.get("body")
+    return {
+        "headers": list(dict.fromkeys(str(h[0]) for h in headers)),
+        "query": [render_path(p) for p in paths_from_tree(sample.get("query") or {})],
+        "body": [] if body is None else [render_path(p) for p in paths_from_tree(body)],
+    }
