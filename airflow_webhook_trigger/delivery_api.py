@@ -7,9 +7,10 @@ replaying ``POST``), and the replay the CLI shares.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from airflow_webhook_trigger.delivery import OUTCOMES, DeliveryRow
 from airflow_webhook_trigger.errors import BadRequest, Conflict, NotFound
@@ -40,6 +41,14 @@ def replay_delivery(runtime: Runtime, delivery_id: str) -> DeliveryRow:
     if conf is None:
         raise NotFound(f"the run of delivery {delivery_id} ({row.run_id}) no longer exists")
     return runtime.endpoint.replay(webhook, conf, delivery_id)
+
+
+#: ``GET .../sample?since=``: a page listening for the next capture polls with it
+_SINCE = Query(default=None, description="answer 204 unless a capture is newer than this")
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _delivery_id(value: str) -> str:
@@ -129,6 +138,7 @@ def deliveries_router(
         dependencies=read,
         summary="The webhook's latest test capture (POST {prefix}/test/{id}) and its paths",
         responses={
+            204: {"description": "No capture newer than `since`"},
             **ok(
                 {
                     "type": "object",
@@ -142,10 +152,15 @@ def deliveries_router(
             **errors(404),
         },
     )
-    def sample(webhook_id: str) -> Any:
+    def sample(
+        webhook_id: str,
+        since: datetime | None = _SINCE,
+    ) -> Any:
         current = runtime()
         current.store.require(webhook_id)
         found = current.deliveries.sample(webhook_id)
+        if since is not None and (found is None or found[0] <= _utc(since)):
+            return Response(status_code=204)
         if found is None:
             raise NotFound(f"webhook {webhook_id} has no test capture yet: POST one to its test URL")
         captured_at, captured = found

@@ -17,11 +17,11 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.dedupe import DeliveryKey
@@ -309,6 +309,25 @@ class DeliveryLog:
             query = query.where(deliveries_table.c.outcome == outcome)
         with self._sessions() as session:
             return [_row(r._mapping) for r in session.execute(query).all()]
+
+    def latest(self, webhook_ids: Collection[str]) -> dict[str, DeliveryRow]:
+        """Each webhook's newest delivery (webhooks with none are absent), in one query."""
+        if not webhook_ids:
+            return {}
+        table = deliveries_table
+        newest = (
+            select(table.c.webhook_id, func.max(table.c.received_at).label("received_at"))
+            .where(table.c.webhook_id.in_(list(webhook_ids)))
+            .group_by(table.c.webhook_id)
+            .subquery()
+        )
+        query = select(table).join(
+            newest,
+            (table.c.webhook_id == newest.c.webhook_id) & (table.c.received_at == newest.c.received_at),
+        )
+        with self._sessions() as session:
+            rows = [_row(r._mapping) for r in session.execute(query).all()]
+        return {row.webhook_id: row for row in rows}
 
     def get(self, delivery_id: str) -> DeliveryRow | None:
         with self._sessions() as session:

@@ -26,7 +26,14 @@ from starlette.types import Receive, Scope, Send
 
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.endpoint import Authenticated, public_url
-from airflow_webhook_trigger.errors import TOO_MANY_AT_ONCE, BadRequest, WebhookError, body_too_large, busy
+from airflow_webhook_trigger.errors import (
+    TOO_MANY_AT_ONCE,
+    BadRequest,
+    NotFound,
+    WebhookError,
+    body_too_large,
+    busy,
+)
 from airflow_webhook_trigger.model import Webhook
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
@@ -264,6 +271,25 @@ class CaptureRoute(_PluginRoute):
         return await self._admission().run(capture)
 
 
+def _ui_asset_endpoint(runtime: Callable[[], Runtime]) -> Callable[[Request], Awaitable[Response]]:
+    """``GET {prefix}/ui/{name}``: the Webhooks page's bundle and icons (no secret: public,
+    like Airflow's own assets), revalidated by ETag so an upgrade is seen at once."""
+    from airflow_webhook_trigger.ui_page import asset
+
+    async def serve(request: Request) -> Response:
+        current = runtime()
+        name = str(request.path_params.get("name", ""))
+        found = asset(name, current.base_url, current.settings.url_prefix)
+        if found is None:
+            return as_response(error_response(NotFound(f"no UI asset named {name[:64]!r}")))
+        headers = {"ETag": found.etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+        if found.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(found.body, media_type=found.media_type, headers=headers)
+
+    return serve
+
+
 def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
     """The app mounted by the api-server at ``[webhook_trigger] url_prefix``.
 
@@ -285,6 +311,7 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
     app.router.routes.append(Route("/trigger/{webhook_id}", TriggerRoute(runtime, admission)))
     app.router.routes.append(Route("/trigger/{webhook_id}/runs/{run_id}", StatusRoute(runtime, admission)))
     app.router.routes.append(Route("/test/{webhook_id}", CaptureRoute(runtime, admission)))
+    app.router.routes.append(Route("/ui/{name}", _ui_asset_endpoint(runtime), methods=["GET", "HEAD"]))
     app.include_router(management_router(runtime))
 
     @app.exception_handler(StarletteHTTPException)

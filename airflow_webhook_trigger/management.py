@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_webhook_trigger.database import Database, is_unavailable
+from airflow_webhook_trigger.delivery import OUTCOMES, DeliveryRow
 from airflow_webhook_trigger.delivery_api import deliveries_router
 from airflow_webhook_trigger.errors import (
     BadRequest,
@@ -48,6 +49,18 @@ log = logging.getLogger(__name__)
 
 def webhook_url(base_url: str, prefix: str, webhook_id: str) -> str:
     return f"{base_url}{prefix}/trigger/{webhook_id}"
+
+
+def test_url(base_url: str, prefix: str, webhook_id: str) -> str:
+    """Where a test request is captured as the webhook's sample (PRODUCT.md §12)."""
+    return f"{base_url}{prefix}/test/{webhook_id}"
+
+
+def last_delivery(row: DeliveryRow | None) -> dict[str, object] | None:
+    """What the list shows of a webhook's newest delivery."""
+    if row is None:
+        return None
+    return {"received_at": row.received_at.isoformat(), "outcome": row.outcome, "status": row.status}
 
 
 def _validation_response(exc: RequestValidationError) -> HttpResponse:
@@ -257,9 +270,18 @@ _VIEW: dict[str, Any] = {
     "properties": {
         **_PROPERTIES,
         "url": {"type": "string"},
+        "test_url": {"type": "string", "description": "POST a test request here to capture a sample"},
+        "last_delivery": {
+            "type": ["object", "null"],
+            "properties": {
+                "received_at": {"type": "string", "format": "date-time"},
+                "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                "status": {"type": ["integer", "null"]},
+            },
+        },
         "warnings": {"type": "array", "items": {"type": "string"}},
     },
-    "required": ["id", "dag_id", "mode", "enabled", "url"],
+    "required": ["id", "dag_id", "mode", "enabled", "url", "test_url", "last_delivery"],
 }
 
 
@@ -284,9 +306,14 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
     read = [Depends(requires_permission("GET"))]
     json_body = json_body_reader(runtime)
 
-    def view(webhook: Webhook) -> dict[str, object]:
+    def view(webhook: Webhook, latest: dict[str, DeliveryRow] | None = None) -> dict[str, object]:
+        current = runtime()
+        if latest is None:
+            latest = current.deliveries.latest([webhook.id])
         doc = to_document(webhook)
-        doc["url"] = webhook_url(base_url(), runtime().settings.url_prefix, webhook.id)
+        doc["url"] = webhook_url(base_url(), current.settings.url_prefix, webhook.id)
+        doc["test_url"] = test_url(base_url(), current.settings.url_prefix, webhook.id)
+        doc["last_delivery"] = last_delivery(latest.get(webhook.id))
         return doc
 
     def changed(webhook: Webhook, status: int, warnings: tuple[str, ...] = ()) -> Response:
@@ -305,7 +332,9 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
     def list_webhooks(dag_id: str | None = Query(default=None, pattern=r"^[A-Za-z0-9_.-]{1,250}$")) -> Any:
         if dag_id is not None and not DAG_ID_RE.match(dag_id):
             raise BadRequest("dag_id is not a valid DAG id (letters, digits, '_', '.', '-')")
-        return {"webhooks": [view(w) for w in runtime().store.list(dag_id)]}
+        webhooks = runtime().store.list(dag_id)
+        latest = runtime().deliveries.latest([w.id for w in webhooks])
+        return {"webhooks": [view(w, latest) for w in webhooks]}
 
     @router.post(
         "/webhooks",

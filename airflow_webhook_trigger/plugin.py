@@ -3,7 +3,8 @@
 Importing this module stays light (Airflow imports plugins inside task processes
 too): the FastAPI app and the Flask blueprint are built on first access of
 ``fastapi_apps`` / ``flask_blueprints``, which only the api-server asks for, and
-that is when ``[webhook_trigger]`` is read.
+that is when ``[webhook_trigger]`` is read; ``react_apps`` (the Webhooks page in the UI)
+reads only the URL prefix and ``[api] base_url``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,15 @@ def _fastapi_root_middlewares() -> list[dict[str, Any]]:
     ]
 
 
+@functools.cache
+def _react_apps() -> list[dict[str, Any]]:
+    # the Webhooks page (PRODUCT.md §13): its bundle URL carries the base URL's path and the prefix
+    from airflow_webhook_trigger.airflow_compat import base_url, read_settings
+    from airflow_webhook_trigger.ui_page import react_apps
+
+    return react_apps(base_url(), read_settings().url_prefix)
+
+
 class WebhookTriggerPlugin(AirflowPlugin):
     """Webhook URLs that start DAG runs."""
 
@@ -97,3 +107,7 @@ class WebhookTriggerPlugin(AirflowPlugin):
     @property
     def fastapi_root_middlewares(self) -> list[dict[str, Any]]:  # type: ignore[override]
         return _fastapi_root_middlewares()
+
+    @property
+    def react_apps(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        return _react_apps()

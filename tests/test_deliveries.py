@@ -172,6 +172,14 @@ def test_a_test_capture_becomes_the_sample_and_starts_no_run(
     assert sample.status_code == 200
     assert sample.json()["paths"] == paths
     assert "s3cr3t" not in sample.text and "t0k3n" not in sample.text
+    # a page listening for the next capture asks with ?since: 204 until a newer one comes
+    captured_at = sample.json()["captured_at"]
+    url = "/webhook/api/webhooks/hook-filter-00001/sample"
+    newer = client.get(url, params={"since": captured_at}, headers=admin)
+    assert newer.status_code == 204 and newer.content == b""
+    older = client.get(url, params={"since": "2000-01-01T00:00:00"}, headers=admin)
+    assert older.status_code == 200 and older.json()["captured_at"] == captured_at
+    assert client.get(url, params={"since": "yesterday"}, headers=admin).status_code == 400
 
 
 def test_a_flood_of_bad_signatures_writes_a_bounded_record(
@@ -228,6 +236,23 @@ def test_the_record_lists_every_outcome_and_replays(
     assert client.post("/webhook/api/deliveries/not-an-id/replay", headers=admin).status_code == 404
     shown = client.get(f"/webhook/api/deliveries/{accepted['id']}", headers=admin)
     assert shown.status_code == 200 and shown.json()["id"] == accepted["id"]
+
+
+def test_the_list_shows_each_webhooks_last_delivery(
+    client: Any, admin: dict[str, str], registered: None
+) -> None:
+    client.post("/webhook/trigger/hook-filter-00001", content=b"{}", headers=JSON)  # filtered
+    newest = _deliveries(client, admin, "hook-filter-00001", limit=1)[0]
+    listed = client.get("/webhook/api/webhooks", headers=admin).json()["webhooks"]
+    by_id = {w["id"]: w for w in listed}
+    assert by_id["hook-filter-00001"]["last_delivery"] == {
+        "received_at": newest["received_at"],
+        "outcome": "filtered",
+        "status": newest["status"],
+    }
+    shown = client.get("/webhook/api/webhooks/hook-filter-00001", headers=admin).json()
+    assert shown["last_delivery"] == by_id["hook-filter-00001"]["last_delivery"]
+    assert shown["test_url"] == "http://localhost:8080/webhook/test/hook-filter-00001"
 
 
 def test_management_api_round_trips_dedupe_and_filter(

@@ -100,6 +100,19 @@ def test_rows_listed_newest_first_and_filtered(tables: None) -> None:
     assert log.get("0" * 32) is None
 
 
+def test_latest_is_each_webhooks_newest_row_in_one_query(tables: None) -> None:
+    log = _log()
+    old = _row("accepted", at=NOW - timedelta(minutes=5), status=200)
+    new = _row("filtered", at=NOW, status=200)
+    other = _row(at=NOW - timedelta(days=1), webhook="hook-log-000002")
+    for row in (new, old, other, _row(webhook="hook-log-000003")):
+        log.record(row)
+    log.flush()
+    latest = log.latest(["hook-log-000001", "hook-log-000002", "hook-log-none01"])
+    assert {k: v.id for k, v in latest.items()} == {"hook-log-000001": new.id, "hook-log-000002": other.id}
+    assert log.latest([]) == {}
+
+
 def test_prune_drops_old_rows_and_keys_only(tables: None) -> None:
     from airflow_webhook_trigger.airflow_compat import db_session
     from airflow_webhook_trigger.delivery_log import claim_and_record, find_claim

@@ -19,6 +19,7 @@ pytestmark = [
 
 API = "/webhook/api"
 BASE = "http://localhost:8080/webhook/trigger/"
+TEST_BASE = "http://localhost:8080/webhook/test/"
 SECRET = "s3cret-Pa55word"
 DOC: dict[str, Any] = {
     "id": "hook-api-0000001",
@@ -48,6 +49,16 @@ GUARDED = [
     ("GET", f"{API}/webhooks/hook-api-0000001/sample", None),
 ]
 GUARDED_IDS = [f"{m} {p.removeprefix(API)}" for m, p, _ in GUARDED]
+
+
+def _view(webhook: Any) -> dict[str, Any]:
+    """What the API shows of a webhook that has had no delivery."""
+    return {
+        **to_document(webhook),
+        "url": BASE + webhook.id,
+        "test_url": TEST_BASE + webhook.id,
+        "last_delivery": None,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +149,7 @@ def test_management_create_returns_document_url_warnings(
     response = _create(client, admin)
     payload = response.json()
     webhook = store.require("hook-api-0000001")
-    assert payload == {**to_document(webhook), "url": BASE + "hook-api-0000001", "warnings": []}
+    assert payload == {**_view(webhook), "warnings": []}
     assert payload["auth"] == {
         "basic": {"username": "stripe", "password_env": "WEBHOOK_PASSWORD_HOOK_API_0000001"}
     }
@@ -255,7 +266,7 @@ def test_management_list_and_filter(client: Any, store: Any, admin: dict[str, st
     assert response.status_code == 200
     webhooks = response.json()["webhooks"]
     assert [w["id"] for w in webhooks] == ["hook-api-0000002", "hook-api-0000001"]  # by DAG, then id
-    assert webhooks[1] == {**to_document(store.require("hook-api-0000001")), "url": BASE + "hook-api-0000001"}
+    assert webhooks[1] == _view(store.require("hook-api-0000001"))
     _assert_no_secret(response)
     filtered = client.get(f"{API}/webhooks", params={"dag_id": "wt_plain"}, headers=admin).json()
     assert [w["id"] for w in filtered["webhooks"]] == ["hook-api-0000001"]
@@ -269,10 +280,7 @@ def test_management_show(client: Any, store: Any, admin: dict[str, str]) -> None
     _create(client, admin)
     response = client.get(f"{API}/webhooks/hook-api-0000001", headers=admin)
     assert response.status_code == 200
-    assert response.json() == {
-        **to_document(store.require("hook-api-0000001")),
-        "url": BASE + "hook-api-0000001",
-    }
+    assert response.json() == _view(store.require("hook-api-0000001"))
     _assert_no_secret(response)
 
 
@@ -308,11 +316,8 @@ def test_management_put_replaces_definition(client: Any, store: Any, admin: dict
         (),
         5.0,
     )
-    assert response.json() == {
-        **to_document(webhook),
-        "url": BASE + "hook-api-0000001",
-        "warnings": [response.json()["warnings"][0]],
-    }  # auth removed from a chosen id: warned
+    # auth removed from a chosen id: warned
+    assert response.json() == {**_view(webhook), "warnings": [response.json()["warnings"][0]]}
     assert "guessable" in response.json()["warnings"][0]
 
 
