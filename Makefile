@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-sqlite test-postgres lint demo bench dist clean
+.PHONY: install test test-sqlite test-postgres lint demo bench dist clean ui ui-check screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,25 @@ lint: install
 	$(BIN)/ruff format --check airflow_webhook_trigger tests bench dags_examples
 	$(BIN)/mypy
 
+## The Webhooks page: ui/ (TypeScript, React, Chakra) built into the package, which ships it
+## built, so installing needs no Node. Building it needs Node 20 and npm.
+ui/node_modules/.installed: ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+ui: ui/node_modules/.installed
+	cd ui && npm run --silent build
+
+## What CI checks: the committed bundle is what the sources build; the component tests pass.
+ui-check: ui
+	git diff --exit-code --stat -- airflow_webhook_trigger/ui/webhooks.js || \
+	  { echo "airflow_webhook_trigger/ui/webhooks.js differs from what ui/ builds: run make ui and commit it" >&2; exit 1; }
+	cd ui && npm run --silent test
+
+## The README's pictures, from the browser tests against a real api-server.
+screenshots: install
+	WEBHOOK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m browser -p no:cacheprovider tests/test_browser.py
+
 ## Set everything up and run Airflow on SQLite with the example DAGs and webhooks.
 demo: install
 	bash scripts/demo.sh
@@ -44,4 +63,4 @@ dist: install
 	rm -rf build airflow_webhook_trigger.egg-info
 
 clean:
-	rm -rf $(VENV) .demo build dist *.egg-info
+	rm -rf $(VENV) .demo build dist *.egg-info ui/node_modules

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The suite on SQLite and on PostgreSQL, then the other Airflow releases of ci/airflow-*.txt.
-# Usage: scripts/test.sh [sqlite|postgres|lint|matrix|all] [pytest args...]
+# Usage: scripts/test.sh [ui|sqlite|postgres|lint|matrix|all] [pytest args...]
 #        scripts/test.sh release X.Y [pytest args...]   (one release of the matrix)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +72,19 @@ if [ "$which_db" = all ] || [ "$which_db" = lint ]; then
   "$BIN/ruff" format --check airflow_webhook_trigger tests bench dags_examples
   "$BIN/mypy"
 fi
+if [ "$which_db" = all ] || [ "$which_db" = ui ]; then
+  # The Webhooks page (ui/): the committed bundle is what its sources build, and Vitest.
+  # Without npm this stage is skipped, unless WEBHOOK_TEST_BROWSER=required (CI).
+  if command -v npm >/dev/null; then
+    echo "== the Webhooks page: build check and component tests"
+    make --no-print-directory ui-check || status=$?
+  elif [ "${WEBHOOK_TEST_BROWSER:-}" = required ]; then
+    echo "npm is missing: the page's build check and component tests cannot run" >&2
+    status=1
+  else
+    echo "== the Webhooks page: skipped (no npm)"
+  fi
+fi
 if [ "$which_db" = all ] || [ "$which_db" = sqlite ]; then
   echo "== tests on SQLite"
   env -u WEBHOOK_TEST_DATABASE HYPOTHESIS_PROFILE=ci "$BIN/python" -m pytest \
@@ -82,7 +95,7 @@ if [ "$which_db" = all ] || [ "$which_db" = postgres ]; then
   ensure_postgres
   trap drop_postgres EXIT
   WEBHOOK_TEST_DATABASE="postgresql+psycopg2://postgres@$PG_HOST:$PG_PORT/$PG_DB" \
-    HYPOTHESIS_PROFILE=dev "$BIN/python" -m pytest -m "airflow or e2e" "$@" || status=$?
+    HYPOTHESIS_PROFILE=dev "$BIN/python" -m pytest -m "(airflow or e2e) and not browser" "$@" || status=$?
 fi
 if [ "$which_db" = all ] || [ "$which_db" = matrix ]; then
   for pins in ci/airflow-*.txt; do

@@ -29,14 +29,15 @@ def _airflow() -> str:
 
 @contextmanager
 def airflow_processes(
-    log_dir: Path, *, scheduler: bool = True, env: dict[str, str] | None = None
+    log_dir: Path, *, scheduler: bool = True, env: dict[str, str] | None = None, base_path: str = ""
 ) -> Iterator[str]:
     """Start the api-server (and scheduler + dag-processor); yield the base URL.
 
     :param env: the processes' environment (default: this one's)
+    :param base_path: ``[api] base_url``'s path (an Airflow behind a proxy's subpath), e.g. ``/airflow``
     """
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}{base_path}"
     env = {
         **(os.environ if env is None else env),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
