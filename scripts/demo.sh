@@ -115,7 +115,8 @@ cat "$DEMO/curls-async.sh" "$DEMO/curls-sync.sh" >"$DEMO/curls.sh"
 
 echo
 echo "Airflow UI: http://localhost:$PORT  (all users are admins in this demo)"
-echo "Webhooks:   source $DEMO/env.sh && $BIN/airflow-webhooks list"
+echo "Webhooks page: http://localhost:$PORT/plugin/webhooks  (New webhook, paste a sample, Parse, alias, Save)"
+echo "Webhooks CLI:  source $DEMO/env.sh && $BIN/airflow-webhooks list"
 echo "Paste these:"
 echo
 cat "$DEMO/curls.sh"
