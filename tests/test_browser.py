@@ -79,10 +79,17 @@ class Tab:
     def __init__(self, page: Any, allowed: tuple[str, ...] = ()) -> None:
         self.page = page
         self.errors: list[str] = []
+        #: everything the page logged, for a failure's message
+        self.console: list[str] = []
         page.set_default_timeout(TIMEOUT_MS)
-        page.on("console", lambda m: m.type == "error" and self._error(m.text))
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self._allowed = allowed
+
+    def _console(self, message: Any) -> None:
+        self.console.append(f"{message.type}: {message.text}")
+        if message.type == "error":
+            self._error(message.text)
 
     def _error(self, text: str) -> None:
         if not any(a in text for a in self._allowed):
@@ -133,7 +140,11 @@ def _choose(tab: Tab, label: str, value: str) -> None:
 
 def _open_list(tab: Tab, path: str = "plugin/webhooks") -> None:
     tab.page.goto(path)
-    tab.page.get_by_role("heading", name="Webhooks", exact=True).wait_for()
+    try:
+        tab.page.get_by_role("heading", name="Webhooks", exact=True).wait_for()
+    except Exception as exc:
+        text = tab.page.locator("body").inner_text()[:2000]
+        raise AssertionError(f"the page did not load: {exc}\n{tab.console}\n{text}") from None
 
 
 def test_the_seeds_workflow_in_the_nav_page(airflow_server: str, open_as: Any, shots: Path) -> None:

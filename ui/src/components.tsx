@@ -1,5 +1,5 @@
 // Small shared pieces: the error alert, notices, copy button, checkbox/switch.
-import { Alert, Button, Checkbox, Switch } from "@chakra-ui/react";
+import { Alert, Button, Checkbox, Switch } from "./chakra";
 import { useEffect, useRef, useState, type CSSProperties } from "react";
 import { ApiError } from "./api";
 

@@ -1,4 +1,4 @@
-import { Badge, Box, Button, Code, Flex, Heading, HStack, Link, Spinner, Table, Text } from "@chakra-ui/react";
+import { Badge, Box, Button, Code, Flex, Heading, HStack, Link, Spinner, Table, Text } from "../chakra";
 import { useCallback, useEffect, useState } from "react";
 import { api, runUrl, type Delivery, type WebhookView } from "../api";
 import { ErrorAlert, Notice } from "../components";

@@ -12,7 +12,7 @@ import {
   Stack,
   Text,
   Textarea,
-} from "@chakra-ui/react";
+} from "../chakra";
 import { useEffect, useState, type ReactNode } from "react";
 import { api, listDagIds, type WebhookView } from "../api";
 import { ErrorAlert, LabeledCheckbox } from "../components";

@@ -1,4 +1,4 @@
-import { Badge, Box, Button, Code, Dialog, Flex, Heading, HStack, Portal, Spinner, Table, Text } from "@chakra-ui/react";
+import { Badge, Box, Button, Code, Dialog, Flex, Heading, HStack, Portal, Spinner, Table, Text } from "../chakra";
 import { useCallback, useEffect, useState } from "react";
 import { api, type WebhookView } from "../api";
 import { CopyButton, ErrorAlert, LabeledSwitch, Warnings } from "../components";

@@ -1,5 +1,5 @@
 // "Listen for a test request": the test URL, a curl example, and polling for a new capture.
-import { Box, Button, Code, Flex, HStack, Text } from "@chakra-ui/react";
+import { Box, Button, Code, Flex, HStack, Text } from "../chakra";
 import { useEffect, useRef, useState } from "react";
 import { api, type Capture, type WebhookView } from "../api";
 import { CopyButton, ErrorAlert } from "../components";
