@@ -22,7 +22,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     shutil.copytree(
         ROOT,
         source,
-        ignore=shutil.ignore_patterns(".venv", ".git", ".demo", "build", "dist", "*.egg-info", "__pycache__"),
+        ignore=shutil.ignore_patterns(
+            ".venv*", ".git", ".demo", "build", "dist", "*.egg-info", "__pycache__", "node_modules"
+        ),
     )
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
@@ -46,8 +48,13 @@ def test_wheel_holds_the_migrations_and_data_files(wheel: zipfile.ZipFile) -> No
         "airflow_webhook_trigger/migrations/script.py.mako",
         "airflow_webhook_trigger/migrations/versions/0001_create_webhook_table.py",
         "airflow_webhook_trigger/migrations/versions/0002_add_signature_columns.py",
+        # the Webhooks page, built: installing needs no Node
+        "airflow_webhook_trigger/ui/webhooks.js",
     ):
         assert needed in names, needed
+    page = wheel.read("airflow_webhook_trigger/ui/webhooks.js")
+    assert page == (ROOT / "airflow_webhook_trigger/ui/webhooks.js").read_bytes()
+    assert not [n for n in names if n.startswith("ui/") or "node_modules" in n]
     assert not [n for n in names if n.startswith(("tests/", "bench/", "dags_examples/"))]
 
 

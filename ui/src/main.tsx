@@ -25,7 +25,8 @@ function system(): SystemContext {
 export default function AirflowPlugin(props: PluginProps) {
   const page = (
     <ChakraProvider value={system()}>
-      <Box p="4" color="fg" data-plugin="airflow-webhook-trigger">
+      {/* the own system sets no `html` styles: its default palette is set here instead */}
+      <Box p="4" color="fg" colorPalette={airflowSystem ? undefined : "gray"} data-plugin="airflow-webhook-trigger">
         <WebhooksPage {...props} />
       </Box>
     </ChakraProvider>

@@ -144,7 +144,9 @@ export function List({
                   </Table.Cell>
                   <Table.Cell>
                     <HStack gap="2">
-                      <Code wordBreak="break-all">{w.url}</Code>
+                      <Code whiteSpace="normal" wordBreak="break-all">
+                        {w.url}
+                      </Code>
                       <CopyButton text={w.url} label={`Copy URL of ${w.id}`} />
                     </HStack>
                   </Table.Cell>
