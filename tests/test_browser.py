@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from airflow_webhook_trigger.ui_page import bundle_version
 from tests.integration import jwt_for
 
 pytestmark = [
@@ -70,6 +71,8 @@ def browser() -> Iterator[Any]:
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(os.environ.get("WEBHOOK_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
+    # which build the pictures show (tests/test_ui_page.py checks the README's are current)
+    (folder / "bundle-version.txt").write_text(bundle_version() + "\n")
     return folder
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from airflow_webhook_trigger import ui_page
+from tests.airflow_env import ROOT
 from tests.integration import jwt_for
 
 PREAMBLE = 'globalThis.WebhookTriggerConfig = {"apiBase": "/webhook/api", "version": "'
@@ -38,6 +39,15 @@ def test_the_built_page_ships_in_the_checkout() -> None:
     # ... and carries no React of its own (a second copy breaks hooks), nor Node's globals
     assert not re.search(r"\.version=.19\.", text)
     assert "process.env" not in text
+
+
+def test_the_readmes_screenshots_show_the_current_build() -> None:
+    shown = (ROOT / "docs/screenshots/bundle-version.txt").read_text().strip()
+    assert shown == ui_page.bundle_version(), "the page changed: run `make screenshots` and commit them"
+    readme = (ROOT / "README.md").read_text()
+    for picture in ("list.png", "editor.png", "deliveries.png", "dag-tab-dark.png"):
+        assert (ROOT / "docs/screenshots" / picture).is_file()
+        assert f"docs/screenshots/{picture}" in readme, picture
 
 
 def test_two_entries_nav_and_dag_tab_one_bundle() -> None:
