@@ -292,6 +292,36 @@ def airflow_env(home: Path, db_url: str, port: int, *, all_admins: bool, log_lev
 DEPS_DIR = Path(tempfile.gettempdir()) / "webhook-bench-pydeps"
 
 
+#: the HTTP ceiling of one worker: an Airflow plugin whose route reads the body and answers
+#: "ok", mounted by the same api-server next to ours (same middlewares, same mount machinery)
+CEILING_PLUGIN = """
+from airflow.plugins_manager import AirflowPlugin
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+async def empty(request):
+    await request.body()
+    return Response(b"ok", media_type="text/plain")
+
+
+class BenchCeiling(AirflowPlugin):
+    name = "bench_ceiling"
+    fastapi_apps = [
+        {"app": Starlette(routes=[Route("/empty", empty, methods=["POST"])]),
+         "url_prefix": "/bench-ceiling", "name": "bench ceiling"}
+    ]
+"""
+CEILING = "empty route"
+
+
+def write_ceiling_plugin(home: Path) -> None:
+    plugins = home / "plugins"  # [core] plugins_folder's default
+    plugins.mkdir(exist_ok=True)
+    (plugins / "bench_ceiling.py").write_text(CEILING_PLUGIN)
+
+
 def async_driver_path() -> str | None:
     """Airflow 3.3 also builds an async engine (``postgresql+asyncpg``) at import time.
 
@@ -863,8 +893,10 @@ def http(
 
 
 class Server:
-    def __init__(self, env: dict[str, str], home: Path, port: int, core: int | None) -> None:
-        self.env, self.home, self.port, self.core = env, home, port, core
+    def __init__(
+        self, env: dict[str, str], home: Path, port: int, core: int | None, workers: int = 1
+    ) -> None:
+        self.env, self.home, self.port, self.core, self.workers = env, home, port, core, workers
         self.base = f"http://127.0.0.1:{port}"
         self.log = home / "api-server.log"
         self.proc: subprocess.Popen[Any] | None = None
@@ -872,7 +904,16 @@ class Server:
     def start(self, timeout: float = 240) -> float:
         cmd = _pinned(
             self.core,
-            [str(BIN / "airflow"), "api-server", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"],
+            [
+                str(BIN / "airflow"),
+                "api-server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-w",
+                str(self.workers),
+            ],
         )
         t0 = time.monotonic()
         out = open(self.log, "ab")  # noqa: SIM115 - closed with the process
@@ -987,9 +1028,12 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
         counter = RunCounter(db, sqlite_path if db == "sqlite" else None)
         if args.clients:  # not --profile-only
             cores = os.cpu_count() or 1
-            server_core = 0 if cores >= 2 and not args.no_pin else None
-            client_core = 1 if cores >= 2 and not args.no_pin else None
-            server = Server(env, home, port, server_core)
+            # one worker on core 0, the clients on core 1; several workers are not pinned
+            pin = cores >= 2 and not args.no_pin and args.workers == 1
+            server_core = 0 if pin else None
+            client_core = 1 if pin else None
+            write_ceiling_plugin(home)
+            server = Server(env, home, port, server_core, args.workers)
             log(f"{db}: starting airflow api-server on 127.0.0.1:{port}")
             result["server_start_s"] = server.start()
 
@@ -1018,6 +1062,11 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                 "body": json.dumps(
                     {"logical_date": None, "conf": conf}, separators=(",", ":"), ensure_ascii=False
                 ),
+            }
+            paths[CEILING] = {
+                "path": "/bench-ceiling/empty",
+                "headers": [("Content-Type", "application/json")],
+                "body": body,
             }
             result["request_bytes"] = {name: len(p["body"].encode()) for name, p in paths.items()}
 
@@ -1057,8 +1106,8 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                         settle, restarted = server.settle(f"{db}: server did not settle,")
                         restarts += restarted
                         after = counter.count()
-                        kind = "webhook" if name == "webhook" else "rest"
-                        runs = after[kind] - before[kind]
+                        kind = {"webhook": "webhook", "airflow REST": "rest"}.get(name)
+                        runs = 0 if kind is None else after[kind] - before[kind]
                         point.update(
                             {
                                 "db": db,
@@ -1077,11 +1126,15 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                         )
                         lo = point["accepted_all_phases"]
                         hi = point["sent_all_phases"] - (point["responses_all_phases"] - lo)
-                        point["runs_check"] = (
-                            "ok"
-                            if lo <= runs <= hi
-                            else f"MISMATCH: {runs} runs, {lo} acked, <= {hi} possible"
-                        )
+                        if kind is None:  # the ceiling starts no run: none may appear meanwhile
+                            extra = sum(after.values()) - sum(before.values())
+                            point["runs_check"] = "ok" if extra == 0 else f"MISMATCH: {extra} runs"
+                        else:
+                            point["runs_check"] = (
+                                "ok"
+                                if lo <= runs <= hi
+                                else f"MISMATCH: {runs} runs, {lo} acked, <= {hi} possible"
+                            )
                         result["points"].append(point)
                         log(
                             f"    {point['accepted_per_s']:.1f} acc/s p50 {_fmt(point['p50_ms'])} "
@@ -1244,8 +1297,10 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _per_repeat_ratios(results: list[dict[str, Any]], db: str, clients: int) -> list[float]:
-    """webhook/REST accepted rates of the two adjacent points of each repeat."""
+def _per_repeat_ratios(
+    results: list[dict[str, Any]], db: str, clients: int, baseline: str = "airflow REST"
+) -> list[float]:
+    """webhook/baseline accepted rates of the adjacent points of each repeat."""
     ratios = []
     for res in results:
         if res["db"] != db:
@@ -1256,10 +1311,30 @@ def _per_repeat_ratios(results: list[dict[str, Any]], db: str, clients: int) -> 
                 by_rep.setdefault(p["repeat"], {})[p["path"]] = p["accepted_per_s"]
         for rep in sorted(by_rep):
             pair = by_rep[rep]
-            if "webhook" in pair and "airflow REST" in pair:
-                rest = pair["airflow REST"]
+            if "webhook" in pair and baseline in pair:
+                rest = pair[baseline]
                 ratios.append(pair["webhook"] / rest if rest else float("inf"))
     return ratios
+
+
+def _ratio_text(
+    results: list[dict[str, Any]],
+    db: str,
+    clients: int,
+    hook: dict[str, Any],
+    base: dict[str, Any] | None,
+    baseline: str,
+) -> str:
+    """``webhook/baseline`` of the medians, then the per-repeat ratios when there are several."""
+    if base is None:
+        return "-"
+    if not base["accepted_per_s"]:
+        return "inf"
+    text = f"{hook['accepted_per_s'] / base['accepted_per_s']:.2f}x"
+    per = _per_repeat_ratios(results, db, clients, baseline)
+    if len(per) > 1:
+        text += " [" + "/".join(f"{x:.2f}" if x != float("inf") else "inf" for x in per) + "]"
+    return text
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) -> dict[str, Any]:
@@ -1269,11 +1344,11 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
     hdr = (
         f"{'db':<9}{'path':<14}{'clients':>8}{'acc req/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'503':>7}{'unplanned':>11}{'sock/tmo':>10}{'cut':>5}{'CPU ms/resp':>12}{'CPU%':>6}{'load':>6}"
-        f"  {'webhook/REST':>12}"
+        f"  {'webhook/REST':>12}  {'webhook/ceiling':>15}"
         "  statuses"
     )
     w(
-        f"\nAccepted webhooks through one `airflow api-server` worker: {args.seconds:g} s per point "
+        f"\nAccepted webhooks through `airflow api-server -w {args.workers}`: {args.seconds:g} s per point "
         f"(+{args.warmup:g} s warm-up), medians of {args.repeats} repeat(s); "
         "error counts summed over repeats.\n"
         "503 = deliberate (with Retry-After); unplanned = other 4xx/5xx (or 503 without Retry-After); "
@@ -1282,38 +1357,36 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
         "excludes the database's own processes. CPU% = api-server CPU time / wall time of the point (a\n"
         "GIL-bound worker cannot pass ~100%); load = 1-min load average of the machine (2 cores) at the end\n"
         "of the point: above ~2, other work was competing with the server (medians over repeats).\n"
-        "webhook/REST = ratio of the medians [per-repeat ratios].\n\n"
+        "webhook/REST = ratio of the medians [per-repeat ratios]; webhook/ceiling = the same against an\n"
+        "empty route (a plugin route that reads the body and answers 'ok') in the same server: the HTTP\n"
+        "ceiling of one worker, so 1 - webhook/ceiling is the share of the cost that is the webhook's own.\n\n"
     )
     if rows:
         w(hdr + "\n" + "-" * len(hdr) + "\n")
     for db in dict.fromkeys(r["db"] for r in rows):
         for clients in args.clients:
             pair = {r["path"]: r for r in rows if r["db"] == db and r["clients"] == clients}
-            hook, rest = pair.get("webhook"), pair.get("airflow REST")
+            hook, rest, ceiling = pair.get("webhook"), pair.get("airflow REST"), pair.get(CEILING)
             ratio = None
             if hook and rest and rest["accepted_per_s"]:
                 ratio = hook["accepted_per_s"] / rest["accepted_per_s"]
-            for r in (hook, rest):
+            for r in (hook, rest, ceiling):
                 if r is None:
                     continue
                 statuses = ",".join(f"{k}:{v}" for k, v in sorted(r["status"].items()))
                 if r["stalled_restarts"]:
                     statuses += f" (server stuck afterwards, restarted x{r['stalled_restarts']})"
-                ratio_txt = ""
+                ratio_txt = ceiling_txt = ""
                 if r is hook:
-                    ratio_txt = f"{ratio:.2f}x" if ratio is not None else ("inf" if rest else "-")
-                    per = _per_repeat_ratios(results, db, clients)
-                    if len(per) > 1:
-                        ratio_txt += (
-                            " [" + "/".join(f"{x:.2f}" if x != float("inf") else "inf" for x in per) + "]"
-                        )
+                    ratio_txt = _ratio_text(results, db, clients, hook, rest, "airflow REST")
+                    ceiling_txt = _ratio_text(results, db, clients, hook, ceiling, CEILING)
                 w(
                     f"{db:<9}{r['path']:<14}{clients:>8}{_fmt(r['accepted_per_s']):>11}{_fmt(r['p50_ms']):>9}"
                     f"{_fmt(r['p99_ms']):>9}{r['deliberate_503']:>7}{r['unplanned_http']:>11}"
                     f"{r['socket_or_timeout']:>10}{r['cut_at_end']:>5}{_fmt(r['server_cpu_ms_per_response']):>12}"
                     f"{_fmt(r['server_cpu_share'] and 100 * r['server_cpu_share'], 0):>6}"
                     f"{_fmt(r['load_average']):>6}"
-                    f"  {ratio_txt:>12}  {statuses}\n"
+                    f"  {ratio_txt:>12}  {ceiling_txt:>15}  {statuses}\n"
                 )
             if hook and clients == 1:
                 ok = (ratio is None and rest is not None) or (ratio is not None and ratio >= WEBHOOK_TARGET_1)
@@ -1427,6 +1500,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--log-level", default="INFO", help="[logging] logging_level of the api-server")
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client with taskset")
+    p.add_argument(
+        "-w", "--workers", type=int, default=1, help="api-server workers (more than 1: nothing is pinned)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp AIRFLOW_HOME and the PG database")
     p.add_argument("--report-from", metavar="JSON", help="only print the report of an earlier --json file")
     args = p.parse_args(argv)
