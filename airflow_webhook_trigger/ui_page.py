@@ -57,6 +57,7 @@ def bundle_text() -> str | None:
         return None
 
 
+@functools.cache
 def bundle_version() -> str:
     text = bundle_text() or ""
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -83,16 +84,25 @@ def _asset(body: bytes, media_type: str) -> Asset:
     return Asset(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
-@functools.cache
 def asset(name: str, base_url: str, prefix: str) -> Asset | None:
-    """``GET {prefix}/ui/{name}``: the bundle with its configuration line, or an icon."""
+    """``GET {prefix}/ui/{name}``: the bundle with its configuration line, or an icon.
+
+    Only known names reach a cache: a name from the URL never grows one.
+    """
     if name in ICONS:
-        return _asset(ICONS[name].encode(), "image/svg+xml")
-    if name != "webhooks.js":
+        return _icon(name)
+    if name != "webhooks.js" or bundle_text() is None:
         return None
-    text = bundle_text()
-    if text is None:
-        return None
+    return _bundle(base_url, prefix)
+
+
+@functools.cache
+def _icon(name: str) -> Asset:
+    return _asset(ICONS[name].encode(), "image/svg+xml")
+
+
+@functools.cache
+def _bundle(base_url: str, prefix: str) -> Asset:
     config = {"apiBase": f"{root_path(base_url, prefix)}/api", "version": bundle_version()}
     preamble = f"globalThis.WebhookTriggerConfig = {json.dumps(config)};\n"
-    return _asset((preamble + text).encode(), "text/javascript; charset=utf-8")
+    return _asset((preamble + (bundle_text() or "")).encode(), "text/javascript; charset=utf-8")

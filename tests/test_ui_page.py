@@ -64,7 +64,7 @@ def test_two_entries_nav_and_dag_tab_one_bundle() -> None:
 def test_no_entries_without_a_built_page(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ui_page, "bundle_text", lambda: None)
     assert ui_page.react_apps("http://localhost:8080", "/webhook") == []
-    assert ui_page.asset.__wrapped__("webhooks.js", "http://localhost:8080", "/webhook") is None
+    assert ui_page.asset("webhooks.js", "http://localhost:8080", "/webhook") is None
 
 
 def test_the_served_bundle_names_the_api_of_this_base_url() -> None:
@@ -86,6 +86,13 @@ def test_icons_are_svg(name: str) -> None:
 def test_unknown_assets_are_none() -> None:
     for name in ("webhooks.cjs", "../plugin.py", "", "WEBHOOKS.JS"):
         assert ui_page.asset(name, "http://localhost:8080", "/webhook") is None
+
+
+def test_names_from_the_url_grow_no_cache() -> None:
+    before = ui_page._icon.cache_info().currsize, ui_page._bundle.cache_info().currsize
+    for i in range(100):
+        ui_page.asset(f"nope-{i}.js", "http://localhost:8080", "/webhook")
+    assert (ui_page._icon.cache_info().currsize, ui_page._bundle.cache_info().currsize) == before
 
 
 # -- through the real api-server app -------------------------------------------------------
