@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Literal, Protocol
 
 Outcome = Literal["accepted", "duplicate", "filtered", "rejected"]
 OUTCOMES: tuple[Outcome, ...] = ("accepted", "duplicate", "filtered", "rejected")
 #: the longest error text kept (our own messages are shorter; nothing secret is in them)
 MAX_ERROR_LENGTH = 500
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A naive datetime read as UTC (SQLite hands them back so; a query may give one)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def new_delivery_id() -> str:

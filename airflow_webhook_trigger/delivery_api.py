@@ -7,12 +7,12 @@ replaying ``POST``), and the replay the CLI shares.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from airflow_webhook_trigger.delivery import OUTCOMES, DeliveryRow
+from airflow_webhook_trigger.delivery import OUTCOMES, DeliveryRow, as_utc
 from airflow_webhook_trigger.errors import BadRequest, Conflict, NotFound
 from airflow_webhook_trigger.model import ID_RE
 from airflow_webhook_trigger.runtime import Runtime
@@ -45,10 +45,6 @@ def replay_delivery(runtime: Runtime, delivery_id: str) -> DeliveryRow:
 
 #: ``GET .../sample?since=``: a page listening for the next capture polls with it
 _SINCE = Query(default=None, description="answer 204 unless a capture is newer than this")
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _delivery_id(value: str) -> str:
@@ -159,7 +155,7 @@ def deliveries_router(
         current = runtime()
         current.store.require(webhook_id)
         found = current.deliveries.sample(webhook_id)
-        if since is not None and (found is None or found[0] <= _utc(since)):
+        if since is not None and (found is None or found[0] <= as_utc(since)):
             return Response(status_code=204)
         if found is None:
             raise NotFound(f"webhook {webhook_id} has no test capture yet: POST one to its test URL")

@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.dedupe import DeliveryKey
-from airflow_webhook_trigger.delivery import DeliveryRow, Outcome
+from airflow_webhook_trigger.delivery import DeliveryRow, Outcome, as_utc
 from airflow_webhook_trigger.errors import ServiceUnavailable
 from airflow_webhook_trigger.store import SessionFactory, deliveries_table, delivery_keys_table, samples_table
 
@@ -69,16 +69,11 @@ def _values(row: DeliveryRow) -> dict[str, object]:
     }
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes (stored in UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
 def _row(m: Any) -> DeliveryRow:
     return DeliveryRow(
         id=m["id"],
         webhook_id=m["webhook_id"],
-        received_at=_aware(m["received_at"]),
+        received_at=as_utc(m["received_at"]),
         outcome=m["outcome"],
         status=m["status"],
         error=m["error"],
@@ -356,4 +351,4 @@ class DeliveryLog:
             ).first()
         if found is None:
             return None
-        return _aware(found.captured_at), json.loads(found.sample)
+        return as_utc(found.captured_at), json.loads(found.sample)
