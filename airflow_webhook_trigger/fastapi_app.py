@@ -185,6 +185,9 @@ class _PluginRoute:
         endpoint = self._runtime().endpoint
         webhook_id = str(request.path_params.get("webhook_id", ""))
         length = request.headers.get("content-length")
+        found = endpoint.locate_now(request.method, webhook_id, length)  # cached: no thread needed
+        if found is not None:
+            return found
         return await self._admission().lookup(lambda: endpoint.locate(request.method, webhook_id, length))
 
     async def _authenticated(self, webhook: Webhook, incoming: WebhookRequest) -> Authenticated:

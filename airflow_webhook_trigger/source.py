@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from airflow_webhook_trigger.model import Webhook
+from airflow_webhook_trigger.ttl_cache import MISSING, Missing, TtlCache
 
 
 class WebhookSource(Protocol):
     """Where webhook definitions come from (the registry)."""
 
     def get(self, webhook_id: str) -> Webhook | None: ...
+
+    def peek(self, webhook_id: str) -> Webhook | Missing | None:
+        """What :meth:`get` would return, if known without I/O; else ``MISSING``."""
+        ...
 
 
 class CachedSource:
@@ -33,27 +37,20 @@ class CachedSource:
         max_entries: int = 4096,
     ) -> None:
         self._source = source
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._max = max_entries
-        self._entries: dict[str, tuple[float, Webhook | None]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[str, Webhook | None] = TtlCache(
+            ttl_seconds, clock=clock, max_entries=max_entries
+        )
 
     def get(self, webhook_id: str) -> Webhook | None:
-        if self._ttl <= 0:
-            return self._source.get(webhook_id)
-        now = self._clock()
-        with self._lock:
-            hit = self._entries.get(webhook_id)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
+        hit = self._cache.get(webhook_id)
+        if hit is not MISSING:
+            return hit
         value = self._source.get(webhook_id)
-        with self._lock:
-            if len(self._entries) >= self._max:
-                self._entries.clear()
-            self._entries[webhook_id] = (now, value)
+        self._cache.put(webhook_id, value)
         return value
 
+    def peek(self, webhook_id: str) -> Webhook | Missing | None:
+        return self._cache.get(webhook_id)
+
     def invalidate(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._cache.clear()
