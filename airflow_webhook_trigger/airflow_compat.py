@@ -15,17 +15,28 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_webhook_trigger import airflow_version
-from airflow_webhook_trigger.airflow_runs import RunFactory, check_params, latest_version
+from airflow_webhook_trigger.airflow_runs import (
+    LatestVersion,
+    PreparedRun,
+    RunFactory,
+    RunTemplate,
+    check_params,
+    insert_runs,
+    latest_version,
+)
 from airflow_webhook_trigger.config import SECTION, Settings, settings_from_lookup
 from airflow_webhook_trigger.database import Database, DbLimits
 from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
-from airflow_webhook_trigger.delivery_log import claim_and_record, find_claim
+from airflow_webhook_trigger.delivery_log import claim_and_record, claim_and_record_many, find_claim
 from airflow_webhook_trigger.errors import TOO_MANY_AT_ONCE, Conflict, NotFound, ServiceUnavailable, busy
+from airflow_webhook_trigger.group_commit import GroupCommit
 from airflow_webhook_trigger.runs import TriggeredRun
+from airflow_webhook_trigger.ttl_cache import MISSING, TtlCache
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
 
 if TYPE_CHECKING:
@@ -170,6 +181,15 @@ def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Se
     return int(dag_run.id)
 
 
+@dataclass(frozen=True)
+class _RunWrite:
+    """A lean run to write, with its delivery and the delivery key it claims."""
+
+    run: PreparedRun
+    record: DeliveryRow | None
+    claim: DeliveryKey | None
+
+
 class AirflowRunGateway:
     """Starts runs: the lean insert of :mod:`airflow_runs`, or Airflow's ``_trigger_dag``.
 
@@ -187,9 +207,46 @@ class AirflowRunGateway:
         self._db = database or metadata_database(db_limits(settings))
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
         self._runs = RunFactory()
+        # the same staleness as the webhook definitions' cache: a DAG re-serialized into a
+        # new version gets its runs at that version within registry_cache_seconds, as a
+        # webhook changed on another replica is seen within it (a DAG not found: not cached)
+        self._versions: TtlCache[str, tuple[LatestVersion, RunTemplate]] = TtlCache(
+            settings.registry_cache_seconds, max_entries=1024
+        )
+        self._writes: GroupCommit[_RunWrite, int] = GroupCommit(self._db.session, self._write_group)
+
+    @property
+    def writes(self) -> GroupCommit[_RunWrite, int]:
+        """The lean runs' group commit (its counters show how many writes a group holds)."""
+        return self._writes
 
     def _busy(self, why: str) -> ServiceUnavailable:
         return busy(why, self._settings.retry_after_seconds)
+
+    def _version(self, dag_id: str) -> tuple[LatestVersion, RunTemplate]:
+        """The DAG's latest version and its run template: cached for ``registry_cache_seconds``
+        (the webhook definitions' own staleness), else one read of the DB."""
+        found = self._versions.get(dag_id)
+        if found is not MISSING:
+            return found
+        with self._db.session() as session:
+            latest = latest_version(dag_id, session)
+            template = None if latest is None else self._runs.template(latest, session)
+        if latest is None or template is None:
+            raise NotFound(f"DAG {dag_id!r} not found")
+        self._versions.put(dag_id, (latest, template))
+        return latest, template
+
+    def _write_group(self, writes: Sequence[_RunWrite], session: Session) -> list[int]:
+        """The lean runs of a group, their task instances, claims and deliveries: one
+        statement per table. The claims come last, so the transaction writes (and, on
+        SQLite, holds the database's write lock) no longer than before; a concurrent holder
+        of the same key (another request, another replica) makes this wait for its commit,
+        then fail: the group then retries each write alone."""
+        self._db.bound_writes(session)
+        keys = insert_runs([w.run for w in writes], session)
+        claim_and_record_many(session, [(w.record, w.claim) for w in writes if w.record is not None])
+        return keys
 
     def trigger(
         self,
@@ -206,29 +263,25 @@ class AirflowRunGateway:
         if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
             raise self._busy(TOO_MANY_AT_ONCE)
         try:
-            with self._db.session() as session:
-                self._db.bound_writes(session)
-                latest = latest_version(dag_id, session)
-                template = None if latest is None else self._runs.template(latest, session)
-                if latest is None or template is None:
-                    raise NotFound(f"DAG {dag_id!r} not found")
-                if not latest.allows_manual_runs:
-                    # Airflow's trigger_dag refuses these too (DagModel.allowed_run_types)
-                    raise Conflict(f"DAG {dag_id!r} does not allow manual runs")
-                check_params(template.param_checks, conf)
-                if template.ti_rows is not None:
-                    key = self._runs.insert_run(template, latest, run_id, conf, session)
-                else:
+            latest, template = self._version(dag_id)
+            if not latest.allows_manual_runs:
+                # Airflow's trigger_dag refuses these too (DagModel.allowed_run_types)
+                raise Conflict(f"DAG {dag_id!r} does not allow manual runs")
+            check_params(template.param_checks, conf)
+            if template.ti_rows is not None:
+                # with the other runs being accepted now: one transaction, one commit
+                prepared = self._runs.prepare(template, latest, run_id, conf)
+                key = self._writes.submit(_RunWrite(prepared, record, claim))
+            else:
+                with self._db.session() as session:
+                    self._db.bound_writes(session)
                     key = _airflow_trigger(template.dag, run_id, conf, session)
-                if record is not None:
-                    # last, so the transaction writes (and, on SQLite, holds the database's
-                    # write lock) no longer than before; a concurrent holder of the same key
-                    # (another request, another replica) makes this wait for its commit,
-                    # then fail: this transaction, its run included, rolls back
-                    claim_and_record(session, record, claim)
-            # the session committed on leaving the block: only now may we answer 2xx.
+                    if record is not None:
+                        claim_and_record(session, record, claim)
+            # committed: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
         except DagNotFound:
+            self._versions.forget(dag_id)
             raise NotFound(f"DAG {dag_id!r} not found") from None
         except (DagRunAlreadyExists, IntegrityError):
             if claim is not None and record is not None:
@@ -236,7 +289,9 @@ class AirflowRunGateway:
                 if prior is not None:
                     return prior
             # a random suffix makes a run id collision practically impossible; a DAG version
-            # deleted under us is the other way to land here: both are worth a retry
+            # deleted under us is the other way to land here: both are worth a retry, with
+            # the version read again
+            self._versions.forget(dag_id)
             raise self._busy("the run could not be stored") from None
         finally:
             self._slots.release()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -129,8 +130,8 @@ class RunTemplate:
 
     :param dag: the deserialized DAG of that version
     :param param_checks: its params, compiled (:func:`compile_param_checks`)
-    :param ti_rows: Airflow's task instance rows minus ``run_id`` and ``context_carrier``;
-        None when the run must go through Airflow's own trigger path
+    :param ti_rows: Airflow's task instance rows minus ``run_id`` and ``context_carrier``,
+        keyed by column name; None when the run must go through Airflow's own trigger path
     :param why_not_lean: why ``ti_rows`` is None
     """
 
@@ -324,6 +325,20 @@ def _ti_rows(dag: Any, version_id: Any) -> tuple[tuple[dict[str, Any], ...], tup
     return tuple(rows), tuple(counts.items())
 
 
+def _by_column_name(rows: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+    """``insert_mapping``'s rows (keyed by mapper attribute) keyed by column, for a Core insert.
+
+    A key that is no mapped column (``run_as_user`` in Airflow 3.3) is left out, as the
+    ORM's bulk insert leaves it out.
+    """
+    from airflow.models.taskinstance import TaskInstance
+
+    attrs = TaskInstance.__mapper__.column_attrs
+    return tuple(
+        {attrs[key].columns[0].key: value for key, value in row.items() if key in attrs} for row in rows
+    )
+
+
 def _unknown_ti_attributes(rows: tuple[dict[str, Any], ...]) -> set[str]:
     """task_instance attributes that neither insert_mapping writes nor are known defaults."""
     from airflow.models.taskinstance import TaskInstance
@@ -417,6 +432,7 @@ class RunFactory:
                 if unknown:
                     names = ", ".join(sorted(unknown))
                     why = f"this Airflow's task_instance has columns the lean insert does not write ({names})"
+                rows = _by_column_name(rows)
         except Exception as exc:  # any surprise while preparing: Airflow's own path, always
             why = f"preparing the lean insert failed ({type(exc).__name__}: {str(exc)[:200]})"
         if why is None:
@@ -432,27 +448,17 @@ class RunFactory:
             self._templates[latest.version_id] = made
         return made
 
-    def insert_run(
-        self,
-        template: RunTemplate,
-        latest: LatestVersion,
-        run_id: str,
-        conf: dict[str, object],
-        session: Session,
-    ) -> int:
-        """Insert a queued manual run and its task instances; return the ``dag_run`` id.
-
-        The unique key on (dag_id, run_id) stands in for Airflow's duplicate check
-        (an ``IntegrityError``, which the caller turns into a retryable answer).
-        """
-        from airflow.models.dagrun import DagRun
-        from airflow.models.taskinstance import TaskInstance
+    def prepare(
+        self, template: RunTemplate, latest: LatestVersion, run_id: str, conf: dict[str, object]
+    ) -> PreparedRun:
+        """A queued manual run's ``dag_run`` row and its task instances' rows, to be written
+        by :func:`insert_runs` (alone, or in a group sharing one transaction)."""
         from airflow.utils.state import DagRunState
         from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
         if template.ti_rows is None:
             raise ValueError(f"DAG {template.dag.dag_id}: not a lean template ({template.why_not_lean})")
-        stats, span_level_key, new_dagrun_trace_carrier, new_task_run_carrier, timezone, trace_attributes = (
+        _, span_level_key, new_dagrun_trace_carrier, new_task_run_carrier, timezone, trace_attributes = (
             _insert_helpers()
         )
         dag = template.dag
@@ -491,16 +497,65 @@ class RunFactory:
         }
         if values.keys() != _RUN_COLUMNS:  # a code change out of step with _RUN_COLUMNS
             raise RuntimeError(f"lean dag_run row has {sorted(values)}, expected {sorted(_RUN_COLUMNS)}")
-        table = DagRun.__table__
-        key = int(session.execute(table.insert().values(values).returning(table.c.id)).scalar_one())
-        rows = []
-        for row in template.ti_rows:
-            rows.append({**row, "run_id": run_id, "context_carrier": new_task_run_carrier(carrier)})
-        session.bulk_insert_mappings(TaskInstance.__mapper__, rows)
-        for task_type, count in template.task_type_counts:
+        tis = tuple(
+            {**row, "run_id": run_id, "context_carrier": new_task_run_carrier(carrier)}
+            for row in template.ti_rows
+        )
+        return PreparedRun(dag.dag_id, values, tis, template.task_type_counts)
+
+    def insert_run(
+        self,
+        template: RunTemplate,
+        latest: LatestVersion,
+        run_id: str,
+        conf: dict[str, object],
+        session: Session,
+    ) -> int:
+        """Insert one queued manual run and its task instances; return the ``dag_run`` id."""
+        return insert_runs([self.prepare(template, latest, run_id, conf)], session)[0]
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A lean run's rows, built outside any transaction (:meth:`RunFactory.prepare`)."""
+
+    dag_id: str
+    run: dict[str, object]
+    #: the task instances' rows, keyed by ``task_instance`` column names
+    task_instances: tuple[dict[str, Any], ...]
+    task_type_counts: tuple[tuple[str, int], ...]
+
+
+def insert_runs(runs: Sequence[PreparedRun], session: Session) -> list[int]:
+    """Insert the runs and their task instances in the session's transaction, in two
+    statements whatever their number (each an ``executemany``); return the ``dag_run`` ids.
+
+    Core inserts of the rows Airflow's ORM would write (the column defaults apply the same
+    way); the unique key on (dag_id, run_id) stands in for Airflow's duplicate check (an
+    ``IntegrityError``, which the caller turns into a retryable answer).
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.types import DagRunType
+
+    stats = _insert_helpers()[0]
+    runs_table = DagRun.__table__
+    # RETURNING in any order (asking for the parameters' order would make SQLAlchemy send
+    # one statement per row on SQLite): each id is matched to its run by its unique key
+    returning = runs_table.insert().returning(runs_table.c.id, runs_table.c.dag_id, runs_table.c.run_id)
+    found = {
+        (dag_id, run_id): int(key)
+        for key, dag_id, run_id in session.execute(returning, [r.run for r in runs])
+    }
+    keys = [found[(r.dag_id, str(r.run["run_id"]))] for r in runs]
+    tis = [row for r in runs for row in r.task_instances]
+    if tis:
+        session.execute(TaskInstance.__table__.insert(), tis)
+    for r in runs:
+        for task_type, count in r.task_type_counts:
             stats.incr(
                 "task_instance_created",
                 count,
-                tags={"dag_id": dag.dag_id, "run_type": DagRunType.MANUAL, "task_type": task_type},
+                tags={"dag_id": r.dag_id, "run_type": DagRunType.MANUAL, "task_type": task_type},
             )
-        return key
+    return keys

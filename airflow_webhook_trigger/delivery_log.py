@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -93,20 +93,31 @@ _INSERT_KEY = insert(delivery_keys_table)
 def claim_and_record(session: Session, row: DeliveryRow, key: DeliveryKey | None) -> None:
     """In the run's transaction: the delivery key's claim first (a concurrent holder of
     the same key makes this raise ``IntegrityError``), then the delivery's row."""
-    if key is not None:
-        session.execute(
-            _INSERT_KEY,
-            {
-                "webhook_id": row.webhook_id,
-                "key_sha256": key.digest,
-                "body_sha256": key.body_sha256,
-                "dag_id": row.dag_id,
-                "run_id": row.run_id,
-                "delivery_id": row.id,
-                "created_at": row.received_at,
-            },
-        )
-    session.execute(_INSERT_DELIVERY, _values(row))
+    claim_and_record_many(session, [(row, key)])
+
+
+def claim_and_record_many(
+    session: Session, deliveries: Sequence[tuple[DeliveryRow, DeliveryKey | None]]
+) -> None:
+    """:func:`claim_and_record` for the deliveries of a group of runs sharing one
+    transaction: one statement for the claims, one for the rows (each an ``executemany``)."""
+    claims = [
+        {
+            "webhook_id": row.webhook_id,
+            "key_sha256": key.digest,
+            "body_sha256": key.body_sha256,
+            "dag_id": row.dag_id,
+            "run_id": row.run_id,
+            "delivery_id": row.id,
+            "created_at": row.received_at,
+        }
+        for row, key in deliveries
+        if key is not None
+    ]
+    if claims:
+        session.execute(_INSERT_KEY, claims)
+    if deliveries:
+        session.execute(_INSERT_DELIVERY, [_values(row) for row, _ in deliveries])
 
 
 def find_claim(session: Session, webhook_id: str, key: DeliveryKey) -> Any:

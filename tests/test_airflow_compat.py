@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -167,3 +168,213 @@ def test_endpoint_db_locked_answers_503_and_starts_no_run(
     assert response.headers["retry-after"] == "5"
     assert response.json() == {"error": "the metadata database is busy or unavailable; retry later"}
     assert not [r for r in runs_of("wt_plain") if "hook-lock-0000001" in r.run_id]
+
+
+# -- the accept path's speed: the DAG version cache and group commit -----------------------
+
+
+def _statements(gateway: Any, run: Any) -> list[str]:
+    """The SQL statements ``run()`` sends through the gateway's engine (first words)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    engine = gateway._db.engine
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()[:4]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def _gateway(**settings: Any) -> Any:
+    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway
+
+    return AirflowRunGateway(Settings(**{"trigger_slot_wait_seconds": 2.0, **settings}))
+
+
+def _reads_the_version(statements: list[str]) -> bool:
+    return any(s.startswith("SELECT dag_version.id") for s in statements)
+
+
+@pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
+def test_the_latest_dag_version_is_read_once_per_registry_cache_seconds(airflow_db: None) -> None:
+    from airflow_webhook_trigger.ttl_cache import TtlCache
+
+    now = [0.0]
+    gateway = _gateway(registry_cache_seconds=5.0)
+    gateway._versions = TtlCache(5.0, clock=lambda: now[0])
+    first = _statements(
+        gateway, lambda: gateway.trigger("wt_params", "webhook__gw-ver-000001__1", {"amount": 1})
+    )
+    second = _statements(
+        gateway, lambda: gateway.trigger("wt_params", "webhook__gw-ver-000001__2", {"amount": 1})
+    )
+    now[0] = 5.0
+    third = _statements(
+        gateway, lambda: gateway.trigger("wt_params", "webhook__gw-ver-000001__3", {"amount": 1})
+    )
+    assert _reads_the_version(first)
+    assert not _reads_the_version(second)  # within the TTL: no read at all before the insert
+    assert _reads_the_version(third)
+    assert second[0].startswith("INSERT INTO dag_run")
+
+
+def test_registry_cache_seconds_zero_reads_the_version_on_every_run(airflow_db: None) -> None:
+    gateway = _gateway(registry_cache_seconds=0)
+    for i in range(2):
+        seen = _statements(
+            gateway, lambda i=i: gateway.trigger("wt_params", f"webhook__gw-ver-000002__{i}", {"amount": 1})
+        )
+        assert _reads_the_version(seen)
+
+
+def test_a_dag_not_found_is_not_cached(airflow_db: None, monkeypatch: Any) -> None:
+    import airflow_webhook_trigger.airflow_compat as compat
+
+    gateway = _gateway(registry_cache_seconds=60)
+    reads: list[str] = []
+    real = compat.latest_version
+
+    def counting(dag_id: str, session: Any) -> Any:
+        reads.append(dag_id)
+        return real(dag_id, session)
+
+    monkeypatch.setattr(compat, "latest_version", counting)
+    for _ in range(2):
+        with pytest.raises(NotFound):
+            gateway.trigger("no_such_dag", "webhook__x__1", {})
+    assert reads == ["no_such_dag", "no_such_dag"]  # a DAG deployed meanwhile is found at once
+
+
+class _SlowFirstGroup:
+    """``insert_runs`` whose first call waits until ``waiting`` other writes queued behind it."""
+
+    def __init__(self, gateway: Any, waiting: int) -> None:
+        from airflow_webhook_trigger.airflow_runs import insert_runs
+
+        self.gateway, self.waiting, self.real = gateway, waiting, insert_runs
+        self.groups: list[list[str]] = []
+
+    def __call__(self, runs: Any, session: Any) -> list[int]:
+        self.groups.append([str(r.run["run_id"]) for r in runs])
+        if len(self.groups) == 1:
+            for _ in range(500):
+                if len(self.gateway.writes._queue) >= self.waiting:
+                    break
+                threading.Event().wait(0.01)
+        return list(self.real(runs, session))
+
+
+@contextmanager
+def _first_group_writing(gateway: Any, slow: _SlowFirstGroup, run_id: str) -> Iterator[None]:
+    """A first trigger whose group is being written (and held) while the block runs."""
+    first = threading.Thread(target=gateway.trigger, args=("wt_params", run_id, {"amount": 1}))
+    first.start()
+    while not slow.groups:
+        threading.Event().wait(0.005)
+    yield
+    first.join(10)
+
+
+def _delivery(run_id: str, webhook_id: str = "gw-group-000001") -> Any:
+    from datetime import datetime, timezone
+
+    from airflow_webhook_trigger.delivery import DeliveryRow, new_delivery_id
+
+    return DeliveryRow(
+        id=new_delivery_id(),
+        webhook_id=webhook_id,
+        received_at=datetime.now(timezone.utc),
+        outcome="accepted",
+        status=200,
+        dag_id="wt_params",
+        run_id=run_id,
+    )
+
+
+def _held_gateway(
+    monkeypatch: Any, webhook_id: str, runs: int
+) -> tuple[Any, _SlowFirstGroup, list[str], Any]:
+    """A gateway whose first group is held until the other ``runs - 1`` wait behind it, the
+    run ids, and a delivery row per run id."""
+    import airflow_webhook_trigger.airflow_compat as compat
+
+    gateway = _gateway(max_concurrent_triggers=8)
+    slow = _SlowFirstGroup(gateway, waiting=runs - 1)
+    monkeypatch.setattr(compat, "insert_runs", slow)
+    ids = [f"webhook__{webhook_id}__{i}" for i in range(runs)]
+    return gateway, slow, ids, {r: _delivery(r, webhook_id) for r in ids}
+
+
+def _concurrently(calls: list[Any]) -> list[Any]:
+    got: list[Any] = [None] * len(calls)
+
+    def one(i: int) -> None:
+        try:
+            got[i] = calls[i]()
+        except Exception as exc:
+            got[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return got
+
+
+@pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
+def test_concurrent_triggers_share_one_transaction_each_answered_once_committed(
+    airflow_db: None, monkeypatch: Any
+) -> None:
+    from airflow_webhook_trigger.delivery_log import DeliveryLog
+
+    gateway, slow, ids, rows = _held_gateway(monkeypatch, "gw-group-000001", 7)
+    with _first_group_writing(gateway, slow, ids[0]):
+        got = _concurrently(
+            [
+                (lambda r=run_id: gateway.trigger("wt_params", r, {"amount": 2}, record=rows[r]))
+                for run_id in ids[1:]
+            ]
+        )
+    assert sorted(slow.groups[1]) == sorted(ids[1:])  # six runs, one transaction
+    stored = {r.run_id: r for r in runs_of("wt_params") if r.run_id in ids}
+    assert stored.keys() == set(ids)
+    for run in got:
+        assert stored[run.run_id].id == run.key
+        assert stored[run.run_id].conf == {"amount": 2}
+    log = DeliveryLog(gateway._db.session)
+    recorded = {d.run_id for d in log.list("gw-group-000001", limit=50)}
+    assert recorded == set(ids[1:])
+
+
+@pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
+def test_a_repeat_in_the_same_group_gets_the_first_delivery_and_starts_no_run(
+    airflow_db: None, monkeypatch: Any
+) -> None:
+    from airflow_webhook_trigger.dedupe import DeliveryKey
+    from airflow_webhook_trigger.delivery import PriorDelivery
+
+    gateway, slow, ids, rows = _held_gateway(monkeypatch, "gw-group-000002", 4)
+    key = DeliveryKey("evt_group_repeat_1", "body-1")
+    with _first_group_writing(gateway, slow, ids[0]):
+        got = _concurrently(
+            [
+                lambda: gateway.trigger("wt_params", ids[1], {"amount": 1}, record=rows[ids[1]], claim=key),
+                lambda: gateway.trigger("wt_params", ids[2], {"amount": 1}, record=rows[ids[2]]),
+                lambda: gateway.trigger("wt_params", ids[3], {"amount": 1}, record=rows[ids[3]], claim=key),
+            ]
+        )
+    assert len(slow.groups[1]) == 3  # the repeat and the first delivery in one group: it failed...
+    runs = [g for g in got if not isinstance(g, PriorDelivery)]
+    repeats = [g for g in got if isinstance(g, PriorDelivery)]
+    assert len(runs) == 2 and len(repeats) == 1, got  # ...then each alone: one run per key
+    [winner] = [r for r in runs if r.run_id != ids[2]]
+    assert repeats[0].run_id == winner.run_id
+    stored = {r.run_id for r in runs_of("wt_params") if r.run_id in ids}
+    assert stored == {ids[0], ids[2], winner.run_id}

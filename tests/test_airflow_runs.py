@@ -164,6 +164,65 @@ def test_lean_insert_writes_what_airflow_writes(factory: Any, cleanup: list[Any]
         )
 
 
+def _same_rows(dag_id: str, theirs: str, ours: str, key: int) -> None:
+    run_a, tis_a = _rows(dag_id, theirs)
+    run_b, tis_b = _rows(dag_id, ours)
+    assert run_b["id"] == key
+    assert {k: v for k, v in run_b.items() if k not in RUN_VARYING} == {
+        k: v for k, v in run_a.items() if k not in RUN_VARYING
+    }
+    assert tis_a.keys() == tis_b.keys()
+    for task in tis_a:
+        assert {k: v for k, v in tis_b[task].items() if k not in TI_VARYING} == {
+            k: v for k, v in tis_a[task].items() if k not in TI_VARYING
+        }, task
+
+
+@lean_only
+def test_a_group_of_lean_runs_writes_what_airflow_writes_for_each(factory: Any, cleanup: list[Any]) -> None:
+    """Group commit: several runs of several DAGs in one transaction, two statements."""
+    from sqlalchemy import event
+
+    from airflow_webhook_trigger.airflow_compat import _airflow_trigger, db_session
+    from airflow_webhook_trigger.airflow_runs import insert_runs
+
+    dag_ids = ["payment_callback", "order_validation", "payment_callback", "wt_shapes"]
+    templates = {d: _template(factory, d) for d in set(dag_ids)}
+    n = next(_counter)
+    names = [
+        (d, f"webhook__grp-airflow__{n}_{i}", f"webhook__grp-lean__{n}_{i}") for i, d in enumerate(dag_ids)
+    ]
+    cleanup.extend([(d, x) for d, a, b in names for x in (a, b)])
+
+    before = _counts()
+    for dag_id, theirs, _ in names:
+        with db_session() as session:
+            _airflow_trigger(templates[dag_id][1].dag, theirs, dict(CONFS[dag_id]), session)
+    middle = _counts()
+    prepared = [
+        factory.prepare(templates[d][1], templates[d][0], ours, dict(CONFS[d])) for d, _, ours in names
+    ]
+    statements: list[str] = []
+    with db_session() as session:
+        listen = session.get_bind()
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement.split()[0])
+
+        event.listen(listen, "before_cursor_execute", count)
+        try:
+            keys = insert_runs(prepared, session)
+        finally:
+            event.remove(listen, "before_cursor_execute", count)
+    after = _counts()
+
+    assert _diff(before, middle) == _diff(middle, after)
+    assert statements == ["INSERT", "INSERT"]  # dag_run, then task_instance: one statement each
+    assert len(set(keys)) == len(names)
+    for (dag_id, theirs, ours), key in zip(names, keys, strict=True):
+        _same_rows(dag_id, theirs, ours, key)
+
+
 @lean_only
 def test_template_is_built_once_per_version(factory: Any) -> None:
     _, first = _template(factory, "wt_shapes")
