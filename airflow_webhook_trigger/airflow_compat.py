@@ -40,7 +40,7 @@ from airflow_webhook_trigger.ttl_cache import MISSING, TtlCache
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ class AirflowRunGateway:
         self._versions: TtlCache[str, tuple[LatestVersion, RunTemplate]] = TtlCache(
             settings.registry_cache_seconds, max_entries=1024
         )
-        self._writes: GroupCommit[_RunWrite, int] = GroupCommit(self._db.session, self._write_group)
+        self._writes: GroupCommit[_RunWrite, int] = GroupCommit(self._db.transaction, self._write_group)
 
     @property
     def writes(self) -> GroupCommit[_RunWrite, int]:
@@ -237,7 +237,7 @@ class AirflowRunGateway:
         self._versions.put(dag_id, (latest, template))
         return latest, template
 
-    def _write_group(self, writes: Sequence[_RunWrite], session: Session) -> list[int]:
+    def _write_group(self, writes: Sequence[_RunWrite], session: Connection) -> list[int]:
         """The lean runs of a group, their task instances, claims and deliveries: one
         statement per table. The claims come last, so the transaction writes (and, on
         SQLite, holds the database's write lock) no longer than before; a concurrent holder

@@ -35,6 +35,7 @@ from airflow_webhook_trigger import airflow_version
 from airflow_webhook_trigger.errors import UnprocessableEntity
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -526,7 +527,7 @@ class PreparedRun:
     task_type_counts: tuple[tuple[str, int], ...]
 
 
-def insert_runs(runs: Sequence[PreparedRun], session: Session) -> list[int]:
+def insert_runs(runs: Sequence[PreparedRun], session: Session | Connection) -> list[int]:
     """Insert the runs and their task instances in the session's transaction, in two
     statements whatever their number (each an ``executemany``); return the ``dag_run`` ids.
 

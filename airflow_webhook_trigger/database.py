@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_webhook_trigger.errors import ServiceUnavailable
@@ -331,10 +331,22 @@ class Database:
         :raises ServiceUnavailable: the DB is down, hung, locked or out of connections
             (anything :func:`is_unavailable`); other errors pass through unchanged
         """
+        with self._bounded(), self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """:meth:`session` without the ORM: a connection in a transaction, committed on
+        success (Core statements only; a fraction of a session's cost per transaction)."""
+        with self._bounded(), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """The deadline of the DB work in the block, and its failures as 503s."""
         token = _deadline.set(self._clock() + self.limits.timeout) if _deadline.get() is None else None
         try:
-            with self._sessions() as session, session.begin():
-                yield session
+            yield
         except Exception as exc:
             if is_missing_table(exc):
                 self.outage.failed(exc)
@@ -351,14 +363,15 @@ class Database:
                 _deadline.reset(token)
         self.outage.succeeded()
 
-    def bound_writes(self, session: Session) -> None:
+    def bound_writes(self, session: Session | Connection) -> None:
         """PostgreSQL: end lock waits and statements server-side too, in this transaction.
 
         ``SET LOCAL`` (not a session-level ``SET``) so that it holds behind PgBouncer's
         transaction pooling and ends with the transaction. One round trip for both.
         SQLite's own busy timeout already bounds its lock waits.
         """
-        if session.get_bind().dialect.name == "postgresql":
+        bind = session if isinstance(session, Connection) else session.get_bind()
+        if bind.dialect.name == "postgresql":
             lock_ms = int(self.limits.lock_timeout * 1000)
             statement_ms = int(self.limits.timeout * 1000)
             session.execute(

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.dedupe import DeliveryKey
@@ -97,7 +98,7 @@ def claim_and_record(session: Session, row: DeliveryRow, key: DeliveryKey | None
 
 
 def claim_and_record_many(
-    session: Session, deliveries: Sequence[tuple[DeliveryRow, DeliveryKey | None]]
+    session: Session | Connection, deliveries: Sequence[tuple[DeliveryRow, DeliveryKey | None]]
 ) -> None:
     """:func:`claim_and_record` for the deliveries of a group of runs sharing one
     transaction: one statement for the claims, one for the rows (each an ``executemany``)."""

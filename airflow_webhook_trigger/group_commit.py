@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from airflow_webhook_trigger.errors import ServiceUnavailable
 
@@ -51,7 +51,7 @@ class _Ticket(Generic[T, R]):
 class GroupCommit(Generic[T, R]):
     """Writes items in groups, one transaction and one commit per group.
 
-    :param sessions: a committing session (:meth:`Database.session`)
+    :param sessions: a committing transaction (:meth:`Database.transaction`)
     :param write: writes a group's items in the session, returning one result per item in
         their order; called with a single item to retry it alone
     :param max_group: the most items one transaction takes
@@ -59,8 +59,8 @@ class GroupCommit(Generic[T, R]):
 
     def __init__(
         self,
-        sessions: Callable[[], AbstractContextManager[Session]],
-        write: Callable[[Sequence[T], Session], Sequence[R]],
+        sessions: Callable[[], AbstractContextManager[Connection]],
+        write: Callable[[Sequence[T], Connection], Sequence[R]],
         *,
         max_group: int = 64,
     ) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, func, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.database import Database, DbLimits
 from airflow_webhook_trigger.errors import ServiceUnavailable
@@ -37,7 +37,7 @@ def _names(database: Database) -> list[str]:
         return sorted(session.scalars(select(rows.c.name)))
 
 
-def _insert(names: Sequence[str], session: Session) -> list[int]:
+def _insert(names: Sequence[str], session: Connection) -> list[int]:
     session.execute(insert(rows), [{"name": n} for n in names])
     found = dict(session.execute(select(rows.c.name, rows.c.id).where(rows.c.name.in_(names))).all())
     return [found[n] for n in names]
@@ -71,7 +71,7 @@ class _HeldFirstGroup:
         self.waiting = waiting
         self.groups: list[list[str]] = []
 
-    def __call__(self, names: Sequence[str], session: Session) -> list[int]:
+    def __call__(self, names: Sequence[str], session: Connection) -> list[int]:
         self.groups.append(list(names))
         if len(self.groups) == 1:
             assert self.commit is not None
@@ -85,7 +85,7 @@ class _HeldFirstGroup:
 
 def _held(database: Database, waiting: int, **kwargs: Any) -> tuple[GroupCommit[str, int], _HeldFirstGroup]:
     write = _HeldFirstGroup(None, waiting)
-    commit: GroupCommit[str, int] = GroupCommit(database.session, write, **kwargs)
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, write, **kwargs)
     write.commit = commit
     return commit, write
 
@@ -102,7 +102,7 @@ def _first_group_writing(commit: GroupCommit[str, int], write: _HeldFirstGroup) 
 
 
 def test_a_lone_write_is_committed_at_once(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.session, _insert)
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
     key = commit.submit("a")
     assert _names(database) == ["a"]
     assert isinstance(key, int)
@@ -135,7 +135,7 @@ def test_a_group_takes_at_most_max_group_writes(database: Database) -> None:
 
 
 def test_one_bad_write_fails_alone_and_the_others_are_committed(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.session, _insert)
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
     commit.submit("taken")
     commit2, write = _held(database, waiting=4)
     with _first_group_writing(commit2, write):
@@ -151,11 +151,11 @@ def test_one_bad_write_fails_alone_and_the_others_are_committed(database: Databa
 def test_an_outage_answers_every_writer_of_the_group_503_and_commits_nothing(database: Database) -> None:
     calls: list[list[str]] = []
 
-    def down(names: Sequence[str], session: Session) -> list[int]:
+    def down(names: Sequence[str], session: Connection) -> list[int]:
         calls.append(list(names))
         raise ServiceUnavailable("down", headers={"Retry-After": "5"})
 
-    commit: GroupCommit[str, int] = GroupCommit(database.session, down)
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, down)
     got = _in_threads(commit.submit, [f"n{i}" for i in range(6)])
     assert all(isinstance(v, ServiceUnavailable) for v in got.values())
     assert sum(len(c) for c in calls) == 6  # no write retried alone against a DB that is away
@@ -171,7 +171,7 @@ def test_a_failed_commit_answers_no_writer_with_a_result(database: Database) -> 
         if fail["on"]:
             raise RuntimeError("commit refused")
 
-    commit: GroupCommit[str, int] = GroupCommit(database.session, _insert)
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
     got = _in_threads(commit.submit, [f"n{i}" for i in range(5)])
     assert all(isinstance(v, RuntimeError) for v in got.values())
     fail["on"] = False
@@ -179,7 +179,7 @@ def test_a_failed_commit_answers_no_writer_with_a_result(database: Database) -> 
 
 
 def test_many_writers_all_answered_none_lost(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.session, _insert)
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
     names = [f"n{i:03d}" for i in range(200)]
     got: dict[str, Any] = {}
     lock = threading.Lock()
@@ -204,11 +204,11 @@ def test_many_writers_all_answered_none_lost(database: Database) -> None:
 
 
 def test_a_write_returning_the_wrong_number_of_results_fails_its_writers(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.session, lambda names, s: [])
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, lambda names, s: [])
     with pytest.raises(RuntimeError, match="returned 0 results"):
         commit.submit("a")
 
 
 def test_max_group_must_be_positive(database: Database) -> None:
     with pytest.raises(ValueError):
-        GroupCommit(database.session, _insert, max_group=0)
+        GroupCommit(database.transaction, _insert, max_group=0)
