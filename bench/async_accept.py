@@ -8,28 +8,31 @@ Run: ``.venv/bin/python bench/async_accept.py [--db sqlite|postgres|both] [--sec
 COMMIT``) with this venv's Airflow: run it and a plain run one after the other, interleaved,
 to compare two commits on the same machine.
 
-For each database the script, in one run:
+For each database the script, in one run (the lifecycle, the client and the percentiles are
+``bench/harness.py``'s, shared with ``sync_wait.py`` and ``burst.py``):
 
 1. makes a throw-away ``AIRFLOW_HOME`` (and, for PostgreSQL, its own database
    ``webhook_bench`` on 127.0.0.1:5432, dropped at the end), runs ``airflow db migrate`` with
-   the plugin's DB manager, serializes the example DAGs (``DagBag`` + ``sync_bag_to_db``, as in
-   ``tests/integration.py``) and creates a webhook for ``payment_callback`` with Basic auth and
-   the body fields of ``dags_examples/webhooks.yaml``;
+   the plugin's DB manager, serializes the example DAGs (``harness.sync_dags``: ``DagBag`` +
+   ``sync_bag_to_db``, as in ``tests/integration.py``) and creates a webhook for
+   ``payment_callback`` with Basic auth and the body fields of ``dags_examples/webhooks.yaml``;
 2. starts ``airflow api-server -w 1`` on a free loopback port (SimpleAuthManager with an
    ``admin`` user, LocalExecutor, no scheduler), pinned with ``taskset`` to core 0;
 3. for each number of concurrent clients, alternating the order of the two paths, drives
    ``POST /webhook/trigger/{id}`` (Basic auth, a ~1 KiB Stripe-like event) and
    ``POST /api/v2/dags/payment_callback/dagRuns`` (a JWT from ``POST /auth/token``, body
    ``{"logical_date": null, "conf": ...}`` where conf is exactly what the webhook builds from
-   the same event) with a closed-loop asyncio HTTP/1.1 keep-alive client in a separate
-   process pinned to core 1; after each point it waits until the server is idle again and
-   checks the number of runs created against the number of 2xx answers.
+   the same event) with a closed-loop asyncio HTTP/1.1 keep-alive client
+   (``harness.closed_loop``) in a separate process pinned to core 1; after each point it
+   waits until the server is idle again and checks the number of runs created against the
+   number of 2xx answers.
 
 Counting: 2xx = accepted; 503 with ``Retry-After`` = deliberate back-pressure; any other
 4xx/5xx (and 503 without ``Retry-After``) = unplanned error; connection errors and requests
 over ``--timeout`` = socket errors/timeouts (also unplanned). Requests still in flight when
-the point ends are "cut" (neither). Latency percentiles are over the accepted (2xx)
-responses of the measured window; the warm-up (``--warmup`` s per point) is discarded.
+the point ends are "cut" (neither). Latency percentiles (nearest rank, ``harness.percentile``)
+are over the accepted (2xx) responses of the measured window; the warm-up (``--warmup`` s per
+point) is discarded.
 
 Why a JWT and not ``[core] simple_auth_manager_all_admins``: in Airflow 3.3.2 that option
 does not skip auth, it installs a ``BaseHTTPMiddleware`` on the whole api-server that signs
@@ -47,38 +50,26 @@ code is 0 unless the benchmark itself could not run (targets are reported, not g
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import os
-import re
 import secrets
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]  # never let bench/*.py shadow a module Airflow imports
+BENCH = Path(__file__).resolve().parent
+# bench/ last on the path: harness.py is found, and no bench/*.py shadows a module Airflow imports
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH] + [str(BENCH)]
+import harness  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "dags_examples"
+ROOT = harness.ROOT
+EXAMPLES = harness.EXAMPLES
 SCRIPT = Path(__file__).resolve()
-BIN = Path(sys.executable).parent
-BUNDLE = "examples"
-LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
-SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 DAG_ID = "payment_callback"
 WEBHOOK_ID = "pay-3f9c2a7d81e4b6a0"
 HOOK_USER = "stripe"
@@ -86,11 +77,12 @@ HOOK_USER = "stripe"
 SIGNED_ID = "pay-signed-github-0001"
 SIGNED_SECRET_ENV = "BENCH_GITHUB_SECRET"
 SIGNED_SECRET = "bench-github-secret-0123456789"
-PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "webhook_bench"
-RID_PLACEHOLDER = "req_000000000000"  # replaced per request by a same-length unique id
+#: what the deployment's environment adds to harness.airflow_env
+SETTINGS = {SIGNED_SECRET_ENV: SIGNED_SECRET}
+PG_DB = "webhook_bench"
+RID_PLACEHOLDER = harness.RID_PLACEHOLDER
 DATE_HEADER = "Tue, 01 Dec 2026 10:00:00 GMT"
 WEBHOOK_TARGET_1 = 2.0
-QUIESCE_LIMIT = 60.0  # seconds to wait for the server to go idle after a point, else restart it
 
 # --------------------------------------------------------------------------- the request
 
@@ -180,116 +172,7 @@ def webhook_document(password: str) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- subprocesses
-
-_CHILDREN: list[subprocess.Popen[Any]] = []
-
-
-def _spawn(cmd: list[str], **kw: Any) -> subprocess.Popen[Any]:
-    proc = subprocess.Popen(cmd, start_new_session=True, **kw)
-    _CHILDREN.append(proc)
-    return proc
-
-
-def _stop(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
-    """Stop a child and everything in its process group (its own session)."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace)
-    # the group may outlive its leader (uvicorn/gunicorn workers)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
-    if proc in _CHILDREN:
-        _CHILDREN.remove(proc)
-
-
-def _stop_all() -> None:
-    for proc in list(_CHILDREN):
-        _stop(proc, grace=5.0)
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float, log: Path) -> str:
-    """Run a child to completion (bounded), killing its group on timeout/interrupt."""
-    with open(log, "ab") as out:
-        out.write(f"\n$ {' '.join(cmd)}\n".encode())
-        out.flush()
-        proc = _spawn(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=out)
-        try:
-            stdout, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _stop(proc)
-            raise RuntimeError(f"timed out after {timeout:.0f}s: {' '.join(cmd)} (log: {log})") from None
-        finally:
-            if proc.poll() is not None and proc in _CHILDREN:
-                _CHILDREN.remove(proc)
-    if proc.returncode != 0:
-        raise RuntimeError(f"failed ({proc.returncode}): {' '.join(cmd)}\n{_tail(log)}")
-    return stdout.decode()
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _pinned(core: int | None, cmd: list[str]) -> list[str]:
-    if core is None or shutil.which("taskset") is None:
-        return cmd
-    return ["taskset", "-c", str(core), *cmd]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- environment
-
-
-def airflow_env(home: Path, db_url: str, port: int, *, all_admins: bool, log_level: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PYTHONPATH"}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
-            "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "airflow_webhook_trigger.db_manager.WebhookDBManager",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
-            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
-                [{"name": BUNDLE, "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(EXAMPLES)}}]
-            ),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True" if all_admins else "False",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": log_level,
-            SIGNED_SECRET_ENV: SIGNED_SECRET,
-        }
-    )
-    return env
-
-
-DEPS_DIR = Path(tempfile.gettempdir()) / "webhook-bench-pydeps"
+# --------------------------------------------------------------------------- the deployment
 
 
 #: the HTTP ceiling of one worker: an Airflow plugin whose route reads the body and answers
@@ -322,83 +205,13 @@ def write_ceiling_plugin(home: Path) -> None:
     (plugins / "bench_ceiling.py").write_text(CEILING_PLUGIN)
 
 
-def async_driver_path() -> str | None:
-    """Airflow 3.3 also builds an async engine (``postgresql+asyncpg``) at import time.
-
-    The venv has only psycopg2, so ``import airflow`` fails on PostgreSQL. A real deployment
-    installs ``apache-airflow[postgres]`` (which brings asyncpg); here asyncpg is installed
-    once into a private directory outside the venv and put on the children's PYTHONPATH.
-    """
-    check = subprocess.run([sys.executable, "-c", "import asyncpg"], capture_output=True, check=False)
-    if check.returncode == 0:
-        return None
-    probe = [
-        sys.executable,
-        "-c",
-        "import sys; sys.path.insert(0, sys.argv[1]); import asyncpg",
-        str(DEPS_DIR),
-    ]
-    if subprocess.run(probe, capture_output=True, check=False).returncode != 0:
-        log(f"asyncpg missing from the venv: installing it into {DEPS_DIR} (not into the venv)")
-        subprocess.run(
-            [str(BIN / "pip"), "install", "-q", "--target", str(DEPS_DIR), "asyncpg"],
-            check=True,
-            timeout=300,
-        )
-    return str(DEPS_DIR)
-
-
-def pg_url() -> str:
-    return f"postgresql+psycopg2://postgres@{PG_HOST}:{PG_PORT}/{PG_DB}"
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(
-        host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres", connect_timeout=10
-    )
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
-class RunCounter:
-    """Counts runs of the DAG straight from the DB (no Airflow import in this process)."""
-
-    def __init__(self, db: str, sqlite_path: Path | None) -> None:
-        self._db = db
-        self._path = sqlite_path
-
-    def count(self) -> dict[str, int]:
-        sql = (
-            "SELECT CASE WHEN run_id LIKE 'webhook%' THEN 'webhook' ELSE 'rest' END, count(*) "
-            "FROM dag_run WHERE dag_id = 'payment_callback' GROUP BY 1"
-        )
-        if self._db == "sqlite":
-            import sqlite3
-
-            conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=30)
-            try:
-                rows = conn.execute(sql).fetchall()
-            finally:
-                conn.close()
-        else:
-            import psycopg2
-
-            conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=PG_DB)
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(sql)
-                    rows = cur.fetchall()
-            finally:
-                conn.close()
-        counts = {"webhook": 0, "rest": 0}
-        counts.update({str(k): int(v) for k, v in rows})
-        return counts
+def prepare(dep: harness.Deployment) -> dict[str, Any]:
+    """Migrate, serialize the example DAGs and create the webhooks (``child_prepare``): its answer."""
+    harness.log(f"{dep.db}: migrating ({dep.home})")
+    took = dep.migrate()
+    harness.log(f"{dep.db}: migrated in {took:.0f}s; serializing DAGs and creating the webhook")
+    out = dep.run([sys.executable, str(SCRIPT), "--_prepare"])
+    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 # --------------------------------------------------------------------------- in-Airflow helpers
@@ -416,20 +229,13 @@ def child_prepare() -> None:
     """Serialize the example DAGs, create the webhook, print the REST conf the webhook implies."""
     from datetime import datetime, timezone
 
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
     from airflow_webhook_trigger.airflow_compat import db_session, read_settings
     from airflow_webhook_trigger.conf import build_conf
     from airflow_webhook_trigger.jsonbody import read_body
     from airflow_webhook_trigger.registry import upsert
     from airflow_webhook_trigger.store import WebhookStore
 
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=EXAMPLES, bundle_path=EXAMPLES, bundle_name=BUNDLE)
-    if bag.import_errors:
-        raise SystemExit(f"import errors: {bag.import_errors}")
-    sync_bag_to_db(bag, bundle_name=BUNDLE, bundle_version=None)
+    harness.sync_dags()
 
     password = secrets.token_urlsafe(18)
     applied = upsert(WebhookStore(db_session), webhook_document(password), env={})
@@ -483,6 +289,14 @@ PROFILE_GROUPS: list[tuple[str, str, str]] = [
     ),
     ("      trace carriers (Airflow's helpers)", "observability/traces/__init__.py", "new_task_run_carrier"),
     ("      bulk_insert_mappings (task instances)", "sqlalchemy/orm/session.py", "bulk_insert_mappings"),
+    # the accept path after issue #13 (group commit; older commits show 0 here)
+    ("    lean rows built (outside the transaction)", "airflow_webhook_trigger/airflow_runs.py", "prepare"),
+    ("    group commit: submit (waiting and writing)", "airflow_webhook_trigger/group_commit.py", "submit"),
+    (
+        "      the group's inserts (runs, TIs, deliveries)",
+        "airflow_webhook_trigger/airflow_compat.py",
+        "_write_group",
+    ),
     ("    Airflow's _trigger_dag (fallback DAGs only)", "airflow/api/common/trigger_dag.py", "_trigger_dag"),
     (
         "    Database.session (calls = 2 x sessions: enter+exit)",
@@ -599,6 +413,45 @@ def _micro_timings(endpoint: Any, conf: dict[str, Any], iterations: int) -> dict
     return out
 
 
+def _concurrent_in_process(once: Any, runtime: Any, iterations: int, threads: int = 8) -> dict[str, Any]:
+    """``once`` from ``threads`` threads at a time, no HTTP: what group commit makes of
+    concurrent requests (wall and CPU per request, and how many writes a transaction held)."""
+    import threading
+
+    writes = getattr(runtime.gateway, "writes", None)  # GroupCommit, since issue #13
+    before = (writes.groups, writes.items) if writes is not None else None
+    per_thread = max(1, iterations // threads)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(per_thread):
+                once()
+        except BaseException as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if errors:
+        raise SystemExit(f"concurrent in-process requests failed: {errors[0]!r}")
+    n = per_thread * threads
+    out: dict[str, Any] = {
+        "threads": threads,
+        "requests": n,
+        "wall_ms": wall / n * 1000,
+        "cpu_ms": cpu / n * 1000,
+    }
+    if writes is not None and before is not None:
+        groups, items = writes.groups - before[0], writes.items - before[1]
+        out["writes_per_transaction"] = items / groups if groups else None
+    return out
+
+
 def child_profile(spec_file: str) -> None:
     import cProfile
     import io
@@ -628,6 +481,8 @@ def child_profile(spec_file: str) -> None:
         once()
     plain = (time.perf_counter() - t0) / iterations
     micro = _micro_timings(endpoint, spec["conf"], iterations)
+
+    concurrent = _concurrent_in_process(once, runtime, iterations)
 
     prof = cProfile.Profile()
     prof.enable()
@@ -672,6 +527,7 @@ def child_profile(spec_file: str) -> None:
                 "in_process_requests_per_second": 1 / plain,
                 "profiled_ms_per_request": whole,
                 "asgi_in_process": asgi,
+                "concurrent_in_process": concurrent,
                 "unprofiled_parts_ms": micro,
                 "groups": groups,
                 "top_cumulative": buf.getvalue(),
@@ -680,361 +536,33 @@ def child_profile(spec_file: str) -> None:
     )
 
 
-# --------------------------------------------------------------------------- load client
-# (run as ``--_client`` in its own process, pinned to another core than the server)
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes], bytes]:
-    line = await reader.readline()
-    if not line:
-        raise ConnectionResetError("connection closed by the server")
-    parts = line.split(None, 2)
-    status = int(parts[1])
-    headers: dict[bytes, bytes] = {}
-    while True:
-        h = await reader.readline()
-        if h in (b"\r\n", b"\n"):
-            break
-        if not h:
-            raise ConnectionResetError("connection closed inside the headers")
-        k, _, v = h.partition(b":")
-        headers[k.strip().lower()] = v.strip()
-    if b"content-length" in headers:
-        body = await reader.readexactly(int(headers[b"content-length"]))
-    elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
-        chunks = []
-        while True:
-            size = int((await reader.readline()).split(b";")[0].strip(), 16)
-            if size == 0:
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass
-                break
-            chunks.append(await reader.readexactly(size))
-            await reader.readexactly(2)
-        body = b"".join(chunks)
-    elif status in (204, 304) or 100 <= status < 200:
-        body = b""
-    else:
-        body = await reader.read()  # close-delimited
-        headers[b"connection"] = b"close"
-    return status, headers, body
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k] * 1000
-
-
-async def _drive(spec: dict[str, Any]) -> dict[str, Any]:
-    host, port = "127.0.0.1", int(spec["port"])
-    clients, seconds, warmup = int(spec["clients"]), float(spec["seconds"]), float(spec["warmup"])
-    req_timeout = float(spec["timeout"])
-    head = f"POST {spec['path']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in spec["headers"])
-    body = spec["body"].encode("utf-8")
-    template = (head + f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
-    placeholder = RID_PLACEHOLDER.encode()
-
-    t_begin = time.perf_counter()
-    m_start = t_begin + warmup
-    m_end = m_start + seconds
-    st: dict[str, Any] = {
-        "status": {},
-        "status_all_phases": {},
-        "lat_2xx": [],
-        "lat_503": [],
-        "lat_all": [],
-        "retry_after_missing_503": 0,
-        "timeouts": 0,
-        "socket_errors": {},
-        "cut": 0,
-        "samples": {},
-        "sent": 0,
-    }
-    counter = [0]
-
-    def sample(key: str, text: str) -> None:
-        bucket = st["samples"].setdefault(key, [])
-        if len(bucket) < 3 and text not in bucket:
-            bucket.append(text)
-
-    async def worker(idx: int) -> None:
-        reader: asyncio.StreamReader | None = None
-        writer: asyncio.StreamWriter | None = None
-
-        def drop() -> None:
-            nonlocal reader, writer
-            if writer is not None:
-                writer.close()
-            reader = writer = None
-
-        while time.perf_counter() < m_end:
-            t0 = time.perf_counter()
-            try:
-                if writer is None:
-                    reader, writer = await asyncio.wait_for(
-                        asyncio.open_connection(host, port), timeout=max(0.01, min(req_timeout, m_end - t0))
-                    )
-                counter[0] += 1
-                rid = f"req_{idx:03d}{counter[0]:09d}"[-len(RID_PLACEHOLDER) :].encode()
-                writer.write(template.replace(placeholder, rid))
-                st["sent"] += 1
-                assert reader is not None
-                limit = min(t0 + req_timeout, m_end) - time.perf_counter()
-                status, headers, rbody = await asyncio.wait_for(
-                    _read_response(reader), timeout=max(0.001, limit)
-                )
-            except (
-                OSError,
-                asyncio.IncompleteReadError,
-                ValueError,
-                IndexError,
-                TimeoutError,
-                asyncio.TimeoutError,
-            ) as exc:
-                drop()
-                now = time.perf_counter()
-                timed_out = isinstance(exc, (TimeoutError, asyncio.TimeoutError))
-                if timed_out and now - t0 >= req_timeout - 1e-3 and now < m_end + 1e-3:
-                    if now >= m_start:  # a timeout is counted when it fires inside the window
-                        st["timeouts"] += 1
-                    continue
-                if now >= m_end:
-                    st["cut"] += 1
-                    break
-                if now >= m_start:
-                    name = type(exc).__name__
-                    st["socket_errors"][name] = st["socket_errors"].get(name, 0) + 1
-                    sample(f"socket:{name}", str(exc)[:200])
-                await asyncio.sleep(0.01)
-                continue
-            done = time.perf_counter()
-            lat = done - t0
-            key = str(status)
-            st["status_all_phases"][key] = st["status_all_phases"].get(key, 0) + 1
-            if done >= m_start:  # responses are counted by completion time, as wrk does
-                st["status"][key] = st["status"].get(key, 0) + 1
-                st["lat_all"].append(lat)
-                if 200 <= status < 300:
-                    st["lat_2xx"].append(lat)
-                else:
-                    if status == 503:
-                        st["lat_503"].append(lat)
-                        if b"retry-after" not in headers:
-                            st["retry_after_missing_503"] += 1
-                    retry = headers.get(b"retry-after")
-                    extra = f" [Retry-After: {retry.decode()}]" if retry else ""
-                    sample(key, rbody[:400].decode("utf-8", "replace") + extra)
-            if headers.get(b"connection", b"").lower() == b"close":
-                drop()
-        drop()
-
-    await asyncio.gather(*(worker(i) for i in range(clients)))
-    status = st["status"]
-    accepted = sum(v for k, v in status.items() if k.startswith("2"))
-    n503 = status.get("503", 0)
-    deliberate_503 = n503 - st["retry_after_missing_503"]
-    other = (
-        sum(v for k, v in status.items() if not k.startswith("2") and k != "503")
-        + st["retry_after_missing_503"]
-    )
-    sockerr = sum(st["socket_errors"].values())
-    all_phases = st["status_all_phases"]
-    return {
-        "seconds": seconds,
-        "accepted": accepted,
-        "accepted_per_s": accepted / seconds,
-        "p50_ms": _pct(st["lat_2xx"], 50),
-        "p90_ms": _pct(st["lat_2xx"], 90),
-        "p99_ms": _pct(st["lat_2xx"], 99),
-        "max_ms": _pct(st["lat_2xx"], 100),
-        "p50_all_ms": _pct(st["lat_all"], 50),
-        "p99_all_ms": _pct(st["lat_all"], 99),
-        "p50_503_ms": _pct(st["lat_503"], 50),
-        "status": status,
-        "deliberate_503": deliberate_503,
-        "unplanned_http": other,
-        "timeouts": st["timeouts"],
-        "socket_errors": st["socket_errors"],
-        "socket_or_timeout": sockerr + st["timeouts"],
-        "cut_at_end": st["cut"],
-        "samples": st["samples"],
-        "accepted_all_phases": sum(v for k, v in all_phases.items() if k.startswith("2")),
-        "responses_all_phases": sum(all_phases.values()),
-        "sent_all_phases": st["sent"],
-    }
-
-
-def child_client() -> None:
-    spec = json.load(sys.stdin)
-    print(json.dumps(asyncio.run(_drive(spec))))
-
-
-# --------------------------------------------------------------------------- the api-server
-
-
-def http(
-    method: str,
-    url: str,
-    *,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    timeout: float = 10,
-) -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # loopback only
-            return resp.status, dict(resp.headers), resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
-
-
-class Server:
-    def __init__(
-        self, env: dict[str, str], home: Path, port: int, core: int | None, workers: int = 1
-    ) -> None:
-        self.env, self.home, self.port, self.core, self.workers = env, home, port, core, workers
-        self.base = f"http://127.0.0.1:{port}"
-        self.log = home / "api-server.log"
-        self.proc: subprocess.Popen[Any] | None = None
-
-    def start(self, timeout: float = 240) -> float:
-        cmd = _pinned(
-            self.core,
-            [
-                str(BIN / "airflow"),
-                "api-server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-w",
-                str(self.workers),
-            ],
-        )
-        t0 = time.monotonic()
-        out = open(self.log, "ab")  # noqa: SIM115 - closed with the process
-        self.proc = _spawn(cmd, env=self.env, cwd=self.home, stdout=out, stderr=subprocess.STDOUT)
-        out.close()
-        while time.monotonic() - t0 < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"api-server exited with {self.proc.returncode}:\n{_tail(self.log)}")
-            with contextlib.suppress(OSError):
-                status, _, _ = http("GET", self.base + "/api/v2/monitor/health", timeout=5)
-                if status == 200:
-                    return time.monotonic() - t0
-            time.sleep(0.5)
-        raise RuntimeError(f"api-server not ready after {timeout:.0f}s:\n{_tail(self.log)}")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            _stop(self.proc)
-            self.proc = None
-
-    def cpu_seconds(self) -> float:
-        """CPU time of every process in the server's session (utime + stime)."""
-        assert self.proc is not None
-        total = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            # after the comm field: [2] pgrp, [3] session, [11] utime, [12] stime
-            if int(fields[3]) == self.proc.pid:
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-
-    def runqueue_wait_seconds(self) -> float:
-        """Time the server's threads spent runnable but waiting for a CPU (schedstat): how much
-        the rest of the machine starved it."""
-        assert self.proc is not None
-        total = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[3]) != self.proc.pid:
-                    continue
-                for task in (stat.parent / "task").iterdir():
-                    total += int((task / "schedstat").read_text().split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-        return total / 1e9
-
-    def settle(self, why: str) -> tuple[float, bool]:
-        """``quiesce``, restarting the server if it stays busy: (seconds waited or -1, restarted)."""
-        waited = self.quiesce()
-        if waited >= 0:
-            return waited, False
-        log(f"{why} {QUIESCE_LIMIT:.0f}s later; restarting it")
-        self.stop()
-        self.start()
-        return waited, True
-
-    def quiesce(self, limit: float | None = None) -> float:
-        """Wait until the server burns < 5% CPU over 0.5 s and answers health quickly."""
-        limit = QUIESCE_LIMIT if limit is None else limit
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < limit:
-            c0 = self.cpu_seconds()
-            time.sleep(0.5)
-            if self.cpu_seconds() - c0 < 0.025:
-                with contextlib.suppress(OSError):
-                    t1 = time.monotonic()
-                    status, _, _ = http("GET", self.base + "/api/v2/monitor/health", timeout=5)
-                    if status == 200 and time.monotonic() - t1 < 1.0:
-                        return time.monotonic() - t0
-        return -1.0
-
-
 # --------------------------------------------------------------------------- one database
 
 
 def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, Any]:
-    home = Path(tempfile.mkdtemp(prefix=f"webhook-bench-{db}-"))
-    keep.append(home)
-    port = _free_port()
-    sqlite_path = home / "airflow.db"
-    extra_path: str | None = None
-    if db == "postgres":
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        pg_admin(f"CREATE DATABASE {PG_DB}")
-        url = pg_url()
-        extra_path = async_driver_path()
-    else:
-        url = f"sqlite:///{sqlite_path}"
-    env = airflow_env(home, url, port, all_admins=args.rest_auth == "all-admins", log_level=args.log_level)
-    paths = [p for p in (args.plugin_src, extra_path if db == "postgres" else None) if p]
-    if paths:  # --plugin-src first: that checkout's package shadows the venv's editable one
-        env["PYTHONPATH"] = os.pathsep.join(paths)
-    setup_log = home / "setup.log"
+    dep = harness.Deployment(
+        db,
+        prefix="webhook-bench",
+        pg_db=PG_DB,
+        log_level=args.log_level,
+        all_admins=args.rest_auth == "all-admins",
+        plugin_src=args.plugin_src,
+        settings=SETTINGS,
+    )
+    keep.append(dep.home)
+    home, port = dep.home, dep.port
     result: dict[str, Any] = {"db": db, "airflow_home": str(home), "port": port, "points": []}
-    server: Server | None = None
     try:
-        log(f"{db}: migrating ({home})")
-        t0 = time.monotonic()
-        _run([str(BIN / "airflow"), "db", "migrate"], env, home, 900, setup_log)
-        log(f"{db}: migrated in {time.monotonic() - t0:.0f}s; serializing DAGs and creating the webhook")
-        prep = json.loads(
-            _run([sys.executable, str(SCRIPT), "--_prepare"], env, home, 600, setup_log)
-            .strip()
-            .splitlines()[-1]
-        )
+        prep = prepare(dep)
         password, conf = prep["password"], prep["conf"]
         result["plugin_settings"] = prep["settings"]
-        counter = RunCounter(db, sqlite_path if db == "sqlite" else None)
+        counter = dep.run_counter(DAG_ID)
         if args.clients:  # not --profile-only
-            cores = os.cpu_count() or 1
             # one worker on core 0, the clients on core 1; several workers are not pinned
-            pin = cores >= 2 and not args.no_pin and args.workers == 1
-            server_core = 0 if pin else None
-            client_core = 1 if pin else None
+            server_core, client_core = harness.cores(not args.no_pin and args.workers == 1)
             write_ceiling_plugin(home)
-            server = Server(env, home, port, server_core, args.workers)
-            log(f"{db}: starting airflow api-server on 127.0.0.1:{port}")
+            server = dep.server(core=server_core, workers=args.workers)
+            harness.log(f"{db}: starting airflow api-server on 127.0.0.1:{port}")
             result["server_start_s"] = server.start()
 
             paths: dict[str, dict[str, Any]] = {}
@@ -1047,9 +575,10 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
             rest_headers = [("Content-Type", "application/json")]
             if args.rest_auth == "jwt":
                 admin_pw = json.loads((home / "passwords.json").read_text())["admin"]
-                status, _, raw = http(
+                status, _, raw = harness.call(
+                    server.base,
                     "POST",
-                    server.base + "/auth/token",
+                    "/auth/token",
                     body=json.dumps({"username": "admin", "password": admin_pw}).encode(),
                     headers={"Content-Type": "application/json"},
                 )
@@ -1072,11 +601,10 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
 
             # sanity: one request each, shown verbatim
             for name, p in paths.items():
-                hdrs = {k: v for k, v in p["headers"]}
-                status, _, raw = http(
-                    "POST", server.base + p["path"], body=p["body"].encode(), headers=hdrs, timeout=60
+                status, _, raw = harness.call(
+                    server.base, "POST", p["path"], body=p["body"].encode(), headers=p["headers"], timeout=60
                 )
-                log(f"{db}: sanity {name}: {status} {raw[:160]!r}")
+                harness.log(f"{db}: sanity {name}: {status} {raw[:160]!r}")
                 if not 200 <= status < 300:
                     raise RuntimeError(f"{name} sanity request failed: {status} {raw[:500]!r}")
             result["conf_keys"] = sorted(conf)
@@ -1099,9 +627,10 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                             "timeout": args.timeout,
                             **paths[name],
                         }
-                        log(f"{db}: {name} x{clients} (repeat {rep + 1}/{args.repeats})")
+                        harness.log(f"{db}: {name} x{clients} (repeat {rep + 1}/{args.repeats})")
                         cpu0, wait0, wall0 = server.cpu_seconds(), server.runqueue_wait_seconds(), time.time()
-                        point = drive(spec, client_core, args)
+                        bound = args.seconds + args.warmup + args.timeout + 60
+                        point = harness.run_client("closed-loop", spec, client_core, bound)
                         cpu1, wait1, wall1 = server.cpu_seconds(), server.runqueue_wait_seconds(), time.time()
                         settle, restarted = server.settle(f"{db}: server did not settle,")
                         restarts += restarted
@@ -1136,9 +665,9 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                                 else f"MISMATCH: {runs} runs, {lo} acked, <= {hi} possible"
                             )
                         result["points"].append(point)
-                        log(
-                            f"    {point['accepted_per_s']:.1f} acc/s p50 {_fmt(point['p50_ms'])} "
-                            f"p99 {_fmt(point['p99_ms'])} ms status {point['status']} "
+                        harness.log(
+                            f"    {point['accepted_per_s']:.1f} acc/s p50 {harness.fmt(point['p50_ms'])} "
+                            f"p99 {harness.fmt(point['p99_ms'])} ms status {point['status']} "
                             f"sock/timeout {point['socket_or_timeout']} cut {point['cut_at_end']} "
                             f"runs {runs} ({point['runs_check']}) "
                             f"server cpu {cpu1 - cpu0:.1f}s, waited for a cpu {wait1 - wait0:.1f}s "
@@ -1146,10 +675,11 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                         )
             result["server_restarts"] = restarts
             server.stop()
-            server = None
-            result["server_log_errors"] = _log_errors(home / "api-server.log")
+            result["server_log_errors"] = harness.server_log_errors(home / "api-server.log")
         if args.profile:
-            log(f"{db}: profiling the webhook request path in-process ({args.profile_iterations} requests)")
+            harness.log(
+                f"{db}: profiling the webhook request path in-process ({args.profile_iterations} requests)"
+            )
             spec_file = home / "profile-spec.json"
             spec_file.write_text(
                 json.dumps(
@@ -1161,8 +691,8 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                     }
                 )
             )
-            out = _run(
-                _pinned(
+            out = harness.run(
+                harness.pinned(
                     0 if not args.no_pin else None,
                     [
                         sys.executable,
@@ -1171,80 +701,18 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                         str(spec_file),
                     ],
                 ),
-                env,
+                dep.env,
                 home,
                 900,
                 home / "profile.log",
             )
             result["profile"] = json.loads(out.strip().splitlines()[-1])
     finally:
-        if server is not None:
-            server.stop()
-        if db == "postgres" and not args.keep:
-            with contextlib.suppress(Exception):
-                pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        dep.close(keep=args.keep)
     return result
 
 
-_EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Exceeded)\b.*)")
-_LEVEL_LINE = re.compile(r"\[(error|warning|critical)\s*\]\s*(.*)")
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z?\s*")
-
-
-def write_server_log_errors(result: dict[str, Any], w: Any) -> None:
-    """The most frequent error-ish lines of one database's api-server log (``_log_errors``)."""
-    errs = result.get("server_log_errors") or {}
-    if errs.get("top"):
-        w(f"\nServer log ({result['db']}): {errs['distinct']} distinct error-ish lines, most frequent:\n")
-        for e in errs["top"][:6]:
-            w(f"  {e['count']:>6} x {e['line'][:200]}\n")
-
-
-def _log_errors(path: Path) -> dict[str, Any]:
-    """Distinct error/warning log lines and exception summaries of the server log, with counts."""
-    seen: dict[str, int] = {}
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return {}
-    for line in lines:
-        text = _TIMESTAMP.sub("", line.strip())
-        m = _LEVEL_LINE.search(text)
-        if m:
-            key = f"[{m.group(1)}] " + re.sub(r"\bid \w+", "id *", m.group(2))
-        else:
-            m = _EXC_LINE.match(text)
-            if not m:
-                continue
-            key = m.group(1)
-        key = re.sub(r"\brequest_id=\S+", "request_id=*", key)[:200]  # one line per message, not per request
-        seen[key] = seen.get(key, 0) + 1
-    top = sorted(seen.items(), key=lambda kv: -kv[1])[:15]
-    return {"distinct": len(seen), "top": [{"count": c, "line": k} for k, c in top]}
-
-
-def drive(spec: dict[str, Any], core: int | None, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = _pinned(core, [sys.executable, str(SCRIPT), "--_client"])
-    proc = _spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    bound = spec["seconds"] + spec["warmup"] + spec["timeout"] + 60
-    try:
-        out, err = proc.communicate(json.dumps(spec).encode(), timeout=bound)
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        raise RuntimeError(f"load client did not finish within {bound:.0f}s") from None
-    finally:
-        if proc in _CHILDREN and proc.poll() is not None:
-            _CHILDREN.remove(proc)
-    if proc.returncode != 0:
-        raise RuntimeError(f"load client failed: {err.decode()[-2000:]}")
-    return dict(json.loads(out))
-
-
 # --------------------------------------------------------------------------- report
-
-
-def _fmt(v: float | None, nd: int = 1) -> str:
-    return "-" if v is None else f"{v:.{nd}f}"
 
 
 def _median_or_none(values: Any) -> float | None:
@@ -1381,11 +849,11 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                     ratio_txt = _ratio_text(results, db, clients, hook, rest, "airflow REST")
                     ceiling_txt = _ratio_text(results, db, clients, hook, ceiling, CEILING)
                 w(
-                    f"{db:<9}{r['path']:<14}{clients:>8}{_fmt(r['accepted_per_s']):>11}{_fmt(r['p50_ms']):>9}"
-                    f"{_fmt(r['p99_ms']):>9}{r['deliberate_503']:>7}{r['unplanned_http']:>11}"
-                    f"{r['socket_or_timeout']:>10}{r['cut_at_end']:>5}{_fmt(r['server_cpu_ms_per_response']):>12}"
-                    f"{_fmt(r['server_cpu_share'] and 100 * r['server_cpu_share'], 0):>6}"
-                    f"{_fmt(r['load_average']):>6}"
+                    f"{db:<9}{r['path']:<14}{clients:>8}{harness.fmt(r['accepted_per_s']):>11}{harness.fmt(r['p50_ms']):>9}"
+                    f"{harness.fmt(r['p99_ms']):>9}{r['deliberate_503']:>7}{r['unplanned_http']:>11}"
+                    f"{r['socket_or_timeout']:>10}{r['cut_at_end']:>5}{harness.fmt(r['server_cpu_ms_per_response']):>12}"
+                    f"{harness.fmt(r['server_cpu_share'] and 100 * r['server_cpu_share'], 0):>6}"
+                    f"{harness.fmt(r['load_average']):>6}"
                     f"  {ratio_txt:>12}  {ceiling_txt:>15}  {statuses}\n"
                 )
             if hook and clients == 1:
@@ -1407,7 +875,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
         w("\n")
     w("Targets (webhook path):\n")
     for t in targets:
-        value = _fmt(t["value"], 2) + "x" if t["target"].startswith("webhook") else str(t["value"])
+        value = harness.fmt(t["value"], 2) + "x" if t["target"].startswith("webhook") else str(t["value"])
         verdict = "PASS" if t["pass"] else "FAIL"
         w(f"  {t['db']:<9} {t['clients']:>2} clients  {t['target']:<22} {value:>8}  {verdict}\n")
 
@@ -1436,7 +904,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                 for b in bodies:
                     w(f"  {db:<9}{path:<14}{k:>6}  {b[:300]}\n")
     for res in results:
-        write_server_log_errors(res, w)
+        harness.write_server_log_errors(res, w)
     for res in results:
         prof = res.get("profile")
         if prof:
@@ -1461,6 +929,15 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
                     f"{asgi['ratio_signed_over_basic_wall']:.2f}x wall, "
                     f"{asgi['ratio_signed_over_basic_cpu']:.2f}x CPU\n"
                 )
+            conc = prof.get("concurrent_in_process")
+            if conc:
+                per_tx = conc.get("writes_per_transaction")
+                w(
+                    f"  {conc['threads']} threads at once, in-process (no HTTP): {conc['wall_ms']:.2f} ms wall / "
+                    f"{conc['cpu_ms']:.2f} ms CPU per request (= {1000 / conc['wall_ms']:.0f}/s)"
+                    + (f", {per_tx:.1f} writes per transaction" if per_tx else "")
+                    + "\n"
+                )
             for label, ms in (prof.get("unprofiled_parts_ms") or {}).items():
                 if ms is not None:
                     w(f"  Timed alone, unprofiled: {label}: {ms:.2f} ms\n")
@@ -1480,13 +957,11 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per point")
     p.add_argument("--warmup", type=float, default=1.0, help="discarded seconds before each point")
     p.add_argument("--clients", default="1,8,32", help="comma-separated concurrency levels")
     p.add_argument("--repeats", type=int, default=1, help="repeat every point; report medians")
     p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
-    p.add_argument("--json", metavar="PATH", help="write machine-readable results (- for stdout)")
     p.add_argument("--profile", action="store_true", help="also profile one webhook request in-process")
     p.add_argument("--profile-only", action="store_true", help="only the in-process profile (no load)")
     p.add_argument("--profile-iterations", type=int, default=300)
@@ -1498,13 +973,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="DIR",
         help="serve the plugin from this checkout (e.g. a git worktree of an older commit) to compare two commits",
     )
-    p.add_argument("--log-level", default="INFO", help="[logging] logging_level of the api-server")
-    p.add_argument("--no-pin", action="store_true", help="do not pin server/client with taskset")
     p.add_argument(
         "-w", "--workers", type=int, default=1, help="api-server workers (more than 1: nothing is pinned)"
     )
-    p.add_argument("--keep", action="store_true", help="keep the temp AIRFLOW_HOME and the PG database")
-    p.add_argument("--report-from", metavar="JSON", help="only print the report of an earlier --json file")
+    harness.add_run_arguments(p)
     args = p.parse_args(argv)
     args.clients = [int(c) for c in str(args.clients).split(",") if c.strip()]
     if not args.clients or min(args.clients) < 1 or max(args.clients) > 512:
@@ -1518,23 +990,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _code_version(root: Path = ROOT) -> dict[str, Any]:
-    """The commit the plugin was measured at, and whether its files had local changes."""
-
-    def git(*cmd: str) -> str:
-        out = subprocess.run(["git", *cmd], cwd=root, capture_output=True, text=True, check=False, timeout=30)
-        return out.stdout.strip()
-
-    return {
-        "commit": git("rev-parse", "HEAD"),
-        "changed_plugin_files": git("status", "--porcelain", "--", "airflow_webhook_trigger").splitlines(),
-    }
-
-
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--_client"]:
-        child_client()
-        return 0
     if argv[:1] == ["--_prepare"]:
         child_prepare()
         return 0
@@ -1543,48 +999,20 @@ def main(argv: list[str]) -> int:
         return 0
     args = parse_args(argv)
     if args.report_from:
-        saved = json.loads(Path(args.report_from).read_text())
-        for key in ("seconds", "warmup", "repeats", "clients", "profile_verbose"):
-            setattr(args, key, saved["settings"][key])
-        report(saved["results"], args, sys.stdout)
+        report(
+            harness.saved_results(args, ("seconds", "warmup", "repeats", "clients", "profile_verbose")),
+            args,
+            sys.stdout,
+        )
         return 0
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    log(f"plugin code: {_code_version(Path(args.plugin_src) if args.plugin_src else ROOT)}")
-    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    homes: list[Path] = []
-    results: list[dict[str, Any]] = []
+    harness.log(f"plugin code: {harness.code_version(Path(args.plugin_src) if args.plugin_src else ROOT)}")
     started = time.time()
-    try:
-        for db in dbs:
-            results.append(bench_db(db, args, homes))
-    except KeyboardInterrupt:
-        log("interrupted; stopping children")
+    results = harness.each_database(args.db, lambda db, homes: bench_db(db, args, homes), keep=args.keep)
+    if results is None:
         return 130
-    finally:
-        _stop_all()
-        if not args.keep:
-            for home in homes:
-                shutil.rmtree(home, ignore_errors=True)
-        else:
-            log(f"kept: {', '.join(map(str, homes))}")
-    out = sys.stderr if args.json == "-" else sys.stdout
-    summary = report(results, args, out)
-    payload = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
-        "duration_s": round(time.time() - started, 1),
-        "cpu_count": os.cpu_count(),
-        "code_version": _code_version(),
-        "settings": {k: v for k, v in vars(args).items() if k != "clients_backup"},
-        "summary": summary,
-        "results": results,
-    }
-    if args.json == "-":
-        json.dump(payload, sys.stdout, indent=1, default=str)
-        sys.stdout.write("\n")
-    elif args.json:
-        Path(args.json).write_text(json.dumps(payload, indent=1, default=str) + "\n")
-        log(f"wrote {args.json}")
+    summary = report(results, args, sys.stderr if args.json == "-" else sys.stdout)
+    settings = {k: v for k, v in vars(args).items() if k != "clients_backup"}
+    harness.write_json(args.json, started, settings, summary=summary, results=results)
     return 0
 
 

@@ -3,22 +3,23 @@
 Run: ``PYTHONPATH=. .venv/bin/python bench/sync_wait.py [--quick] [--json PATH|-]
 [--db sqlite|postgres|both] [--parts a,b,c,d] [--calls 40] [--waiters 1000]``
 
-One run, against a real Airflow 3.3.2 (fresh ``AIRFLOW_HOME`` from ``tests.airflow_env``,
-DB migrated and DAGs serialized with ``tests.integration._migrate_and_sync``, the example
-webhooks applied), measures PRODUCT.md section 6:
+One run, against a real Airflow 3.3.2 (a fresh ``AIRFLOW_HOME`` and metadata DB made, migrated
+and served by ``bench/harness.py``, as for the other benchmarks; the example DAGs and
+``tests/dags`` serialized, the example webhooks applied with ``tests.integration``), measures
+PRODUCT.md section 6:
 
 (a) delivery delay: ``xcom.timestamp`` of the run's ``webhook_response`` row (set when the
     ``WebhookResponseOperator`` pushes it, a few ms before the execution API commits) to the
     wall-clock time the client had the whole HTTP answer (same machine clock), over
     ``--calls`` sequential sync calls of ``order_validation`` (accepted branch), both adapters
     alternating; default tick 0.05 s, then 0.01 s. Target: p99 <= tick + 20 ms.
-(b) queries made by waiting: in-process ``RunWaiter(fetch_runs, tick)`` with 0/1/100/1000
-    waiters (``wait_async``) on distinct queued runs of the paused DAG ``wt_plain`` (they
-    never settle), SQL statements counted with a ``before_cursor_execute`` listener on
-    ``airflow.settings.engine`` over a window; fetch calls/s, statements/s, time per fetch.
+(b) queries made by waiting: in-process ``RunWaiter(gateway.fetch_settled, tick)`` with
+    0/1/100/1000 waiters (``wait_async``) on distinct queued runs of the paused DAG ``wt_plain``
+    (they never settle), SQL statements counted with a ``before_cursor_execute`` listener on
+    every SQLAlchemy ``Engine`` (the waiter reads through the plugin's own) over a window; fetch calls/s, statements/s, time per fetch.
     Target: flat in the number of waiters.
 (c) concurrency: a real ``airflow api-server`` (no scheduler), ``--waiters`` concurrent POSTs
-    (raw asyncio HTTP/1.1, one connection each) to a sync webhook on ``wt_plain`` that times
+    (harness.py's HTTP client, one connection each) to a sync webhook on ``wt_plain`` that times
     out; RSS of the uvicorn worker before / while all wait / after, CPU of the worker while
     they only wait, every answer checked (202 at the timeout). Target >= 1,000 held.
     The Flask adapter (``/pluginsv2/...``) under the same api-server: 100 concurrent calls
@@ -30,9 +31,10 @@ webhooks applied), measures PRODUCT.md section 6:
     the run's own time in the metadata DB (``dag_run.queued_at`` -> ``accept_order`` end),
     with ``[scheduler] scheduler_idle_sleep_time`` 0.1 and then the default 1.0.
 
+Latency percentiles are harness.percentile's (nearest rank) over the calls after the warm-up.
 Exit code 0 unless the benchmark itself could not run; targets are reported, not gated.
 Every subprocess (api-server, scheduler, dag-processor) runs in its own process group and is
-killed at the end of its phase. PostgreSQL: own database ``webhook_sync_bench`` on
+killed at the end of its phase (``harness.Server``). PostgreSQL: own database ``webhook_sync_bench`` on
 127.0.0.1:5432 (user postgres, trust), dropped at the end.
 """
 
@@ -44,8 +46,8 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,14 +56,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]  # never let bench/*.py shadow a module Airflow imports
-ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+# bench/ last on the path: harness.py is found, and no bench/*.py shadows a module Airflow imports
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH] + [str(BENCH)]
+import harness  # noqa: E402
+
+ROOT = harness.ROOT
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.* helpers
 
 SCRIPT = Path(__file__).resolve()
-PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "webhook_sync_bench"
+PG_DB = "webhook_sync_bench"
 PASSWORDS = {
     "PAYMENT_HOOK_PASSWORD": "pay-secret-123",
     "GITHUB_WEBHOOK_SECRET": "gh-secret-456",
@@ -75,35 +80,17 @@ HOOK_5S = "syncbench-5s-00001"  # sync, 5 s (Flask batches)
 HOOK_1S = "syncbench-1s-00001"  # sync, 1 s (warm-up, probes)
 PREFIXES = ("/webhook", "/pluginsv2/webhook")
 OTHER_LOADS = ("async_accept", "wrk")
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], q: float) -> float | None:
-    """Percentile with linear interpolation (q in 0..100); None for no values."""
-    if not values:
-        return None
-    s = sorted(values)
-    if len(s) == 1:
-        return s[0]
-    pos = (len(s) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-def stats(values: list[float]) -> dict[str, Any]:
-    return {
-        "n": len(values),
-        "min": min(values) if values else None,
-        "p50": pct(values, 50),
-        "p90": pct(values, 90),
-        "p99": pct(values, 99),
-        "max": max(values) if values else None,
-        "mean": statistics.fmean(values) if values else None,
-    }
+BUNDLES = {**harness.EXAMPLE_BUNDLES, "test-dags": ROOT / "tests" / "dags"}
+#: over harness.airflow_env, what the sync measurements need (as tests/airflow_env.py has it)
+SETTINGS = {
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",  # order_validation runs; wt_plain's file pauses it
+    "AIRFLOW__CORE__PARALLELISM": "8",
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    # the documented default (tests use 0 to see changes at once); hooks are created before start
+    "AIRFLOW__WEBHOOK_TRIGGER__REGISTRY_CACHE_SECONDS": "1",
+    # the example GitHub webhook's signing secret, read by the api-server per request
+    "GITHUB_WEBHOOK_SECRET": PASSWORDS["GITHUB_WEBHOOK_SECRET"],
+}
 
 
 def fmt(v: Any, nd: int = 1) -> str:
@@ -148,13 +135,13 @@ def wait_quiet(limit: float, notes: list[str], what: str) -> None:
     deadline = time.monotonic() + limit
     seen = other_loads()
     if seen:
-        log(f"{what}: another load test is running ({seen[0]}); waiting up to {limit:.0f}s")
+        harness.log(f"{what}: another load test is running ({seen[0]}); waiting up to {limit:.0f}s")
     while seen and time.monotonic() < deadline:
         time.sleep(10)
         seen = other_loads()
     if seen:
         notes.append(f"{what}: measured while another load test ran: {seen}")
-        log(f"{what}: still running, measuring anyway (noted)")
+        harness.log(f"{what}: still running, measuring anyway (noted)")
     notes.append(
         f"{what}: load average at start {os.getloadavg()[0]:.2f} (2 cores; other engineers' tests may run)"
     )
@@ -163,50 +150,23 @@ def wait_quiet(limit: float, notes: list[str], what: str) -> None:
 # --------------------------------------------------------------------------- environment
 
 
-def pg_admin(sql: str) -> None:
-    subprocess.run(
-        [
-            "psql",
-            "-h",
-            PG_HOST,
-            "-p",
-            str(PG_PORT),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            sql,
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
+def setup_airflow(db: str) -> harness.Deployment:
+    """Make the deployment, configure this process with it (before importing airflow), migrate,
+    serialize DAGs, create the webhooks."""
+    dep = harness.Deployment(
+        db, prefix="webhook-sync-bench", pg_db=PG_DB, bundles=BUNDLES, log_level="WARNING", settings=SETTINGS
     )
-
-
-def setup_airflow(db: str) -> dict[str, str]:
-    """Configure (before importing airflow), migrate, serialize DAGs, create the webhooks."""
-    if db == "postgres":
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        pg_admin(f"CREATE DATABASE {PG_DB}")
-        os.environ["WEBHOOK_TEST_DATABASE"] = f"postgresql+psycopg2://postgres@{PG_HOST}:{PG_PORT}/{PG_DB}"
-    else:
-        os.environ.pop("WEBHOOK_TEST_DATABASE", None)
-    from tests.airflow_env import configure
-
-    env = configure()
-    # the documented default (tests use 0 to see changes at once); hooks are created before start
-    os.environ["AIRFLOW__WEBHOOK_TRIGGER__REGISTRY_CACHE_SECONDS"] = "1"
-    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-    from tests.integration import _migrate_and_sync, apply_example_webhooks
-
     t0 = time.monotonic()
-    _migrate_and_sync()
-    log(
-        f"DB migrated and DAGs serialized in {time.monotonic() - t0:.1f}s ({env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].split('://')[0]})"
+    dep.migrate()
+    os.environ.update(dep.env)  # this process reads and writes the DB too (parts a, b, d)
+    if dep.extra_path:
+        sys.path.insert(0, dep.extra_path)
+    harness.sync_dags(BUNDLES)
+    harness.log(
+        f"DB migrated and DAGs serialized in {time.monotonic() - t0:.1f}s ({dep.env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].split('://')[0]})"
     )
+    from tests.integration import apply_example_webhooks
+
     apply_example_webhooks(PASSWORDS)
     from airflow_webhook_trigger.airflow_compat import db_session
     from airflow_webhook_trigger.store import WebhookStore
@@ -214,7 +174,7 @@ def setup_airflow(db: str) -> dict[str, str]:
     store = WebhookStore(db_session)
     store.save(store.require(ORDER).with_changes(sync_timeout_seconds=110.0))
     ensure_plain_paused()
-    return env
+    return dep
 
 
 def upsert_hook(webhook_id: str, timeout: float) -> None:
@@ -242,24 +202,29 @@ def basic(user: str, password: str) -> str:
 
 
 ORDER_AUTH = basic("shop", PASSWORDS["ORDER_HOOK_PASSWORD"])
+JSON = {"Content-Type": "application/json"}
+ORDER_HEADERS = {**JSON, "Authorization": ORDER_AUTH}
 
 
 @contextlib.contextmanager
-def processes(log_dir: Path, name: str, *, scheduler: bool, tick: float, idle_sleep: float) -> Any:
-    """``tests.processes.airflow_processes`` with this phase's settings; logs kept per phase."""
-    from tests.processes import airflow_processes
-
-    os.environ["AIRFLOW__WEBHOOK_TRIGGER__WAITER_TICK_SECONDS"] = str(tick)
-    os.environ["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] = str(idle_sleep)
+def processes(
+    dep: harness.Deployment, log_dir: Path, name: str, *, scheduler: bool, tick: float, idle_sleep: float
+) -> Any:
+    """The phase's ``harness.Server`` (api-server; scheduler + dag-processor) with its settings; logs kept per phase."""
+    env = {
+        **dep.env,
+        "AIRFLOW__WEBHOOK_TRIGGER__WAITER_TICK_SECONDS": str(tick),
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": str(idle_sleep),
+    }
     phase_dir = log_dir / name
     phase_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    with airflow_processes(phase_dir, scheduler=scheduler) as base:
-        log(
-            f"{name}: processes up in {time.monotonic() - t0:.1f}s at {base} (tick {tick}, idle sleep {idle_sleep})"
+    with harness.Server(env, dep.home, harness.free_port(), scheduler=scheduler, log_dir=phase_dir) as server:
+        harness.log(
+            f"{name}: processes up in {time.monotonic() - t0:.1f}s at {server.base} (tick {tick}, idle sleep {idle_sleep})"
         )
-        yield base
-    log(f"{name}: processes stopped")
+        yield server.base
+    harness.log(f"{name}: processes stopped")
 
 
 def server_pid(base: str) -> int | None:
@@ -285,57 +250,6 @@ def log_problems(log_dir: Path) -> dict[str, Any]:
             excerpt = "\n".join(lines[tb[0] : tb[0] + 30]) if tb else "\n".join(err[:5])
             out[path.name] = {"tracebacks": len(tb), "error_lines": len(err), "excerpt": excerpt[-3000:]}
     return out
-
-
-# --------------------------------------------------------------------------- raw HTTP client
-
-
-async def raw_request(
-    host: str,
-    port: int,
-    method: str,
-    path: str,
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-    timeout: float = 60.0,
-) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP/1.1 request on its own connection (``Connection: close``), read to EOF."""
-
-    async def go() -> bytes:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            head = [
-                f"{method} {path} HTTP/1.1",
-                f"Host: {host}:{port}",
-                "Connection: close",
-                f"Content-Length: {len(body)}",
-            ]
-            head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-            writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-            await writer.drain()
-            return await reader.read()
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    data = await asyncio.wait_for(go(), timeout)
-    head, _, payload = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    if not lines or len(lines[0].split()) < 2:
-        raise ConnectionError(f"no HTTP answer ({len(data)} bytes)")
-    status = int(lines[0].split()[1])
-    hdrs = {}
-    for ln in lines[1:]:
-        k, _, v = ln.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    return status, hdrs, payload
-
-
-def hostport(base: str) -> tuple[str, int]:
-    hp = base.split("://", 1)[1]
-    host, port = hp.rsplit(":", 1)
-    return host, int(port)
 
 
 # --------------------------------------------------------------------------- DB readers
@@ -417,53 +331,54 @@ def count_runs(prefix: str) -> int:
 # --------------------------------------------------------------------------- (a) + (d)
 
 
-def order_calls(base: str, calls: int, warmup: int, label: str) -> dict[str, Any]:
+async def send_orders(port: int, calls: int, warmup: int, label: str) -> tuple[list[Any], list[Any]]:
     """Sequential sync calls of order_validation (accepted branch), adapters alternating."""
-    import httpx
-
     rows: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
-    with httpx.Client(timeout=150) as client:
-        for i in range(warmup + calls):
-            prefix = PREFIXES[i % 2]
-            order = {"id": f"{label}-{i}", "sku": "SKU-2", "quantity": 3}
-            t_send = time.time()
-            try:
-                r = client.post(
-                    f"{base}{prefix}/trigger/{ORDER}",
-                    json={"order": order},
-                    headers={"Authorization": ORDER_AUTH},
-                )
-            except httpx.HTTPError as exc:
-                bad.append({"i": i, "prefix": prefix, "error": repr(exc)})
-                continue
-            t_recv = time.time()
-            ok = (
-                r.status_code == 200
-                and r.json().get("total") == 2970
-                and r.json().get("order_id") == order["id"]
+    for i in range(warmup + calls):
+        prefix = PREFIXES[i % 2]
+        order = {"id": f"{label}-{i}", "sku": "SKU-2", "quantity": 3}
+        body = json.dumps({"order": order}).encode()
+        t_send = time.time()
+        try:
+            r = await harness.request_once(
+                port, "POST", f"{prefix}/trigger/{ORDER}", ORDER_HEADERS, body, 150
             )
-            if not ok:
-                bad.append(
-                    {
-                        "i": i,
-                        "prefix": prefix,
-                        "status": r.status_code,
-                        "body": r.text[:300],
-                        "run_id": r.headers.get("x-airflow-run-id"),
-                        "warmup": i < warmup,
-                    }
-                )
-                continue
-            if i >= warmup:
-                rows.append(
-                    {
-                        "prefix": prefix,
-                        "run_id": r.headers["x-airflow-run-id"],
-                        "t_send": t_send,
-                        "t_recv": t_recv,
-                    }
-                )
+        except harness.HTTP_ERRORS as exc:
+            bad.append({"i": i, "prefix": prefix, "error": repr(exc)})
+            continue
+        t_recv = time.time()
+        answer: Any = None
+        with contextlib.suppress(ValueError):
+            answer = json.loads(r.body)
+        ok = (
+            r.status == 200
+            and isinstance(answer, dict)
+            and answer.get("total") == 2970
+            and answer.get("order_id") == order["id"]
+        )
+        if not ok:
+            bad.append(
+                {
+                    "i": i,
+                    "prefix": prefix,
+                    "status": r.status,
+                    "body": r.body[:300].decode(errors="replace"),
+                    "run_id": r.header("x-airflow-run-id"),
+                    "warmup": i < warmup,
+                }
+            )
+            continue
+        if i >= warmup:
+            rows.append(
+                {"prefix": prefix, "run_id": r.header("x-airflow-run-id"), "t_send": t_send, "t_recv": t_recv}
+            )
+    return rows, bad
+
+
+def order_calls(base: str, calls: int, warmup: int, label: str) -> dict[str, Any]:
+    """``send_orders``, then each call's run timings from the DB."""
+    rows, bad = asyncio.run(send_orders(harness.port_of(base), calls, warmup, label))
     timings = run_timings(ORDER_DAG, [r["run_id"] for r in rows], "accept_order")
     # let the last runs end (fulfil_order sleeps 5 s) so that stopping the processes kills no task
     run_timings(ORDER_DAG, [r["run_id"] for r in rows[-3:]], "fulfil_order", limit=30)
@@ -502,8 +417,8 @@ def order_calls(base: str, calls: int, warmup: int, label: str) -> dict[str, Any
     return {
         "calls": len(rows),
         "failures": bad,
-        "all": {k: stats(col(k)) for k in keys},
-        "by_adapter": {p: {k: stats(col(k, p)) for k in keys} for p in PREFIXES},
+        "all": {k: harness.summary(col(k)) for k in keys},
+        "by_adapter": {p: {k: harness.summary(col(k, p)) for k in keys} for p in PREFIXES},
         "rows": rows,
     }
 
@@ -522,37 +437,23 @@ def batches(times: list[float], gap: float = 1.0) -> list[dict[str, Any]]:
     return out
 
 
-async def post_sync_1s(host: str, port: int) -> tuple[int, dict[str, str], bytes]:
+async def post_sync_1s(port: int) -> harness.Response:
     """One call to the FastAPI sync webhook that times out after 1 s (answered 202)."""
-    return await raw_request(
-        host,
-        port,
-        "POST",
-        f"/webhook/trigger/{HOOK_1S}",
-        {"Content-Type": "application/json"},
-        b"{}",
-        timeout=60,
-    )
+    return await harness.request_once(port, "POST", f"/webhook/trigger/{HOOK_1S}", JSON, b"{}", 60)
 
 
 async def concurrent_burst(
     base: str, prefix: str, hook: str, n: int, timeout: float, probes: bool
 ) -> dict[str, Any]:
     """n concurrent sync calls at once; completion times; optional probes of other routes."""
-    host, port = hostport(base)
+    port = harness.port_of(base)
     t0 = time.monotonic()
     results: list[dict[str, Any]] = []
 
     async def one(i: int) -> None:
         try:
-            status, hdrs, body = await raw_request(
-                host,
-                port,
-                "POST",
-                f"{prefix}/trigger/{hook}",
-                {"Content-Type": "application/json"},
-                b'{"i": %d}' % i,
-                timeout=timeout,
+            status, _, body = await harness.request_once(
+                port, "POST", f"{prefix}/trigger/{hook}", JSON, b'{"i": %d}' % i, timeout
             )
             results.append(
                 {"t": time.monotonic() - t0, "status": status, "body": body[:200].decode(errors="replace")}
@@ -563,47 +464,38 @@ async def concurrent_burst(
     probe_out: dict[str, list[Any]] = {"health": [], "fastapi_sync_1s": [], "order_sync": []}
     stop = asyncio.Event()
 
-    async def health_probe() -> None:
+    async def probe(name: str, send: Any, pause: float | None, delay: float = 0.0) -> None:
+        """``send()`` every ``pause`` s until the burst is answered (``None``: once, after ``delay``)."""
+        await asyncio.sleep(delay)
         while not stop.is_set():
             s = time.monotonic()
             try:
-                st, _, _ = await raw_request(host, port, "GET", "/api/v2/monitor/health", timeout=60)
+                st: int | str = (await send()).status
             except Exception as exc:
                 st = type(exc).__name__
-            probe_out["health"].append({"at": s - t0, "ms": (time.monotonic() - s) * 1000, "status": st})
-            await asyncio.sleep(0.5)
+            probe_out[name].append({"at": s - t0, "ms": (time.monotonic() - s) * 1000, "status": st})
+            if pause is None:
+                return
+            await asyncio.sleep(pause)
 
-    async def fastapi_probe() -> None:
-        while not stop.is_set():
-            s = time.monotonic()
-            try:
-                st, _, _ = await post_sync_1s(host, port)
-            except Exception as exc:
-                st = type(exc).__name__
-            probe_out["fastapi_sync_1s"].append(
-                {"at": s - t0, "ms": (time.monotonic() - s) * 1000, "status": st}
-            )
-            await asyncio.sleep(1.0)
-
-    async def order_probe() -> None:
-        await asyncio.sleep(1.0)
-        s = time.monotonic()
-        body = json.dumps({"order": {"id": "probe-1", "sku": "SKU-2", "quantity": 3}}).encode()
-        try:
-            st, hdrs, _ = await raw_request(
-                host,
-                port,
-                "POST",
-                f"/webhook/trigger/{ORDER}",
-                {"Content-Type": "application/json", "Authorization": ORDER_AUTH},
-                body,
-                timeout=150,
-            )
-        except Exception as exc:
-            st = type(exc).__name__
-        probe_out["order_sync"].append({"at": s - t0, "ms": (time.monotonic() - s) * 1000, "status": st})
-
-    extra = [asyncio.create_task(f()) for f in (health_probe, fastapi_probe, order_probe)] if probes else []
+    order = json.dumps({"order": {"id": "probe-1", "sku": "SKU-2", "quantity": 3}}).encode()
+    probe_calls = (
+        [
+            probe("health", lambda: harness.request_once(port, "GET", harness.HEALTH, timeout=60), 0.5),
+            probe("fastapi_sync_1s", lambda: post_sync_1s(port), 1.0),
+            probe(
+                "order_sync",
+                lambda: harness.request_once(
+                    port, "POST", f"/webhook/trigger/{ORDER}", ORDER_HEADERS, order, 150
+                ),
+                None,
+                delay=1.0,
+            ),
+        ]
+        if probes
+        else []
+    )
+    extra = [asyncio.create_task(c) for c in probe_calls]
     await asyncio.gather(*(one(i) for i in range(n)))
     stop.set()
     if extra:
@@ -616,7 +508,7 @@ async def concurrent_burst(
         "statuses": dict(
             Counter(str(r["status"]) if r["status"] is not None else r.get("error") for r in results)
         ),
-        "completion_s": stats([r["t"] for r in results]),
+        "completion_s": harness.summary([r["t"] for r in results]),
         "batches": [
             {"n": b["n"], "first_s": round(b["first"], 2), "last_s": round(b["last"], 2)}
             for b in batches(ok_times)
@@ -632,7 +524,7 @@ async def concurrent_burst(
 async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> dict[str, Any]:
     import psutil
 
-    host, port = hostport(base)
+    port = harness.port_of(base)
     pid = server_pid(base)
     if pid is None:
         raise RuntimeError("api-server pid not found")
@@ -646,7 +538,7 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
         )
 
     # warm-up: the trigger path, the waiter thread, the DAG cache, a few thread-pool threads
-    await asyncio.gather(*(post_sync_1s(host, port) for _ in range(40)))
+    await asyncio.gather(*(post_sync_1s(port) for _ in range(40)))
     await asyncio.sleep(2.0)
     rss_before = proc.memory_info().rss
     threads_before = proc.num_threads()
@@ -663,14 +555,8 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
             attempts += 1
             ts = time.monotonic() - t0
             try:
-                status, hdrs, body = await raw_request(
-                    host,
-                    port,
-                    "POST",
-                    f"/webhook/trigger/{HOOK_LONG}",
-                    {"Content-Type": "application/json"},
-                    b'{"i": %d}' % i,
-                    timeout=timeout + 180,
+                response = await harness.request_once(
+                    port, "POST", f"/webhook/trigger/{HOOK_LONG}", JSON, b'{"i": %d}' % i, timeout + 180
                 )
             except Exception as exc:
                 results.append(
@@ -683,7 +569,7 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
                     }
                 )
                 return
-            retry_after = hdrs.get("retry-after")
+            status, body, retry_after = response.status, response.body, response.header("retry-after")
             if status == 503:
                 answers_503[1] += 1
                 answers_503[0] += attempts == 1
@@ -698,7 +584,7 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
                     "status": status,
                     "attempts": attempts,
                     "body": body[:300].decode(errors="replace"),
-                    "location": hdrs.get("location"),
+                    "location": response.header("location"),
                     "retry_after": retry_after,
                 }
             )
@@ -759,9 +645,9 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
         "all_503_answers": answers_503[1],
         "attempts": dict(Counter(r["attempts"] for r in results)),
         "runs_created": runs_created,
-        "answer_time_s": stats([r["t"] - r["start"] for r in results]),
+        "answer_time_s": harness.summary([r["t"] - r["start"] for r in results]),
         # a 202 comes `timeout` after the run exists: the rest is queueing before/while accepting
-        "accept_latency_s": stats([r["t"] - r["start"] - timeout for r in ok]),
+        "accept_latency_s": harness.summary([r["t"] - r["start"] - timeout for r in ok]),
         "all_waiting_after_s": all_waiting_at,
         "accept_rate_per_s": (n / accept_s) if accept_s else None,
         "rss_before_mb": rss_before / 2**20,
@@ -781,13 +667,16 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
 
 
 def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -> dict[str, Any]:
-    from airflow import settings
     from airflow.models import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import event, select
+    from sqlalchemy.engine import Engine
 
-    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, fetch_runs, read_settings
+    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, read_settings
     from airflow_webhook_trigger.waiter import RunWaiter
+
+    gw = AirflowRunGateway(read_settings())
+    fetch_runs = gw.fetch_settled  # what runtime.py gives the waiter
 
     need = max(ns)
     with create_session() as s:
@@ -799,13 +688,12 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
             ).all()
         )
     if len(keys) < need:
-        gw = AirflowRunGateway(read_settings())
         t0 = time.monotonic()
         tag = secrets.token_hex(3)
         missing = need - len(keys)
         for i in range(missing):
             keys.append(gw.trigger(PLAIN_DAG, f"syncbench_b_{tag}_{i:05d}", {}).key)
-        log(f"(b) created {missing} queued runs of {PLAIN_DAG} in {time.monotonic() - t0:.1f}s")
+        harness.log(f"(b) created {missing} queued runs of {PLAIN_DAG} in {time.monotonic() - t0:.1f}s")
     keys = keys[:need]
     with create_session() as s:
         states = Counter(
@@ -844,9 +732,9 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
             ts.append(time.perf_counter() - s)
         # fetch_runs returns only settled runs: none of these queued runs may come back
         assert not snaps, "runs unexpectedly settled"
-        single[n] = statistics.median(ts) * 1000
+        single[n] = (harness.percentile(ts, 50) or 0.0) * 1000
 
-    event.listen(settings.engine, "before_cursor_execute", on_exec)
+    event.listen(Engine, "before_cursor_execute", on_exec)
     rows = []
     try:
         for tick in ticks:
@@ -875,7 +763,7 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
                         "fetches_per_s": (f1 - f0) / el,
                         "statements_per_s": (c1 - c0) / el,
                         "statements_per_fetch": ((c1 - c0) / (f1 - f0)) if f1 > f0 else None,
-                        "fetch_ms_p50": (statistics.median(ft) * 1000) if ft else None,
+                        "fetch_ms_p50": (harness.percentile(ft, 50) or 0.0) * 1000 if ft else None,
                         "fetch_ms_max": (max(ft) * 1000) if ft else None,
                         "single_fetch_ms": single.get(n),
                         "cpu_pct_one_core": 100 * (p1 - p0) / el,
@@ -884,12 +772,12 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
                 row = asyncio.run(measure())
                 time.sleep(tick * 3)  # let the poller go idle
                 rows.append(row)
-                log(
+                harness.log(
                     f"(b) tick {tick} waiters {n}: {row['fetches_per_s']:.1f} fetch/s, "
                     f"{row['statements_per_s']:.1f} stmt/s, fetch {fmt(row['fetch_ms_p50'], 2)} ms"
                 )
     finally:
-        event.remove(settings.engine, "before_cursor_execute", on_exec)
+        event.remove(Engine, "before_cursor_execute", on_exec)
     delivery = delivery_inprocess(keys, ticks, 10 if window < 5 else 30, [0, max(ns)])
     return {"rows": rows, "example_statement": stmts[0] if stmts else None, "delivery": delivery}
 
@@ -903,10 +791,11 @@ def delivery_inprocess(
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, fetch_runs, read_settings
+    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, read_settings
     from airflow_webhook_trigger.waiter import RESPONSE_KEY, RunWaiter
 
     gw = AirflowRunGateway(read_settings())
+    fetch_runs = gw.fetch_settled
     tag = secrets.token_hex(3)
     rows = []
     for tick in ticks:
@@ -949,8 +838,8 @@ def delivery_inprocess(
 
             d = asyncio.run(go())
             time.sleep(tick * 3)
-            rows.append({"tick": tick, "other_waiters": nbg, **stats(d)})
-            log(
+            rows.append({"tick": tick, "other_waiters": nbg, **harness.summary(d)})
+            harness.log(
                 f"(a') in-process tick {tick} +{nbg} waiters: commit->wake p50 {fmt(rows[-1]['p50'])} p99 {fmt(rows[-1]['p99'])} ms"
             )
     return rows
@@ -1126,7 +1015,7 @@ def report(res: dict[str, Any]) -> str:
                         [
                             k,
                             len(v),
-                            pct(ms, 50),
+                            harness.percentile(ms, 50),
                             max(ms),
                             json.dumps(dict(Counter(str(x["status"]) for x in v))),
                         ]
@@ -1197,8 +1086,12 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
         "log_dir": str(log_dir),
         "problems": {},
     }
-    env = setup_airflow(args.db)
-    res["airflow_env"] = {k: v for k, v in env.items() if "SECRET" not in k and "PASSWORD" not in k}
+    dep = setup_airflow(args.db)
+    res["airflow_env"] = {
+        k: v
+        for k, v in dep.env.items()
+        if k.startswith("AIRFLOW") and "SECRET" not in k and "PASSWORD" not in k
+    }
     upsert_hook(HOOK_LONG, long_timeout)
     upsert_hook(HOOK_5S, 5)
     upsert_hook(HOOK_1S, 1)
@@ -1212,12 +1105,12 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
         res["a"], res["d"], res["c"] = {}, {}, {}
         # Phase A: default tick, fast scheduler: (a) + (d), then the Flask / FastAPI bursts (c)
         wait_quiet(args.wait_other, notes, "phase A")
-        with processes(log_dir, "A_tick0.05_idle0.1", scheduler=True, tick=0.05, idle_sleep=0.1) as base:
+        with processes(dep, log_dir, "A_tick0.05_idle0.1", scheduler=True, tick=0.05, idle_sleep=0.1) as base:
             if parts & {"a", "d"}:
                 r = order_calls(base, calls, warmup, "a1")
                 res["a"]["tick 0.05"] = {"tick": 0.05, "result": r}
                 res["d"]["idle 0.1"] = {"idle_sleep": 0.1, "result": r}
-                log(
+                harness.log(
                     f"(a) tick 0.05: delivery p50 {fmt(r['all']['delivery_ms']['p50'])} p99 {fmt(r['all']['delivery_ms']['p99'])} ms; "
                     f"e2e p50 {fmt(r['all']['e2e_ms']['p50'], 0)} ms"
                 )
@@ -1229,33 +1122,39 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
                         concurrent_burst(base, prefix, HOOK_5S, 60 if quick else 100, 200, probes=True)
                     )
                     bursts.append(bst)
-                    log(f"(c) burst {prefix}: {bst['statuses']} batches {bst['batches']}")
+                    harness.log(f"(c) burst {prefix}: {bst['statuses']} batches {bst['batches']}")
                     time.sleep(3)
                 res["c"]["bursts"] = bursts
         problems("A_tick0.05_idle0.1")
         if "a" in parts:
             wait_quiet(args.wait_other, notes, "phase B")
-            with processes(log_dir, "B_tick0.01_idle0.1", scheduler=True, tick=0.01, idle_sleep=0.1) as base:
+            with processes(
+                dep, log_dir, "B_tick0.01_idle0.1", scheduler=True, tick=0.01, idle_sleep=0.1
+            ) as base:
                 r = order_calls(base, calls, warmup, "a2")
                 res["a"]["tick 0.01"] = {"tick": 0.01, "result": r}
-                log(
+                harness.log(
                     f"(a) tick 0.01: delivery p50 {fmt(r['all']['delivery_ms']['p50'])} p99 {fmt(r['all']['delivery_ms']['p99'])} ms"
                 )
             problems("B_tick0.01_idle0.1")
         if "d" in parts and not quick:
             wait_quiet(args.wait_other, notes, "phase C")
-            with processes(log_dir, "C_tick0.05_idle1.0", scheduler=True, tick=0.05, idle_sleep=1.0) as base:
+            with processes(
+                dep, log_dir, "C_tick0.05_idle1.0", scheduler=True, tick=0.05, idle_sleep=1.0
+            ) as base:
                 r = order_calls(base, max(10, calls // 2), warmup, "d2")
                 res["d"]["idle 1.0"] = {"idle_sleep": 1.0, "result": r}
                 res["a"]["tick 0.05 (idle 1.0)"] = {"tick": 0.05, "result": r}
-                log(f"(d) idle 1.0: e2e p50 {fmt(r['all']['e2e_ms']['p50'], 0)} ms")
+                harness.log(f"(d) idle 1.0: e2e p50 {fmt(r['all']['e2e_ms']['p50'], 0)} ms")
             problems("C_tick0.05_idle1.0")
         if "c" in parts:
             wait_quiet(args.wait_other, notes, "phase D")
-            with processes(log_dir, "D_apiserver_only", scheduler=False, tick=0.05, idle_sleep=0.1) as base:
+            with processes(
+                dep, log_dir, "D_apiserver_only", scheduler=False, tick=0.05, idle_sleep=0.1
+            ) as base:
                 m = asyncio.run(many_waiting(base, waiters, long_timeout, notes))
                 res["c"]["many"] = m
-                log(
+                harness.log(
                     f"(c) {waiters} waiting: {m['statuses']}, RSS {m['rss_before_mb']:.0f} -> {m['rss_during_mb']:.0f} MiB"
                 )
             problems("D_apiserver_only")
@@ -1267,17 +1166,11 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
         ns = [0, 1, 100, 200] if quick else [0, 1, 100, 1000]
         ticks = [0.05] if quick else [0.05, 0.01]
         res["b"] = part_b(ns, ticks, 2.0 if quick else 5.0, notes)
-    if args.db == "postgres":
-        from airflow import settings
+    from airflow import settings
 
-        settings.dispose_orm()
-        with contextlib.suppress(Exception):
-            pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-    return res
-
-
-def slim(res: dict[str, Any]) -> dict[str, Any]:
-    """JSON output: per-call rows kept, but small."""
+    settings.dispose_orm()
+    dep.close()
+    shutil.rmtree(dep.home, ignore_errors=True)  # the logs stay in log_dir
     return res
 
 
@@ -1306,11 +1199,17 @@ def main(argv: list[str]) -> int:
     )
     args = p.parse_args(argv)
 
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGTERM, harness.on_sigterm)
     report_out = sys.stderr if args.json == "-" else sys.stdout
+
+    def dump(obj: Any) -> None:
+        if args.json:
+            text = json.dumps(obj, indent=1, default=str)
+            if args.json == "-":
+                sys.stdout.write(text + "\n")
+            else:
+                Path(args.json).write_text(text)
+
     if args.db == "both":
         results = []
         for db in ("sqlite", "postgres"):
@@ -1319,44 +1218,26 @@ def main(argv: list[str]) -> int:
             child = [
                 sys.executable,
                 str(SCRIPT),
+                *argv,
                 "--db",
                 db,
                 "--json",
                 path,
-                "--parts",
-                args.parts,
-                "--calls",
-                str(args.calls),
-                "--waiters",
-                str(args.waiters),
-                "--long-timeout",
-                str(args.long_timeout),
-                "--wait-other",
-                str(args.wait_other),
-            ]
-            if args.quick:
-                child.append("--quick")
+            ]  # the last --db/--json win
             proc = subprocess.run(child, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=report_out)
             if proc.returncode != 0:
-                log(f"{db}: child failed ({proc.returncode})")
+                harness.log(f"{db}: child failed ({proc.returncode})")
                 continue
             results.append(json.loads(Path(path).read_text()))
-        if args.json:
-            text = json.dumps(results, indent=1, default=str)
-            (sys.stdout.write(text + "\n") if args.json == "-" else Path(args.json).write_text(text))
+        dump(results)
         return 0 if results else 1
     try:
         res = run_db(args)
     except KeyboardInterrupt:
-        log("interrupted")
+        harness.log("interrupted")
         return 130
     print(report(res), file=report_out, flush=True)
-    if args.json:
-        text = json.dumps(slim(res), indent=1, default=str)
-        if args.json == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            Path(args.json).write_text(text)
+    dump(res)
     return 0
 
 
