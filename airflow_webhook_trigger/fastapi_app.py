@@ -128,6 +128,11 @@ class Admission:
 
     async def _acquire_in_time(self, waitable: anyio.Lock | anyio.Semaphore, why: str) -> None:
         """Acquire within ``trigger_slot_wait_seconds``, waiting in the event loop, else 503."""
+        try:
+            waitable.acquire_nowait()  # free: no timer, no cancel scope
+            return
+        except anyio.WouldBlock:
+            pass
         acquired = False
         with anyio.move_on_after(self._settings.trigger_slot_wait_seconds):
             await waitable.acquire()

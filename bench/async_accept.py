@@ -547,7 +547,7 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
         log_level=args.log_level,
         all_admins=args.rest_auth == "all-admins",
         plugin_src=args.plugin_src,
-        settings=SETTINGS,
+        settings=harness.plugin_settings(SETTINGS, args),
     )
     keep.append(dep.home)
     home, port = dep.home, dep.port
@@ -573,7 +573,7 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                 "body": body,
             }
             rest_headers = [("Content-Type", "application/json")]
-            if args.rest_auth == "jwt":
+            if args.rest_auth == "jwt" and not args.no_rest:
                 admin_pw = json.loads((home / "passwords.json").read_text())["admin"]
                 status, _, raw = harness.call(
                     server.base,
@@ -585,13 +585,14 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                 if status not in (200, 201):
                     raise RuntimeError(f"POST /auth/token -> {status}: {raw[:300]!r}")
                 rest_headers.append(("Authorization", f"Bearer {json.loads(raw)['access_token']}"))
-            paths["airflow REST"] = {
-                "path": f"/api/v2/dags/{DAG_ID}/dagRuns",
-                "headers": rest_headers,
-                "body": json.dumps(
-                    {"logical_date": None, "conf": conf}, separators=(",", ":"), ensure_ascii=False
-                ),
-            }
+            if not args.no_rest:
+                paths["airflow REST"] = {
+                    "path": f"/api/v2/dags/{DAG_ID}/dagRuns",
+                    "headers": rest_headers,
+                    "body": json.dumps(
+                        {"logical_date": None, "conf": conf}, separators=(",", ":"), ensure_ascii=False
+                    ),
+                }
             paths[CEILING] = {
                 "path": "/bench-ceiling/empty",
                 "headers": [("Content-Type", "application/json")],
@@ -968,6 +969,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--profile-top", type=int, default=40)
     p.add_argument("--profile-verbose", action="store_true", help="print pstats' top cumulative entries")
     p.add_argument("--rest-auth", choices=("jwt", "all-admins"), default="jwt")
+    p.add_argument(
+        "--no-rest",
+        action="store_true",
+        help="leave Airflow's REST trigger out (webhook and empty route only: comparing commits or settings)",
+    )
     p.add_argument(
         "--plugin-src",
         metavar="DIR",

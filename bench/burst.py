@@ -228,7 +228,11 @@ def burst_point(
 
 def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, Any]:
     dep = harness.Deployment(
-        db, prefix="webhook-burst", pg_db=aa.PG_DB, log_level=args.log_level, settings=aa.SETTINGS
+        db,
+        prefix="webhook-burst",
+        pg_db=aa.PG_DB,
+        log_level=args.log_level,
+        settings=harness.plugin_settings(aa.SETTINGS, args),
     )
     keep.append(dep.home)
     result: dict[str, Any] = {"db": db, "airflow_home": str(dep.home), "port": dep.port, "points": []}

@@ -939,6 +939,24 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client with taskset")
     p.add_argument("--keep", action="store_true", help="keep the temp AIRFLOW_HOME and the PG database")
     p.add_argument("--report-from", metavar="JSON", help="only print the report of an earlier --json file")
+    p.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a [webhook_trigger] setting for the plugin, e.g. max_concurrent_triggers=16 (repeatable)",
+    )
+
+
+def plugin_settings(defaults: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
+    """The script's environment settings, with ``--set NAME=VALUE`` ones over them."""
+    out = dict(defaults)
+    for item in getattr(args, "set", None) or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SystemExit(f"--set takes NAME=VALUE, not {item!r}")
+        out[f"AIRFLOW__WEBHOOK_TRIGGER__{name.strip().upper()}"] = value
+    return out
 
 
 def saved_results(args: argparse.Namespace, keys: Iterable[str]) -> list[dict[str, Any]]:
