@@ -196,16 +196,22 @@ class AirflowRunGateway:
     Either way the DAG is deserialized once per version and its params are checked
     with validators compiled once per version (a 422 naming the param).
 
-    At most ``max_concurrent_triggers`` requests hold a DB connection at once (the
-    api-server's thread pool is larger than SQLAlchemy's pool: MEASURED.md); a request
-    that cannot get a slot within ``trigger_slot_wait_seconds``, or whose transaction
-    hits a lock or timeout, is answered 503 + Retry-After and starts no run.
+    At most ``max_concurrent_triggers`` requests are in here at once. The lean runs among
+    them are written in groups (:mod:`group_commit`: one transaction and one connection per
+    group); a run through Airflow's own path holds a connection of its own, and at most
+    ``max_trigger_connections`` do at once (the api-server's thread pool is larger than
+    SQLAlchemy's pool: MEASURED.md). A request that cannot get a slot within
+    ``trigger_slot_wait_seconds``, or whose transaction hits a lock or timeout, is answered
+    503 + Retry-After and starts no run.
     """
 
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self._settings = settings
         self._db = database or metadata_database(db_limits(settings))
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
+        #: connections held by runs going through Airflow's own path (one each; the lean runs
+        #: of a group share one, and the version reads are one at a time)
+        self._connections = threading.BoundedSemaphore(settings.max_trigger_connections)
         self._runs = RunFactory()
         # the same staleness as the webhook definitions' cache: a DAG re-serialized into a
         # new version gets its runs at that version within registry_cache_seconds, as a
@@ -213,6 +219,7 @@ class AirflowRunGateway:
         self._versions: TtlCache[str, tuple[LatestVersion, RunTemplate]] = TtlCache(
             settings.registry_cache_seconds, max_entries=1024
         )
+        self._reading = threading.Lock()
         self._writes: GroupCommit[_RunWrite, int] = GroupCommit(self._db.transaction, self._write_group)
 
     @property
@@ -229,12 +236,22 @@ class AirflowRunGateway:
         found = self._versions.get(dag_id)
         if found is not MISSING:
             return found
-        with self._db.session() as session:
-            latest = latest_version(dag_id, session)
-            template = None if latest is None else self._runs.template(latest, session)
-        if latest is None or template is None:
-            raise NotFound(f"DAG {dag_id!r} not found")
-        self._versions.put(dag_id, (latest, template))
+        # one read at a time: the requests arriving as the cached version expires make one
+        # read (and hold one connection), not one each; waiting for it is bounded like a read
+        if not self._reading.acquire(timeout=self._db.limits.timeout):
+            raise self._db.unavailable()
+        try:
+            found = self._versions.get(dag_id)
+            if found is not MISSING:
+                return found
+            with self._db.session() as session:
+                latest = latest_version(dag_id, session)
+                template = None if latest is None else self._runs.template(latest, session)
+            if latest is None or template is None:
+                raise NotFound(f"DAG {dag_id!r} not found")
+            self._versions.put(dag_id, (latest, template))
+        finally:
+            self._reading.release()
         return latest, template
 
     def _write_group(self, writes: Sequence[_RunWrite], session: Connection) -> list[int]:
@@ -247,6 +264,27 @@ class AirflowRunGateway:
         keys = insert_runs([w.run for w in writes], session)
         claim_and_record_many(session, [(w.record, w.claim) for w in writes if w.record is not None])
         return keys
+
+    def _airflow_trigger(
+        self,
+        template: RunTemplate,
+        run_id: str,
+        conf: dict[str, object],
+        record: DeliveryRow | None,
+        claim: DeliveryKey | None,
+    ) -> int:
+        """A run through Airflow's own trigger path, in a transaction (and connection) of its own."""
+        if not self._connections.acquire(timeout=self._settings.trigger_slot_wait_seconds):
+            raise self._busy(TOO_MANY_AT_ONCE)
+        try:
+            with self._db.session() as session:
+                self._db.bound_writes(session)
+                key = _airflow_trigger(template.dag, run_id, conf, session)
+                if record is not None:
+                    claim_and_record(session, record, claim)
+            return key
+        finally:
+            self._connections.release()
 
     def trigger(
         self,
@@ -273,11 +311,7 @@ class AirflowRunGateway:
                 prepared = self._runs.prepare(template, latest, run_id, conf)
                 key = self._writes.submit(_RunWrite(prepared, record, claim))
             else:
-                with self._db.session() as session:
-                    self._db.bound_writes(session)
-                    key = _airflow_trigger(template.dag, run_id, conf, session)
-                    if record is not None:
-                        claim_and_record(session, record, claim)
+                key = self._airflow_trigger(template, run_id, conf, record, claim)
             # committed: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
         except DagNotFound:

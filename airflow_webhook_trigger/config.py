@@ -30,7 +30,10 @@ class Settings:
     query_max_params: int = 1000
     query_max_length: int = 65536
     max_conf_bytes: int = 64 * 1024
-    max_concurrent_triggers: int = 4
+    #: requests per process starting a run at once (FastAPI: admitted; the rest wait, then 503)
+    max_concurrent_triggers: int = 32
+    #: DB connections those requests hold at once (a group commit holds one for its group)
+    max_trigger_connections: int = 4
     trigger_slot_wait_seconds: float = 2.0
     retry_after_seconds: int = 5
     db_lock_timeout_seconds: float = 3.0

@@ -86,15 +86,17 @@ T = TypeVar("T")
 
 
 class _Gate:
-    """This event loop's admission: ``max_concurrent_triggers`` slots and their own threads,
-    and as many threads again for the quick lookups made before (webhook, run status)."""
+    """This event loop's admission: ``max_concurrent_triggers`` slots and their own threads;
+    ``max_trigger_connections`` threads for the lookups made before (a webhook not cached,
+    a run's status: a DB read each) and as many for first credential checks (a scrypt and
+    its 16 MiB each): both stay small however many triggers are admitted."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, connections: int) -> None:
         self.slots = anyio.Semaphore(slots)
         self.threads = anyio.CapacityLimiter(slots)
-        self.lookups = anyio.CapacityLimiter(slots)
-        #: slow credential checks (a scrypt each): threads of their own, one check per key at a time
-        self.checks = anyio.CapacityLimiter(slots)
+        self.lookups = anyio.CapacityLimiter(connections)
+        #: slow credential checks: threads of their own, one check per key at a time
+        self.checks = anyio.CapacityLimiter(connections)
         self.check_locks: dict[str, anyio.Lock] = {}
 
 
@@ -118,7 +120,9 @@ class Admission:
         loop = asyncio.get_running_loop()
         gate = self._gates.get(loop)
         if gate is None:
-            gate = self._gates[loop] = _Gate(self._settings.max_concurrent_triggers)
+            settings = self._settings
+            gate = _Gate(settings.max_concurrent_triggers, settings.max_trigger_connections)
+            self._gates[loop] = gate
         return gate
 
     async def lookup(self, work: Callable[[], T]) -> T:

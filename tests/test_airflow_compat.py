@@ -378,3 +378,53 @@ def test_a_repeat_in_the_same_group_gets_the_first_delivery_and_starts_no_run(
     assert repeats[0].run_id == winner.run_id
     stored = {r.run_id for r in runs_of("wt_params") if r.run_id in ids}
     assert stored == {ids[0], ids[2], winner.run_id}
+
+
+def test_requests_arriving_as_the_version_expires_read_it_once(airflow_db: None, monkeypatch: Any) -> None:
+    import airflow_webhook_trigger.airflow_compat as compat
+
+    gateway = _gateway(registry_cache_seconds=60, max_concurrent_triggers=8)
+    reads: list[str] = []
+    real = compat.latest_version
+
+    def slow_read(dag_id: str, session: Any) -> Any:
+        reads.append(dag_id)
+        threading.Event().wait(0.2)  # long enough for the other seven to arrive meanwhile
+        return real(dag_id, session)
+
+    monkeypatch.setattr(compat, "latest_version", slow_read)
+    got = _concurrently(
+        [
+            (lambda i=i: gateway.trigger("wt_params", f"webhook__gw-ver-000003__{i}", {"amount": 1}))
+            for i in range(8)
+        ]
+    )
+    assert not [g for g in got if isinstance(g, Exception)], got
+    assert reads == ["wt_params"]
+
+
+def test_waiting_for_another_requests_version_read_is_bounded(airflow_db: None) -> None:
+    gateway = _gateway(registry_cache_seconds=60, db_timeout_seconds=0.2, db_lock_timeout_seconds=0.1)
+    assert gateway._reading.acquire()  # another request's read that hangs
+    try:
+        with pytest.raises(ServiceUnavailable) as info:
+            gateway.trigger("wt_params", "webhook__gw-ver-000004__1", {"amount": 1})
+    finally:
+        gateway._reading.release()
+    assert "Retry-After" in info.value.headers
+
+
+def test_runs_through_airflows_path_hold_at_most_max_trigger_connections(airflow_db: None) -> None:
+    gateway = _gateway(max_trigger_connections=1, trigger_slot_wait_seconds=0.05)
+    assert gateway._connections.acquire(timeout=1)  # another run through Airflow's path
+    try:
+        with pytest.raises(ServiceUnavailable) as info:
+            gateway.trigger("wt_mapped", "webhook__gw-conn-000001__1", {})
+        if _lean_proven():  # a lean run needs none of these: it writes with its group
+            run = gateway.trigger("wt_params", "webhook__gw-conn-000001__2", {"amount": 1})
+            assert run.run_id == "webhook__gw-conn-000001__2"
+    finally:
+        gateway._connections.release()
+    assert info.value.headers == {"Retry-After": "5"}
+    assert not [r for r in runs_of("wt_mapped") if r.run_id == "webhook__gw-conn-000001__1"]
+    gateway.trigger("wt_mapped", "webhook__gw-conn-000001__3", {})  # released: it goes through

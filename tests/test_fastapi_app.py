@@ -184,3 +184,26 @@ def test_wrong_password_flood_holds_no_trigger_slot_and_delays_no_other_webhook(
     # and the calm webhook's first (slow) check did not queue behind the flood's twelve
     assert finished.index("calm") < len(finished) - 1
     assert [dag for dag, _, _ in runs.triggered] == ["dag_a"]
+
+
+def test_lookups_and_first_checks_run_at_most_max_trigger_connections_at_once() -> None:
+    admission = Admission(Settings(max_concurrent_triggers=16, max_trigger_connections=2))
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def work() -> str:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+        return "ok"
+
+    async def scenario() -> list[str]:
+        lookups = [admission.lookup(work) for _ in range(10)]
+        checks = [admission.slow_check(f"key-{i}", work) for i in range(10)]
+        return list(await asyncio.gather(*lookups, *checks))
+
+    assert asyncio.run(scenario()) == ["ok"] * 20
+    assert most[0] <= 4  # two lookup threads and two check threads, however many slots
