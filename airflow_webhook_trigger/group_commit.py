@@ -18,6 +18,10 @@ committed. When a group fails:
 - anything else (a unique key taken, a bad row): each write is retried alone, in a
   transaction of its own, so one bad request fails alone and the others are written.
 
+A writer waits without a deadline of its own: the group's transaction has the session's
+(``db_timeout_seconds``, its connection cut by the watchdog past it), so a writer waits at
+most that for the group before its own, then that for its own.
+
 Nothing here imports Airflow.
 """
 
