@@ -61,7 +61,6 @@ from airflow_webhook_trigger.signatures import (
 )
 from airflow_webhook_trigger.signatures import verify as verify_signature
 from airflow_webhook_trigger.source import WebhookSource
-from airflow_webhook_trigger.ttl_cache import MISSING
 from airflow_webhook_trigger.waiter import RunSnapshot
 
 
@@ -141,28 +140,9 @@ class WebhookEndpoint:
         :raises NotFound: unknown, disabled or malformed id
         :raises PayloadTooLarge: Content-Length over the limit
         """
-        self._check_method(method)
-        return self._located(
-            self._source.get(webhook_id) if ID_RE.match(webhook_id) else None, content_length
-        )
-
-    def locate_now(self, method: str, webhook_id: str, content_length: str | None) -> Webhook | None:
-        """:meth:`locate` answered without I/O (the definition is in the process's cache, or
-        the id is malformed), for an adapter to call in its event loop; None when the
-        definition must be read: then call :meth:`locate` on a worker thread.
-
-        :raises WebhookError: as :meth:`locate`
-        """
-        self._check_method(method)
-        found = self._source.peek(webhook_id) if ID_RE.match(webhook_id) else None
-        return None if found is MISSING else self._located(found, content_length)
-
-    @staticmethod
-    def _check_method(method: str) -> None:
         if method != "POST":
             raise MethodNotAllowed(f"method {method[:16]} not allowed; use POST", headers={"Allow": "POST"})
-
-    def _located(self, webhook: Webhook | None, content_length: str | None) -> Webhook:
+        webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
         if webhook is None or not webhook.enabled:
             raise NotFound("no such webhook")
         check_declared_size(content_length, self.settings.max_body_bytes)

@@ -87,8 +87,8 @@ T = TypeVar("T")
 
 class _Gate:
     """This event loop's admission: ``max_concurrent_triggers`` slots and their own threads;
-    ``max_trigger_connections`` threads for the lookups made before (a webhook not cached,
-    a run's status: a DB read each) and as many for first credential checks (a scrypt and
+    ``max_trigger_connections`` threads for the lookups made before (the webhook, a run's
+    status: a DB read unless cached) and as many for first credential checks (a scrypt and
     its 16 MiB each): both stay small however many triggers are admitted."""
 
     def __init__(self, slots: int, connections: int) -> None:
@@ -194,9 +194,6 @@ class _PluginRoute:
         endpoint = self._runtime().endpoint
         webhook_id = str(request.path_params.get("webhook_id", ""))
         length = request.headers.get("content-length")
-        found = endpoint.locate_now(request.method, webhook_id, length)  # cached: no thread needed
-        if found is not None:
-            return found
         return await self._admission().lookup(lambda: endpoint.locate(request.method, webhook_id, length))
 
     async def _authenticated(self, webhook: Webhook, incoming: WebhookRequest) -> Authenticated:

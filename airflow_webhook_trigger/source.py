@@ -7,17 +7,13 @@ from collections.abc import Callable
 from typing import Protocol
 
 from airflow_webhook_trigger.model import Webhook
-from airflow_webhook_trigger.ttl_cache import MISSING, Missing, TtlCache
+from airflow_webhook_trigger.ttl_cache import MISSING, TtlCache
 
 
 class WebhookSource(Protocol):
     """Where webhook definitions come from (the registry)."""
 
     def get(self, webhook_id: str) -> Webhook | None: ...
-
-    def peek(self, webhook_id: str) -> Webhook | Missing | None:
-        """What :meth:`get` would return, if known without I/O; else ``MISSING``."""
-        ...
 
 
 class CachedSource:
@@ -48,9 +44,6 @@ class CachedSource:
         value = self._source.get(webhook_id)
         self._cache.put(webhook_id, value)
         return value
-
-    def peek(self, webhook_id: str) -> Webhook | Missing | None:
-        return self._cache.get(webhook_id)
 
     def invalidate(self) -> None:
         self._cache.clear()

@@ -44,7 +44,6 @@ from airflow_webhook_trigger.model import (
 )
 from airflow_webhook_trigger.signature_config import SecretInput, parse_signature, signature_document
 from airflow_webhook_trigger.signatures import SecretRef, SignatureSpec
-from airflow_webhook_trigger.ttl_cache import MISSING, Missing
 
 metadata = MetaData()
 
@@ -195,10 +194,6 @@ class WebhookStore:
         with self._sessions() as session:
             row = session.execute(select(webhooks_table).where(webhooks_table.c.id == webhook_id)).first()
         return webhook_from_row(row) if row is not None else None
-
-    def peek(self, webhook_id: str) -> Missing:
-        """Nothing is known here without reading the DB."""
-        return MISSING
 
     def require(self, webhook_id: str) -> Webhook:
         webhook = self.get(webhook_id)

@@ -975,11 +975,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="leave Airflow's REST trigger out (webhook and empty route only: comparing commits or settings)",
     )
     p.add_argument(
-        "--plugin-src",
-        metavar="DIR",
-        help="serve the plugin from this checkout (e.g. a git worktree of an older commit) to compare two commits",
-    )
-    p.add_argument(
         "-w", "--workers", type=int, default=1, help="api-server workers (more than 1: nothing is pinned)"
     )
     harness.add_run_arguments(p)

@@ -233,6 +233,7 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
         pg_db=aa.PG_DB,
         log_level=args.log_level,
         settings=harness.plugin_settings(aa.SETTINGS, args),
+        plugin_src=args.plugin_src,
     )
     keep.append(dep.home)
     result: dict[str, Any] = {"db": db, "airflow_home": str(dep.home), "port": dep.port, "points": []}
@@ -457,7 +458,9 @@ def main(argv: list[str]) -> int:
             sys.stdout,
         )
         return 0
-    harness.log(f"plugin code: {harness.code_version()}")
+    harness.log(
+        f"plugin code: {harness.code_version(Path(args.plugin_src) if args.plugin_src else harness.ROOT)}"
+    )
     started = time.time()
     errors = (RuntimeError, OSError, subprocess.SubprocessError, ValueError)
     bench = lambda db, homes: bench_db(db, args, homes)  # noqa: E731

@@ -940,6 +940,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true", help="keep the temp AIRFLOW_HOME and the PG database")
     p.add_argument("--report-from", metavar="JSON", help="only print the report of an earlier --json file")
     p.add_argument(
+        "--plugin-src",
+        metavar="DIR",
+        help="serve the plugin from this checkout (e.g. a git worktree of an older commit) to compare two commits",
+    )
+    p.add_argument(
         "--set",
         metavar="NAME=VALUE",
         action="append",

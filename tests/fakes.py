@@ -21,9 +21,6 @@ class FakeSource:
         self.calls += 1
         return self.webhooks.get(webhook_id)
 
-    def peek(self, webhook_id: str) -> Webhook | None:
-        return self.webhooks.get(webhook_id)
-
 
 @dataclass
 class FakeRuns:

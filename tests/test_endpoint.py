@@ -174,48 +174,6 @@ def test_locate_declared_length_over_limit_is_413(content_length: str | None, ra
         endpoint.locate("POST", "hook-0123456789", content_length)
 
 
-@pytest.mark.parametrize(
-    ("method", "webhook_id", "length", "error"),
-    [
-        ("GET", "hook-0123456789", None, MethodNotAllowed),
-        ("POST", "unknown-0123456", None, NotFound),
-        ("POST", "bad id!", None, NotFound),
-        ("POST", "off-0123456789", None, NotFound),
-        ("POST", "hook-0123456789", "1048577", PayloadTooLarge),
-        ("POST", "hook-0123456789", "12", None),
-    ],
-)
-def test_locate_now_answers_as_locate_when_nothing_must_be_read(
-    method: str, webhook_id: str, length: str | None, error: type[Exception] | None
-) -> None:
-    endpoint, _ = _endpoint(_webhook(), _webhook(id="off-0123456789", enabled=False))
-    for locate in (endpoint.locate, endpoint.locate_now):
-        if error is None:
-            assert locate(method, webhook_id, length) is not None
-        else:
-            with pytest.raises(error):
-                locate(method, webhook_id, length)
-
-
-def test_locate_now_is_none_until_the_definition_is_cached() -> None:
-    now = [0.0]
-    inner = FakeSource({"hook-0123456789": _webhook()})
-    endpoint = WebhookEndpoint(Settings(), CachedSource(inner, 1.0, clock=lambda: now[0]), FakeRuns())
-    assert endpoint.locate_now("POST", "hook-0123456789", None) is None
-    assert inner.calls == 0  # nothing read: the adapter reads on a thread instead
-    with pytest.raises(NotFound):  # a malformed id needs no read at all
-        endpoint.locate_now("POST", "bad id!", None)
-    assert endpoint.locate("POST", "hook-0123456789", None) is not None
-    assert endpoint.locate_now("POST", "hook-0123456789", None) is not None
-    with pytest.raises(NotFound):  # an unknown id, once read, is cached as unknown
-        endpoint.locate("POST", "unknown-0123456", None)
-    with pytest.raises(NotFound):
-        endpoint.locate_now("POST", "unknown-0123456", None)
-    assert inner.calls == 2
-    now[0] = 1.0
-    assert endpoint.locate_now("POST", "hook-0123456789", None) is None  # expired
-
-
 def test_accept_body_over_limit_is_413_even_without_content_length() -> None:
     webhook = _webhook()
     endpoint, runs = _endpoint(webhook, settings=Settings(max_body_bytes=10))
