@@ -118,12 +118,19 @@ class GroupCommit(Generic[T, R]):
             if following is not None:
                 following.done.set()
 
+    def _committed(self, items: list[T]) -> Sequence[R]:
+        """Write ``items`` in one transaction and commit; one result per item."""
+        with self._sessions() as session:
+            results = self._write(items, session)
+            if len(results) != len(items):
+                raise RuntimeError(f"{len(items)} writes returned {len(results)} results")
+        self.groups += 1
+        self.items += len(items)
+        return results
+
     def _run(self, group: list[_Ticket[T, R]]) -> None:
         try:
-            with self._sessions() as session:
-                results = self._write([t.item for t in group], session)
-                if len(results) != len(group):
-                    raise RuntimeError(f"a group of {len(group)} writes returned {len(results)} results")
+            results = self._committed([t.item for t in group])
         except ServiceUnavailable as exc:
             for ticket in group:
                 ticket.error = exc
@@ -136,20 +143,11 @@ class GroupCommit(Generic[T, R]):
             for ticket in group:
                 self._run_alone(ticket)
             return
-        self.groups += 1
-        self.items += len(group)
-        for ticket, result in zip(group, results, strict=False):
+        for ticket, result in zip(group, results, strict=True):
             ticket.result = result
 
     def _run_alone(self, ticket: _Ticket[T, R]) -> None:
         try:
-            with self._sessions() as session:
-                results = self._write([ticket.item], session)
-                if len(results) != 1:
-                    raise RuntimeError(f"a write alone returned {len(results)} results")
-                ticket.result = results[0]
+            (ticket.result,) = self._committed([ticket.item])
         except Exception as exc:
             ticket.error = exc
-            return
-        self.groups += 1
-        self.items += 1
