@@ -13,10 +13,10 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_webhook_trigger import airflow_version
 from airflow_webhook_trigger.airflow_runs import (
@@ -34,7 +34,7 @@ from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
 from airflow_webhook_trigger.delivery_log import claim_and_record, claim_and_record_many, find_claim
 from airflow_webhook_trigger.errors import TOO_MANY_AT_ONCE, Conflict, NotFound, ServiceUnavailable, busy
-from airflow_webhook_trigger.group_commit import GroupCommit
+from airflow_webhook_trigger.group_commit import GroupCommit, Ticket
 from airflow_webhook_trigger.runs import TriggeredRun
 from airflow_webhook_trigger.ttl_cache import MISSING, TtlCache
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S")
 
 
 def read_settings() -> Settings:
@@ -190,6 +192,38 @@ class _RunWrite:
     claim: DeliveryKey | None
 
 
+class _LeanWrite:
+    """A lean run waiting for its group (:class:`runs.RunWrite`)."""
+
+    __slots__ = ("_gateway", "_run", "_ticket", "_write")
+
+    def __init__(self, gateway: AirflowRunGateway, write: _RunWrite, run: TriggeredRun) -> None:
+        self._gateway = gateway
+        self._write = write
+        self._run = run
+        self._ticket: Ticket[_RunWrite, int] | None = None
+
+    def enqueue(self, done: Callable[[], None]) -> None:
+        self._ticket = self._gateway.writes.enqueue(self._write, lambda _: done())
+
+    @property
+    def failed(self) -> bool:
+        return self._ticket is not None and self._ticket.failed
+
+    def outcome(self) -> TriggeredRun | PriorDelivery:
+        ticket = self._ticket
+        if ticket is None:
+            raise RuntimeError("the write was not queued")
+        run = self._run
+        # committed (else ticket.outcome raises): only now may we answer 2xx
+        return self._gateway.stored(
+            run.dag_id,
+            self._write.record,
+            self._write.claim,
+            lambda: TriggeredRun(run.dag_id, run.run_id, ticket.outcome()),
+        )
+
+
 class AirflowRunGateway:
     """Starts runs: the lean insert of :mod:`airflow_runs`, or Airflow's ``_trigger_dag``.
 
@@ -220,7 +254,7 @@ class AirflowRunGateway:
             settings.registry_cache_seconds, max_entries=1024
         )
         self._reading = threading.Lock()
-        self._writes: GroupCommit[_RunWrite, int] = GroupCommit(self._db.transaction, self._write_group)
+        self._writes: GroupCommit[_RunWrite, int] = GroupCommit(self._db.write_transaction, self._write_group)
 
     @property
     def writes(self) -> GroupCommit[_RunWrite, int]:
@@ -260,7 +294,6 @@ class AirflowRunGateway:
         SQLite, holds the database's write lock) no longer than before; a concurrent holder
         of the same key (another request, another replica) makes this wait for its commit,
         then fail: the group then retries each write alone."""
-        self._db.bound_writes(session)
         keys = insert_runs([w.run for w in writes], session)
         claim_and_record_many(session, [(w.record, w.claim) for w in writes if w.record is not None])
         return keys
@@ -295,25 +328,71 @@ class AirflowRunGateway:
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
     ) -> TriggeredRun | PriorDelivery:
-        from airflow.exceptions import DagNotFound, DagRunAlreadyExists
-        from sqlalchemy.exc import IntegrityError
-
         if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
             raise self._busy(TOO_MANY_AT_ONCE)
         try:
+            begun = self._begin(dag_id, run_id, conf, record, claim)
+            if not isinstance(begun, _LeanWrite):
+                return begun
+            written = threading.Event()
+            begun.enqueue(written.set)
+            written.wait()
+            return begun.outcome()
+        finally:
+            self._slots.release()
+
+    def begin(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+    ) -> TriggeredRun | PriorDelivery | _LeanWrite:
+        if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
+            raise self._busy(TOO_MANY_AT_ONCE)
+        try:
+            return self._begin(dag_id, run_id, conf, record, claim)
+        finally:
+            self._slots.release()
+
+    def _begin(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        record: DeliveryRow | None,
+        claim: DeliveryKey | None,
+    ) -> TriggeredRun | PriorDelivery | _LeanWrite:
+        """A lean run prepared (not written), or a run through Airflow's path, committed."""
+
+        def started() -> TriggeredRun | _LeanWrite:
             latest, template = self._version(dag_id)
             if not latest.allows_manual_runs:
                 # Airflow's trigger_dag refuses these too (DagModel.allowed_run_types)
                 raise Conflict(f"DAG {dag_id!r} does not allow manual runs")
             check_params(template.param_checks, conf)
             if template.ti_rows is not None:
-                # with the other runs being accepted now: one transaction, one commit
+                # to be written with the other runs being accepted now: one transaction, one commit
                 prepared = self._runs.prepare(template, latest, run_id, conf)
-                key = self._writes.submit(_RunWrite(prepared, record, claim))
-            else:
-                key = self._airflow_trigger(template, run_id, conf, record, claim)
+                return _LeanWrite(self, _RunWrite(prepared, record, claim), TriggeredRun(dag_id, run_id))
+            key = self._airflow_trigger(template, run_id, conf, record, claim)
             # committed: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
+
+        return self.stored(dag_id, record, claim, started)
+
+    def stored(
+        self, dag_id: str, record: DeliveryRow | None, claim: DeliveryKey | None, work: Callable[[], S]
+    ) -> S | PriorDelivery:
+        """``work()``, which stores a run, with its failures as the core's errors: a key
+        claimed meanwhile by a concurrent repeat is that repeat's delivery."""
+        from airflow.exceptions import DagNotFound, DagRunAlreadyExists
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            return work()
         except DagNotFound:
             self._versions.forget(dag_id)
             raise NotFound(f"DAG {dag_id!r} not found") from None
@@ -327,8 +406,6 @@ class AirflowRunGateway:
             # the version read again
             self._versions.forget(dag_id)
             raise self._busy("the run could not be stored") from None
-        finally:
-            self._slots.release()
 
     def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
         """:raises ServiceUnavailable: the metadata DB cannot serve now"""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Literal, Protocol, overload
 
 from airflow_webhook_trigger.auth import BasicAuthChecker
 from airflow_webhook_trigger.conf import build_conf
@@ -46,6 +46,7 @@ from airflow_webhook_trigger.response import HttpResponse, body_response, json_r
 from airflow_webhook_trigger.runs import (
     RUN_ID_HEADER,
     RUN_ID_RE,
+    Deferred,
     PendingRun,
     RunGateway,
     TriggeredRun,
@@ -192,6 +193,7 @@ class WebhookEndpoint:
                 ) from None
         return Authenticated(webhook, request)
 
+    @overload
     def accept(
         self,
         webhook: Webhook,
@@ -200,7 +202,31 @@ class WebhookEndpoint:
         request_url: str = "",
         authenticated: Authenticated | None = None,
         started: float | None = None,
-    ) -> HttpResponse | PendingRun:
+        defer: Literal[False] = False,
+    ) -> HttpResponse | PendingRun: ...
+
+    @overload
+    def accept(
+        self,
+        webhook: Webhook,
+        request: WebhookRequest,
+        *,
+        request_url: str = "",
+        authenticated: Authenticated | None = None,
+        started: float | None = None,
+        defer: bool,
+    ) -> HttpResponse | PendingRun | Deferred: ...
+
+    def accept(
+        self,
+        webhook: Webhook,
+        request: WebhookRequest,
+        *,
+        request_url: str = "",
+        authenticated: Authenticated | None = None,
+        started: float | None = None,
+        defer: bool = False,
+    ) -> HttpResponse | PendingRun | Deferred:
         """Authenticate, parse, start the run; answer (async) or say what to wait for (sync).
 
         With ``dedupe``, a repeat of a delivery gets the first one's answer and starts
@@ -213,6 +239,8 @@ class WebhookEndpoint:
         :param authenticated: what :meth:`authenticate` returned for this very webhook and
             request, if the adapter checked first; else the checks are made here
         :param started: when the request arrived (``timer``), for the recorded duration
+        :param defer: a run to be written with others comes back unwritten (:class:`Deferred`),
+            for an adapter that can wait for its group without holding a thread
         :raises WebhookError: any rejection, with its status
         """
         started = self._timer() if started is None else started
@@ -239,7 +267,9 @@ class WebhookEndpoint:
             max_conf_bytes=self.settings.max_conf_bytes,
             delivery=None if key is None else key.value,
         )
-        return self.start(webhook, conf, received_at, request_url=request_url, started=started, key=key)
+        return self.start(
+            webhook, conf, received_at, request_url=request_url, started=started, key=key, defer=defer
+        )
 
     def start(
         self,
@@ -250,13 +280,38 @@ class WebhookEndpoint:
         request_url: str,
         started: float,
         key: DeliveryKey | None,
+        defer: bool = False,
+    ) -> HttpResponse | PendingRun | Deferred:
+        """Start the run of an accepted delivery, recorded with it (``defer``: see :meth:`accept`)."""
+        run_id = make_run_id(webhook.id, received_at)
+        row = self._accepted_row(webhook, run_id, received_at, started, key)
+
+        def answer(result: TriggeredRun | PriorDelivery) -> HttpResponse | PendingRun:
+            return self._started(webhook, key, row, result, received_at, request_url, started)
+
+        if not defer:
+            return answer(self._runs.trigger(webhook.dag_id, run_id, conf, record=row, claim=key))
+        begun = self._runs.begin(webhook.dag_id, run_id, conf, record=row, claim=key)
+        if isinstance(begun, TriggeredRun | PriorDelivery):
+            return answer(begun)
+        return Deferred(begun, lambda: answer(begun.outcome()))
+
+    def _started(
+        self,
+        webhook: Webhook,
+        key: DeliveryKey | None,
+        row: DeliveryRow,
+        result: TriggeredRun | PriorDelivery,
+        received_at: datetime,
+        request_url: str,
+        started: float,
     ) -> HttpResponse | PendingRun:
-        """Start the run of an accepted delivery, recorded with it."""
-        row, result = self._trigger_recorded(webhook, conf, received_at, started, key)
+        """The answer once the run is stored, or found started by a concurrent repeat."""
         if isinstance(result, PriorDelivery):  # a concurrent repeat claimed the key first
             if key is None:  # only a claim returns one
                 raise busy("the run could not be stored", self.settings.retry_after_seconds)
             return self._repeat(webhook, key, result, received_at, request_url, started)
+        self.deliveries.record(row, stored=True)
         if webhook.mode == "sync":
             return PendingRun(
                 result, self._sync_timeout(webhook), f"{request_url}/runs/{result.run_id}", row, started
@@ -277,22 +332,23 @@ class WebhookEndpoint:
         meta = dict(meta) if isinstance(meta, dict) else {"id": webhook.id, "mode": webhook.mode}
         meta.pop("delivery", None)  # the key stays the first run's: a replay claims none
         meta.update(received_at=received_at.isoformat(), replay_of=replay_of)
-        row, _ = self._trigger_recorded(
-            webhook, {**conf, "webhook": meta}, received_at, self._timer(), None, replay_of
-        )
+        run_id = make_run_id(webhook.id, received_at)
+        row = self._accepted_row(webhook, run_id, received_at, self._timer(), None, replay_of)
+        self._runs.trigger(webhook.dag_id, run_id, {**conf, "webhook": meta}, record=row)
+        self.deliveries.record(row, stored=True)  # no claim: never a repeat's delivery
         return row
 
-    def _trigger_recorded(
+    def _accepted_row(
         self,
         webhook: Webhook,
-        conf: dict[str, object],
+        run_id: str,
         received_at: datetime,
         started: float,
         key: DeliveryKey | None,
         replay_of: str | None = None,
-    ) -> tuple[DeliveryRow, TriggeredRun | PriorDelivery]:
-        run_id = make_run_id(webhook.id, received_at)
-        row = DeliveryRow(
+    ) -> DeliveryRow:
+        """The delivery to store with its run."""
+        return DeliveryRow(
             id=new_delivery_id(),
             webhook_id=webhook.id,
             received_at=received_at,
@@ -305,10 +361,6 @@ class WebhookEndpoint:
             duration_ms=round((self._timer() - started) * 1000, 3),
             replay_of=replay_of,
         )
-        result = self._runs.trigger(webhook.dag_id, run_id, conf, record=row, claim=key)
-        if not isinstance(result, PriorDelivery):
-            self.deliveries.record(row, stored=True)
-        return row, result
 
     def _repeat(
         self,

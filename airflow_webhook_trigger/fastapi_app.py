@@ -8,11 +8,12 @@ worker threads; the body is read here, never through ``request.json()``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import anyio
@@ -37,7 +38,7 @@ from airflow_webhook_trigger.errors import (
 from airflow_webhook_trigger.model import Webhook
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
-from airflow_webhook_trigger.runs import PendingRun
+from airflow_webhook_trigger.runs import Deferred, PendingRun
 from airflow_webhook_trigger.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -163,15 +164,52 @@ class Admission:
         finally:
             lock.release()
 
-    async def run(self, work: Callable[[], T]) -> T:
-        """Accepting a webhook: a slot within ``trigger_slot_wait_seconds`` or 503."""
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """A trigger slot for the block, within ``trigger_slot_wait_seconds`` or 503."""
         gate = self._gate()
         await self._acquire_in_time(gate.slots, TOO_MANY_AT_ONCE)
         try:
             # outside the timeout's scope: a run once started is answered, however long it took
-            return await to_thread.run_sync(work, limiter=gate.threads)
+            yield
         finally:
             gate.slots.release()
+
+    async def in_slot(self, work: Callable[[], T]) -> T:
+        """Blocking work of a request holding a slot, on the slots' own threads."""
+        return await to_thread.run_sync(work, limiter=self._gate().threads)
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Accepting a webhook: a slot within ``trigger_slot_wait_seconds`` or 503."""
+        async with self.slot():
+            return await self.in_slot(work)
+
+
+class _Written:
+    """Set, in the event loop, once a queued write's group is committed or failed.
+
+    The write is queued by the thread that prepared it (:meth:`queue`, right away: not when
+    the event loop next gets to it) and awaited in the loop (:meth:`wait`, holding no thread).
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._done: asyncio.Future[None] = self._loop.create_future()
+
+    def _settle(self) -> None:
+        if not self._done.done():  # the waiting request may have been cancelled
+            self._done.set_result(None)
+
+    def _wake(self) -> None:  # from the writer thread
+        self._loop.call_soon_threadsafe(self._settle)
+
+    def queue(self, result: T) -> T:
+        if isinstance(result, Deferred):
+            result.write.enqueue(self._wake)
+        return result
+
+    async def wait(self) -> None:
+        await self._done
 
 
 class _PluginRoute:
@@ -218,11 +256,26 @@ class TriggerRoute(_PluginRoute):
             incoming = await _incoming(request, runtime, f"/trigger/{webhook.id}")
             proof = await self._authenticated(webhook, incoming)
             url = str(request.url.replace(query=""))
-            result = await self._admission().run(
-                lambda: endpoint.accept(
-                    webhook, incoming, request_url=url, authenticated=proof, started=started
+            admission = self._admission()
+            async with admission.slot():
+                written = _Written()
+                result = await admission.in_slot(
+                    lambda: written.queue(
+                        endpoint.accept(
+                            webhook,
+                            incoming,
+                            request_url=url,
+                            authenticated=proof,
+                            started=started,
+                            defer=True,
+                        )
+                    )
                 )
-            )
+                if isinstance(result, Deferred):
+                    await written.wait()  # its group's commit, holding no thread
+                    result = (
+                        await admission.in_slot(result.resume) if result.write.failed else result.resume()
+                    )
         if isinstance(result, PendingRun):
             # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
             snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)

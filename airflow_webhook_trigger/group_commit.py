@@ -2,15 +2,18 @@
 
 Accepting a webhook ends in a few small inserts and a commit, and on one api-server
 worker the commit and the per-transaction work (checkout, ``BEGIN``, ping, ``COMMIT``,
-on PostgreSQL a round trip each) cost about as much as the inserts. So the requests
-that reach the write at the same time write together: the first one to arrive leads,
-takes every write waiting (up to ``max_group``), runs them in one transaction with one
-statement per table, commits, and only then hands each writer its result. Writes that
-arrive meanwhile wait for the next group, led by the first of them. Nobody waits for a
-group to fill: a lone request is written at once, as before.
+on PostgreSQL a round trip each) cost about as much as the inserts. So the writes that
+arrive at the same time are written together, by one writer thread: it takes every write
+waiting (up to ``max_group``), runs them in one transaction with one statement per table,
+commits, and only then tells each writer its outcome. Writes that arrive meanwhile form
+the next group. Nobody waits for a group to fill: a lone write is written at once.
 
-Each writer is answered only after the commit that holds its rows, so a 2xx still means
-committed. When a group fails:
+A writer either waits for its outcome (:meth:`GroupCommit.submit`, holding its thread)
+or is called back once it is known (:meth:`GroupCommit.enqueue`, holding nothing: the
+FastAPI adapter awaits it in the event loop, so a group is not bounded by threads).
+
+Each writer hears of its outcome only after the commit that holds its rows, so a 2xx
+still means committed. When a group fails:
 
 - the DB cannot serve (:class:`ServiceUnavailable`: down, locked, out of time): every
   writer of the group gets that 503 (nothing of theirs was committed; retrying each alone
@@ -20,40 +23,64 @@ committed. When a group fails:
 
 A writer waits without a deadline of its own: the group's transaction has the session's
 (``db_timeout_seconds``, its connection cut by the watchdog past it), so a writer waits at
-most that for the group before its own, then that for its own.
+most that for the groups before its own, then that for its own.
 
 Nothing here imports Airflow.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from sqlalchemy.engine import Connection
 
 from airflow_webhook_trigger.errors import ServiceUnavailable
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass(eq=False)
-class _Ticket(Generic[T, R]):
-    item: T
-    done: threading.Event = field(default_factory=threading.Event)
-    #: set with ``done`` when this writer is to lead the next group instead
-    lead: bool = False
-    finished: bool = False
-    result: R | None = None
-    error: BaseException | None = None
+class Ticket(Generic[T, R]):
+    """One write and, once its group is done, its outcome."""
+
+    __slots__ = ("_done", "_error", "_result", "finished", "item")
+
+    def __init__(self, item: T, done: Callable[[Ticket[T, R]], None]) -> None:
+        self.item = item
+        self._done = done
+        self._result: R | None = None
+        self._error: BaseException | None = None
+        #: the outcome is known (set just before ``done`` is called)
+        self.finished = False
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def outcome(self) -> R:
+        """The write's result once committed, or raise what its group (or it alone) raised."""
+        if not self.finished:
+            raise RuntimeError("the write's group is not done yet")
+        if self._error is not None:
+            raise self._error
+        return self._result  # type: ignore[return-value]  # set when it did not fail
+
+    def _finish(self) -> None:
+        self.finished = True
+        try:
+            self._done(self)
+        except Exception:  # a caller gone (its event loop closed): the others still hear
+            log.exception("a group-commit writer could not be told its outcome")
 
 
 class GroupCommit(Generic[T, R]):
-    """Writes items in groups, one transaction and one commit per group.
+    """Writes items in groups, one transaction and one commit per group, from one thread.
 
     :param sessions: a committing transaction (:meth:`Database.transaction`)
     :param write: writes a group's items in the session, returning one result per item in
@@ -73,50 +100,44 @@ class GroupCommit(Generic[T, R]):
         self._sessions = sessions
         self._write = write
         self._max = max_group
-        self._lock = threading.Lock()
-        self._queue: list[_Ticket[T, R]] = []
-        self._leading = False
+        self._lock = threading.Condition()
+        self._queue: list[Ticket[T, R]] = []
+        self._thread: threading.Thread | None = None
         #: groups committed, and the items they held (for the benchmark and the tests)
         self.groups = 0
         self.items = 0
 
-    def submit(self, item: T) -> R:
-        """Write ``item`` with whatever else is being written now; return its result once
-        committed, or raise what its group (or its write alone) raised."""
-        ticket: _Ticket[T, R] = _Ticket(item)
+    def enqueue(self, item: T, done: Callable[[Ticket[T, R]], None]) -> Ticket[T, R]:
+        """Queue ``item`` for the next group; ``done(ticket)`` is called once, from the
+        writer thread, when its outcome is known (:meth:`Ticket.outcome`). Never blocks."""
+        ticket: Ticket[T, R] = Ticket(item, done)
         with self._lock:
             self._queue.append(ticket)
-            if not self._leading:
-                self._leading = ticket.lead = True
-        while not ticket.lead:
-            ticket.done.wait()
-            ticket.done.clear()
-            if ticket.finished:
-                break
-        if not ticket.finished:
-            self._lead()
-        if ticket.error is not None:
-            raise ticket.error
-        return ticket.result  # type: ignore[return-value]  # set with finished
+            if self._thread is None or not self._thread.is_alive():
+                # started on first use (and again in a forked worker, where it is not alive)
+                self._thread = threading.Thread(target=self._writer, name="webhook-group-commit", daemon=True)
+                self._thread.start()
+            self._lock.notify()
+        return ticket
 
-    def _lead(self) -> None:
-        """Write the next group, then hand the lead on (or put it down)."""
-        with self._lock:
-            group, self._queue = self._queue[: self._max], self._queue[self._max :]
-        try:
-            self._run(group)
-        finally:
+    def submit(self, item: T) -> R:
+        """Write ``item`` with whatever else is being written now, waiting for the outcome."""
+        written = threading.Event()
+        ticket = self.enqueue(item, lambda _: written.set())
+        written.wait()
+        return ticket.outcome()
+
+    def _writer(self) -> None:
+        while True:
             with self._lock:
-                following = self._queue[0] if self._queue else None
-                if following is None:
-                    self._leading = False
-                else:
-                    following.lead = True
-            for ticket in group:
-                ticket.finished = True
-                ticket.done.set()
-            if following is not None:
-                following.done.set()
+                while not self._queue:
+                    self._lock.wait()
+                group, self._queue = self._queue[: self._max], self._queue[self._max :]
+            try:
+                self._run(group)
+            finally:
+                for ticket in group:
+                    ticket._finish()
 
     def _committed(self, items: list[T]) -> Sequence[R]:
         """Write ``items`` in one transaction and commit; one result per item."""
@@ -124,30 +145,31 @@ class GroupCommit(Generic[T, R]):
             results = self._write(items, session)
             if len(results) != len(items):
                 raise RuntimeError(f"{len(items)} writes returned {len(results)} results")
-        self.groups += 1
-        self.items += len(items)
+        with self._lock:
+            self.groups += 1
+            self.items += len(items)
         return results
 
-    def _run(self, group: list[_Ticket[T, R]]) -> None:
+    def _run(self, group: list[Ticket[T, R]]) -> None:
         try:
             results = self._committed([t.item for t in group])
         except ServiceUnavailable as exc:
             for ticket in group:
-                ticket.error = exc
+                ticket._error = exc
             return
         except BaseException as exc:
             if len(group) == 1 or not isinstance(exc, Exception):
                 for ticket in group:
-                    ticket.error = exc
+                    ticket._error = exc
                 return
             for ticket in group:
                 self._run_alone(ticket)
             return
         for ticket, result in zip(group, results, strict=True):
-            ticket.result = result
+            ticket._result = result
 
-    def _run_alone(self, ticket: _Ticket[T, R]) -> None:
+    def _run_alone(self, ticket: Ticket[T, R]) -> None:
         try:
-            (ticket.result,) = self._committed([ticket.item])
+            (ticket._result,) = self._committed([ticket.item])
         except Exception as exc:
-            ticket.error = exc
+            ticket._error = exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -40,6 +41,43 @@ class PendingRun:
     started: float = 0.0
 
 
+@dataclass(frozen=True, eq=False)
+class Deferred:
+    """An accepted delivery whose run waits for its group's commit (``accept(defer=True)``).
+
+    The adapter queues ``write`` (:meth:`RunWrite.enqueue`), waits for it without holding
+    a thread, then calls ``resume`` for the answer: in the event loop, or on a worker
+    thread when ``write.failed`` (it may then read the DB).
+    """
+
+    write: RunWrite
+    resume: Callable[[], HttpResponse | PendingRun]
+
+
+class RunWrite(Protocol):
+    """A run prepared and waiting to be written with the others being accepted now (one
+    transaction and one commit for the group): what :meth:`RunGateway.begin` may return."""
+
+    def enqueue(self, done: Callable[[], None]) -> None:
+        """Queue the write; ``done()`` is called once, from another thread, when its group
+        is committed or failed. Never blocks."""
+        ...
+
+    @property
+    def failed(self) -> bool:
+        """Once done: whether the write failed, so that :meth:`outcome` may read the DB."""
+        ...
+
+    def outcome(self) -> TriggeredRun | PriorDelivery:
+        """Once done: the run, or (a concurrent repeat claimed the key first) its delivery.
+
+        Blocks only when :attr:`failed`, to look for that repeat.
+
+        :raises WebhookError: as :meth:`RunGateway.trigger`
+        """
+        ...
+
+
 class RunGateway(Protocol):
     """Starts DAG runs (the Airflow side).
 
@@ -63,6 +101,20 @@ class RunGateway(Protocol):
         delivery holds it already (a concurrent repeat), no run is started and that
         first delivery is returned instead.
         """
+        ...
+
+    def begin(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+    ) -> TriggeredRun | PriorDelivery | RunWrite:
+        """:meth:`trigger`, but a run to be written with others is returned unwritten, for
+        the caller to queue and wait for without holding a thread (a gateway that does not
+        group writes returns what :meth:`trigger` does)."""
         ...
 
     def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:

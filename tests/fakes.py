@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from airflow_webhook_trigger.dedupe import DeliveryKey
@@ -22,6 +23,34 @@ class FakeSource:
         return self.webhooks.get(webhook_id)
 
 
+class FakeWrite:
+    """A deferred run: triggered when queued, its outcome kept for ``outcome``."""
+
+    def __init__(self, trigger: Callable[[], TriggeredRun | PriorDelivery]) -> None:
+        self._trigger = trigger
+        self._outcome: TriggeredRun | PriorDelivery | None = None
+        self._error: Exception | None = None
+        self.queued = False
+
+    def enqueue(self, done: Callable[[], None]) -> None:
+        self.queued = True
+        try:
+            self._outcome = self._trigger()
+        except Exception as exc:
+            self._error = exc
+        done()
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def outcome(self) -> TriggeredRun | PriorDelivery:
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None, "not queued"
+        return self._outcome
+
+
 @dataclass
 class FakeRuns:
     dags: set[str] = field(default_factory=lambda: {"dag_a"})
@@ -32,6 +61,8 @@ class FakeRuns:
     #: delivery key digest -> the first delivery that claimed it
     claims: dict[str, PriorDelivery] = field(default_factory=dict)
     records: list[DeliveryRow] = field(default_factory=list)
+    #: ``begin`` returns writes (as the Airflow gateway does for lean runs)
+    defer_writes: bool = False
 
     def trigger(
         self,
@@ -56,6 +87,20 @@ class FakeRuns:
                     record.id, claim.body_sha256, dag_id, run_id, len(self.triggered)
                 )
         return TriggeredRun(dag_id, run_id, len(self.triggered))
+
+    def begin(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+    ) -> TriggeredRun | PriorDelivery | FakeWrite:
+        """As :meth:`trigger`, or (``defer_writes``) a write that runs it once queued."""
+        if not self.defer_writes:
+            return self.trigger(dag_id, run_id, conf, record=record, claim=claim)
+        return FakeWrite(lambda: self.trigger(dag_id, run_id, conf, record=record, claim=claim))
 
     def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
         return self.claims.get(key.digest)

@@ -430,3 +430,44 @@ def test_runs_through_airflows_path_hold_at_most_max_trigger_connections(airflow
     assert info.value.headers == {"Retry-After": "5"}
     assert not [r for r in runs_of("wt_mapped") if r.run_id == "webhook__gw-conn-000001__1"]
     gateway.trigger("wt_mapped", "webhook__gw-conn-000001__3", {})  # released: it goes through
+
+
+@pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
+def test_begin_returns_a_lean_run_unwritten_until_queued_then_its_committed_run(airflow_db: None) -> None:
+    from airflow_webhook_trigger.delivery_log import DeliveryLog
+    from airflow_webhook_trigger.runs import TriggeredRun
+
+    gateway = _gateway(max_concurrent_triggers=4)
+    run_id = "webhook__gw-begin-000001__1"
+    write = gateway.begin("wt_params", run_id, {"amount": 5}, record=_delivery(run_id, "gw-begin-000001"))
+    assert not isinstance(write, TriggeredRun)
+    assert [r for r in runs_of("wt_params") if r.run_id == run_id] == []  # prepared, not written
+    done = threading.Event()
+    write.enqueue(done.set)
+    assert done.wait(10) and not write.failed
+    run = write.outcome()
+    [stored] = [r for r in runs_of("wt_params") if r.run_id == run_id]
+    assert (run.run_id, run.key, stored.conf) == (run_id, stored.id, {"amount": 5})
+    assert [d.run_id for d in DeliveryLog(gateway._db.session).list("gw-begin-000001", limit=5)] == [run_id]
+
+
+@pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
+def test_a_queued_run_whose_key_a_repeat_took_first_gets_that_delivery(airflow_db: None) -> None:
+    from airflow_webhook_trigger.dedupe import DeliveryKey
+    from airflow_webhook_trigger.delivery import PriorDelivery
+
+    gateway = _gateway(max_concurrent_triggers=4)
+    key = DeliveryKey("evt_begin_repeat_1", "body-1")
+    first_id, second_id = "webhook__gw-begin-000002__1", "webhook__gw-begin-000002__2"
+    first = gateway.trigger(
+        "wt_params", first_id, {"amount": 1}, record=_delivery(first_id, "gw-begin-000002"), claim=key
+    )
+    write = gateway.begin(
+        "wt_params", second_id, {"amount": 1}, record=_delivery(second_id, "gw-begin-000002"), claim=key
+    )
+    done = threading.Event()
+    write.enqueue(done.set)
+    assert done.wait(10) and write.failed  # the claim failed in the DB...
+    prior = write.outcome()  # ...and the outcome is the first delivery, found on a thread
+    assert isinstance(prior, PriorDelivery) and prior.run_id == first.run_id
+    assert second_id not in {r.run_id for r in runs_of("wt_params")}

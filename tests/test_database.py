@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import NullPool
 
 from airflow_webhook_trigger.database import (
     DB_UNAVAILABLE,
@@ -119,6 +120,36 @@ def test_watchdog_cuts_only_overdue_connections() -> None:
     clock.now = 200.0
     assert watchdog.cut_overdue() is None
     assert not late.cut
+
+
+def test_watchdog_thread_wakes_for_an_earlier_deadline_only_and_still_cuts_in_time() -> None:
+    cut = threading.Event()
+    watchdog = Watchdog(cut=lambda c: cut.set())
+    wakes = [0]
+    cut_overdue = watchdog.cut_overdue
+
+    def counted() -> float | None:
+        wakes[0] += 1
+        return cut_overdue()
+
+    watchdog.cut_overdue = counted  # type: ignore[method-assign]
+    now = time.monotonic()
+    first = Conn()
+    watchdog.hold(first, now + 60)  # starts the thread, which sleeps toward it
+    for _ in range(200):
+        if watchdog._wakes_at == now + 60:
+            break
+        time.sleep(0.005)
+    woken = wakes[0]
+    for _ in range(50):  # later deadlines: the thread sleeps on
+        other = Conn()
+        watchdog.hold(other, now + 61)
+        watchdog.release(other)
+    time.sleep(0.05)
+    assert wakes[0] == woken
+    watchdog.hold(Conn(), time.monotonic() + 0.05)  # an earlier one: woken, and cut in time
+    assert cut.wait(2)
+    assert wakes[0] > woken
 
 
 def test_watchdog_ignores_connections_without_a_socket() -> None:
@@ -283,3 +314,47 @@ def test_cli_without_tables_says_to_migrate(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert 'run "airflow db migrate" (or "airflow-webhooks db migrate")' in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_write_transaction_is_bounded_and_its_first_statement_is_the_ping(pg_db: Database) -> None:
+    pings = [0]
+    ping = pg_db.engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings[0] += 1
+        return ping(dbapi_connection)
+
+    pg_db.engine.dialect.do_ping = counted  # type: ignore[method-assign]
+    with pg_db.session() as session:  # a pooled connection now
+        session.execute(text("SELECT 1"))
+    pings[0] = 0
+    with pg_db.write_transaction() as connection:
+        assert connection.execute(text("SHOW lock_timeout")).scalar() == "1s"
+        assert connection.execute(text("SHOW statement_timeout")).scalar() == "1500ms"
+    assert pings[0] == 0
+    with pg_db.session() as session:
+        session.execute(text("SELECT 1"))
+    assert pings[0] == 1  # sessions still ping
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_write_transaction_on_a_lost_connection_is_retried_on_a_new_one(pg_db: Database) -> None:
+    with pg_db.session() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS wt_retry (n int)"))
+    with pg_db.session() as session:
+        pids = {session.execute(text("SELECT pg_backend_pid()")).scalar()}
+    killer = create_engine(PG_URL, poolclass=NullPool)
+    with killer.connect() as other:  # as a restart would: the pooled connections are gone
+        for pid in pids:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    killer.dispose()
+    with pg_db.write_transaction() as connection:
+        connection.execute(text("INSERT INTO wt_retry VALUES (7)"))
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar() not in pids
+    with pg_db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM wt_retry WHERE n = 7")).scalar() == 1
+        session.execute(text("DROP TABLE wt_retry"))
+    assert not pg_db.outage.ongoing

@@ -15,7 +15,7 @@ from airflow_webhook_trigger.errors import BadRequest, Conflict, Unauthorized, U
 from airflow_webhook_trigger.model import parse_document
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import HttpResponse
-from airflow_webhook_trigger.runs import PendingRun
+from airflow_webhook_trigger.runs import Deferred, PendingRun
 from tests.fakes import FakeRuns, FakeSource
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc)
@@ -215,3 +215,68 @@ def test_capture_needs_the_webhooks_own_auth() -> None:
     )
     with pytest.raises(Unauthorized):
         endpoint.capture(webhook, _post(b"{}"))
+
+
+def _deferred(endpoint: WebhookEndpoint, webhook: object, request: WebhookRequest) -> Deferred:
+    result = endpoint.accept(webhook, request, request_url="http://h/t", defer=True)  # type: ignore[arg-type]
+    assert isinstance(result, Deferred)
+    return result
+
+
+def test_a_deferred_run_is_written_only_once_queued_and_answered_on_resume() -> None:
+    endpoint, runs, recorder, webhook = _setup(**KEYED)
+    runs.defer_writes = True
+    deferred = _deferred(endpoint, webhook, _post(b'{"a": 1}', ("X-Delivery", "d-1")))
+    assert runs.triggered == [] and recorder.stored == []  # nothing stored, nothing counted
+    done: list[bool] = []
+    deferred.write.enqueue(lambda: done.append(True))
+    assert done == [True] and not deferred.write.failed
+    answer = deferred.resume()
+    assert isinstance(answer, HttpResponse) and answer.status == 200
+    [(_, run_id, conf)] = runs.triggered
+    assert _run_id(answer) == run_id and conf["webhook"]["delivery"] == "d-1"  # type: ignore[index]
+    [accepted] = recorder.stored
+    assert (accepted.outcome, accepted.run_id) == ("accepted", run_id)
+
+
+def test_a_deferred_write_that_lost_its_key_to_a_concurrent_repeat_gets_the_first_answer() -> None:
+    endpoint, runs, recorder, webhook = _setup(**KEYED)
+    first = endpoint.accept(webhook, _post(b"{}", ("X-Delivery", "d-1")))
+    runs.defer_writes = True
+    runs_prior = runs.prior_delivery
+    runs.prior_delivery = lambda webhook_id, key: None  # type: ignore[method-assign]
+    deferred = _deferred(endpoint, webhook, _post(b"{}", ("X-Delivery", "d-1")))
+    runs.prior_delivery = runs_prior  # type: ignore[method-assign]
+    deferred.write.enqueue(lambda: None)
+    again = deferred.resume()
+    assert _run_id(again) == _run_id(first) and len(runs.triggered) == 1
+    assert [r.outcome for r in recorder.rows] == ["duplicate"]
+
+
+def test_a_deferred_write_that_failed_raises_on_resume_and_counts_nothing() -> None:
+    endpoint, runs, recorder, webhook = _setup()
+    runs.defer_writes = True
+    deferred = _deferred(endpoint, webhook, _post(b"{}"))
+    runs.fail_with = UnprocessableEntity("the DB refused it")
+    deferred.write.enqueue(lambda: None)
+    assert deferred.write.failed
+    with pytest.raises(UnprocessableEntity):
+        deferred.resume()
+    assert runs.triggered == [] and recorder.stored == []
+
+
+def test_a_sync_webhook_deferred_resumes_to_the_run_to_wait_for() -> None:
+    endpoint, runs, _, webhook = _setup(mode="sync")
+    runs.defer_writes = True
+    deferred = _deferred(endpoint, webhook, _post(b"{}"))
+    deferred.write.enqueue(lambda: None)
+    pending = deferred.resume()
+    assert isinstance(pending, PendingRun)
+    assert pending.status_url == f"http://h/t/runs/{runs.triggered[0][1]}"
+
+
+def test_without_defer_a_deferring_gateway_is_not_asked_to_defer() -> None:
+    endpoint, runs, recorder, webhook = _setup()
+    runs.defer_writes = True
+    answer = endpoint.accept(webhook, _post(b"{}"))
+    assert isinstance(answer, HttpResponse) and len(runs.triggered) == 1 and len(recorder.stored) == 1

@@ -152,13 +152,13 @@ def test_wrong_password_flood_holds_no_trigger_slot_and_delays_no_other_webhook(
     hooks["hook-calm-000001"] = webhook("hook-calm-000001", "calm")
     app, runs, admission = _trigger_app(hooks, slots=1, wait=10)
     slot_takers: list[str] = []
-    take_slot = admission.run
+    take_slot = admission.slot
 
-    async def spied_run(work: Any) -> Any:
+    def spied_slot() -> Any:
         slot_takers.append("request")
-        return await take_slot(work)
+        return take_slot()
 
-    admission.run = spied_run  # type: ignore[method-assign]
+    admission.slot = spied_slot  # type: ignore[method-assign]
     wrong = {"Authorization": "Basic " + base64.b64encode(b"u:wrong").decode()}
     calm = {"Authorization": "Basic " + base64.b64encode(b"u:calm").decode()}
     finished: list[str] = []
@@ -207,3 +207,47 @@ def test_lookups_and_first_checks_run_at_most_max_trigger_connections_at_once() 
 
     assert asyncio.run(scenario()) == ["ok"] * 20
     assert most[0] <= 4  # two lookup threads and two check threads, however many slots
+
+
+def test_a_request_waiting_for_its_group_commit_holds_its_slot_but_no_thread() -> None:
+    """The write is awaited in the event loop: groups are not bounded by threads."""
+    import httpx
+
+    from airflow_webhook_trigger.model import parse_document
+
+    hook = parse_document({"id": "hook-group-000001", "dag_id": "dag_a"}).webhook
+    app, runs, admission = _trigger_app({hook.id: hook}, slots=8, wait=10)
+    runs.defer_writes = True
+    held: list[Any] = []
+    begin = runs.begin
+
+    def held_begin(*args: Any, **kwargs: Any) -> Any:
+        write = begin(*args, **kwargs)
+        enqueue = write.enqueue
+        # queued, not written: written (and its writer told) when the test says, from a thread
+        write.enqueue = lambda done: held.append(lambda: enqueue(done))
+        return write
+
+    runs.begin = held_begin
+
+    async def scenario() -> tuple[int, int, list[int]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            posts = [asyncio.create_task(client.post(f"/trigger/{hook.id}")) for _ in range(5)]
+            for _ in range(500):
+                if len(held) == 5:
+                    break
+                await asyncio.sleep(0.01)
+            gate = admission._gate()
+            threads_held, slots_free = gate.threads.borrowed_tokens, int(gate.slots.value)
+            assert runs.triggered == []
+            writer = threading.Thread(target=lambda: [w() for w in held])
+            writer.start()
+            statuses = [r.status_code for r in await asyncio.gather(*posts)]
+            writer.join(10)
+            return threads_held, slots_free, statuses
+
+    threads_held, slots_free, statuses = asyncio.run(scenario())
+    assert (threads_held, slots_free) == (0, 3)  # five waiting: five slots, no thread
+    assert statuses == [200] * 5
+    assert len(runs.triggered) == 5

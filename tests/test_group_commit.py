@@ -212,3 +212,63 @@ def test_a_write_returning_the_wrong_number_of_results_fails_its_writers(databas
 def test_max_group_must_be_positive(database: Database) -> None:
     with pytest.raises(ValueError):
         GroupCommit(database.transaction, _insert, max_group=0)
+
+
+class _Gated:
+    """A write that waits for ``go`` before writing (the writer thread held in a group)."""
+
+    def __init__(self) -> None:
+        self.go = threading.Event()
+        self.groups: list[list[str]] = []
+
+    def __call__(self, names: Sequence[str], session: Connection) -> list[int]:
+        assert self.go.wait(10)
+        self.groups.append(list(names))
+        return _insert(names, session)
+
+
+def test_enqueue_never_blocks_and_calls_back_from_the_writer_after_the_commit(database: Database) -> None:
+    write = _Gated()
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, write)
+    called: list[tuple[str, str, list[str]]] = []
+    all_called = threading.Event()
+
+    def back(ticket: Any) -> None:
+        # the row is committed when the writer is told: another connection sees it
+        called.append((ticket.item, threading.current_thread().name, _names(database)))
+        if len(called) == 6:
+            all_called.set()
+
+    tickets = [commit.enqueue(f"n{i}", back) for i in range(6)]  # the writer is held: no wait here
+    assert not any(t.finished for t in tickets) and called == []
+    with pytest.raises(RuntimeError, match="not done yet"):
+        tickets[0].outcome()
+    write.go.set()
+    assert all_called.wait(10)
+    assert {thread for _, thread, _ in called} == {"webhook-group-commit"}
+    assert all(item in seen for item, _, seen in called)
+    with database.session() as session:
+        ids = dict(session.execute(select(rows.c.name, rows.c.id)).all())
+    assert [t.outcome() for t in tickets] == [ids[f"n{i}"] for i in range(6)]
+    assert sum(len(g) for g in write.groups) == 6 and len(write.groups) <= 2
+
+
+def test_a_writer_whose_callback_fails_does_not_keep_the_others_from_hearing(database: Database) -> None:
+    write = _Gated()
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, write)
+    heard: list[str] = []
+    all_heard = threading.Event()
+
+    def back(ticket: Any) -> None:
+        if ticket.item == "n1":
+            raise RuntimeError("its event loop is gone")
+        heard.append(ticket.item)
+        if len(heard) == 3:
+            all_heard.set()
+
+    for name in ["n0", "n1", "n2", "n3"]:
+        commit.enqueue(name, back)
+    write.go.set()
+    assert all_heard.wait(10)
+    assert sorted(heard) == ["n0", "n2", "n3"]
+    assert commit.submit("after") > 0  # the writer thread goes on
