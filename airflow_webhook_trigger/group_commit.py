@@ -3,14 +3,17 @@
 Accepting a webhook ends in a few small inserts and a commit, and on one api-server
 worker the commit and the per-transaction work (checkout, ``BEGIN``, ping, ``COMMIT``,
 on PostgreSQL a round trip each) cost about as much as the inserts. So the writes that
-arrive at the same time are written together, by one writer thread: it takes every write
-waiting (up to ``max_group``), runs them in one transaction with one statement per table,
-commits, and only then tells each writer its outcome. Writes that arrive meanwhile form
-the next group. Nobody waits for a group to fill: a lone write is written at once.
+arrive at the same time are written together: the group takes every write waiting (up to
+``max_group``), runs them in one transaction with one statement per table, commits, and
+only then tells each writer its outcome. Nobody waits for a group to fill: a write that
+finds nothing being written is written at once, by its own thread (no thread switch for
+a lone request). Writes that arrive meanwhile form the next group, written by the
+process's writer thread.
 
 A writer either waits for its outcome (:meth:`GroupCommit.submit`, holding its thread)
-or is called back once it is known (:meth:`GroupCommit.enqueue`, holding nothing: the
-FastAPI adapter awaits it in the event loop, so a group is not bounded by threads).
+or is called back once it is known (:meth:`GroupCommit.enqueue`, holding nothing unless
+it writes: the FastAPI adapter awaits it in the event loop, so a group is not bounded by
+threads).
 
 Each writer hears of its outcome only after the commit that holds its rows, so a 2xx
 still means committed. When a group fails:
@@ -103,21 +106,36 @@ class GroupCommit(Generic[T, R]):
         self._lock = threading.Condition()
         self._queue: list[Ticket[T, R]] = []
         self._thread: threading.Thread | None = None
+        #: a thread is writing (the writer thread, or one that found nothing being written)
+        self._writing = False
         #: groups committed, and the items they held (for the benchmark and the tests)
         self.groups = 0
         self.items = 0
 
     def enqueue(self, item: T, done: Callable[[Ticket[T, R]], None]) -> Ticket[T, R]:
-        """Queue ``item`` for the next group; ``done(ticket)`` is called once, from the
-        writer thread, when its outcome is known (:meth:`Ticket.outcome`). Never blocks."""
+        """Queue ``item`` for the next group; ``done(ticket)`` is called once its outcome is
+        known (:meth:`Ticket.outcome`), from the thread that wrote its group.
+
+        If nothing is being written, this thread writes the group now (a lone request pays
+        no thread switch) and returns once it is committed, calling ``done`` first; writes
+        queued meanwhile are left to the writer thread. Otherwise it returns at once.
+        """
         ticket: Ticket[T, R] = Ticket(item, done)
         with self._lock:
             self._queue.append(ticket)
-            if self._thread is None or not self._thread.is_alive():
+            lead = not self._writing
+            if lead:
+                self._writing = True
+            elif self._thread is None or not self._thread.is_alive():
                 # started on first use (and again in a forked worker, where it is not alive)
                 self._thread = threading.Thread(target=self._writer, name="webhook-group-commit", daemon=True)
                 self._thread.start()
-            self._lock.notify()
+        if lead:
+            self._write_next()
+            with self._lock:
+                self._writing = False
+                if self._queue:
+                    self._lock.notify()  # the writer thread takes the rest
         return ticket
 
     def submit(self, item: T) -> R:
@@ -130,14 +148,27 @@ class GroupCommit(Generic[T, R]):
     def _writer(self) -> None:
         while True:
             with self._lock:
-                while not self._queue:
+                while not self._queue or self._writing:
                     self._lock.wait()
-                group, self._queue = self._queue[: self._max], self._queue[self._max :]
+                self._writing = True
             try:
-                self._run(group)
+                while self._queue:
+                    self._write_next()
             finally:
-                for ticket in group:
-                    ticket._finish()
+                with self._lock:
+                    self._writing = False
+                    if self._queue:  # queued as this thread put the writing down
+                        self._lock.notify()
+
+    def _write_next(self) -> None:
+        """Write the next group (called by whoever is writing), then tell its writers."""
+        with self._lock:
+            group, self._queue = self._queue[: self._max], self._queue[self._max :]
+        try:
+            self._run(group)
+        finally:
+            for ticket in group:
+                ticket._finish()
 
     def _committed(self, items: list[T]) -> Sequence[R]:
         """Write ``items`` in one transaction and commit; one result per item."""

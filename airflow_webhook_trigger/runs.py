@@ -59,8 +59,11 @@ class RunWrite(Protocol):
     transaction and one commit for the group): what :meth:`RunGateway.begin` may return."""
 
     def enqueue(self, done: Callable[[], None]) -> None:
-        """Queue the write; ``done()`` is called once, from another thread, when its group
-        is committed or failed. Never blocks."""
+        """Queue the write; ``done()`` is called once its group is committed or failed.
+
+        A blocking call (on a worker thread): when nothing is being written, the caller's
+        thread writes the group itself, and ``done()`` is called before this returns;
+        otherwise it returns at once, and ``done()`` comes later from another thread."""
         ...
 
     @property

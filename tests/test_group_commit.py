@@ -227,7 +227,20 @@ class _Gated:
         return _insert(names, session)
 
 
-def test_enqueue_never_blocks_and_calls_back_from_the_writer_after_the_commit(database: Database) -> None:
+def _leading(commit: GroupCommit[str, int], write: _Gated, back: Any) -> threading.Thread:
+    """A first write whose group is being written, held by ``write``, in a thread of its own."""
+    first = threading.Thread(target=commit.enqueue, args=("first", back), name="lead")
+    first.start()
+    for _ in range(1000):
+        if commit._writing:
+            break
+        threading.Event().wait(0.005)
+    return first
+
+
+def test_a_write_queued_while_another_is_written_returns_at_once_and_hears_after_the_commit(
+    database: Database,
+) -> None:
     write = _Gated()
     commit: GroupCommit[str, int] = GroupCommit(database.transaction, write)
     called: list[tuple[str, str, list[str]]] = []
@@ -236,21 +249,35 @@ def test_enqueue_never_blocks_and_calls_back_from_the_writer_after_the_commit(da
     def back(ticket: Any) -> None:
         # the row is committed when the writer is told: another connection sees it
         called.append((ticket.item, threading.current_thread().name, _names(database)))
-        if len(called) == 6:
+        if len(called) == 7:
             all_called.set()
 
-    tickets = [commit.enqueue(f"n{i}", back) for i in range(6)]  # the writer is held: no wait here
+    first = _leading(commit, write, back)
+    tickets = [commit.enqueue(f"n{i}", back) for i in range(6)]  # being written: no wait here
     assert not any(t.finished for t in tickets) and called == []
     with pytest.raises(RuntimeError, match="not done yet"):
         tickets[0].outcome()
     write.go.set()
     assert all_called.wait(10)
-    assert {thread for _, thread, _ in called} == {"webhook-group-commit"}
+    first.join(10)
+    # the first write by the thread that found nothing being written; the rest by the writer
+    threads = {item: thread for item, thread, _ in called}
+    assert threads.pop("first") == "lead"
+    assert set(threads.values()) == {"webhook-group-commit"}
     assert all(item in seen for item, _, seen in called)
+    assert write.groups == [["first"], [f"n{i}" for i in range(6)]]
     with database.session() as session:
         ids = dict(session.execute(select(rows.c.name, rows.c.id)).all())
     assert [t.outcome() for t in tickets] == [ids[f"n{i}"] for i in range(6)]
-    assert sum(len(g) for g in write.groups) == 6 and len(write.groups) <= 2
+
+
+def test_a_lone_write_is_written_by_its_own_thread_before_enqueue_returns(database: Database) -> None:
+    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
+    heard: list[str] = []
+    ticket = commit.enqueue("alone", lambda t: heard.append(threading.current_thread().name))
+    assert ticket.finished and ticket.outcome() > 0
+    assert heard == [threading.current_thread().name]
+    assert commit._thread is None  # no writer thread was needed
 
 
 def test_a_writer_whose_callback_fails_does_not_keep_the_others_from_hearing(database: Database) -> None:
@@ -263,12 +290,14 @@ def test_a_writer_whose_callback_fails_does_not_keep_the_others_from_hearing(dat
         if ticket.item == "n1":
             raise RuntimeError("its event loop is gone")
         heard.append(ticket.item)
-        if len(heard) == 3:
+        if len(heard) == 4:
             all_heard.set()
 
+    first = _leading(commit, write, back)
     for name in ["n0", "n1", "n2", "n3"]:
         commit.enqueue(name, back)
     write.go.set()
     assert all_heard.wait(10)
-    assert sorted(heard) == ["n0", "n2", "n3"]
-    assert commit.submit("after") > 0  # the writer thread goes on
+    first.join(10)
+    assert sorted(heard) == ["first", "n0", "n2", "n3"]
+    assert commit.submit("after") > 0  # writing goes on
