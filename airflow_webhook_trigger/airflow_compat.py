@@ -214,13 +214,17 @@ class _LeanWrite:
         ticket = self._ticket
         if ticket is None:
             raise RuntimeError("the write was not queued")
-        run = self._run
-        # committed (else ticket.outcome raises): only now may we answer 2xx
+        return self._stored(ticket.outcome)
+
+    def wait(self) -> TriggeredRun | PriorDelivery:
+        """Write it with the others being written now, holding this thread until committed."""
+        return self._stored(lambda: self._gateway.writes.submit(self._write))
+
+    def _stored(self, key: Callable[[], int]) -> TriggeredRun | PriorDelivery:
+        run, write = self._run, self._write
+        # committed (else key() raises): only now may we answer 2xx
         return self._gateway.stored(
-            run.dag_id,
-            self._write.record,
-            self._write.claim,
-            lambda: TriggeredRun(run.dag_id, run.run_id, ticket.outcome()),
+            run.dag_id, write.record, write.claim, lambda: TriggeredRun(run.dag_id, run.run_id, key())
         )
 
 
@@ -307,17 +311,22 @@ class AirflowRunGateway:
         claim: DeliveryKey | None,
     ) -> int:
         """A run through Airflow's own trigger path, in a transaction (and connection) of its own."""
-        if not self._connections.acquire(timeout=self._settings.trigger_slot_wait_seconds):
+        with self._held(self._connections), self._db.session() as session:
+            self._db.bound_writes(session)
+            key = _airflow_trigger(template.dag, run_id, conf, session)
+            if record is not None:
+                claim_and_record(session, record, claim)
+        return key
+
+    @contextmanager
+    def _held(self, semaphore: threading.BoundedSemaphore) -> Iterator[None]:
+        """One of ``semaphore``'s places for the block, within ``trigger_slot_wait_seconds``, else 503."""
+        if not semaphore.acquire(timeout=self._settings.trigger_slot_wait_seconds):
             raise self._busy(TOO_MANY_AT_ONCE)
         try:
-            with self._db.session() as session:
-                self._db.bound_writes(session)
-                key = _airflow_trigger(template.dag, run_id, conf, session)
-                if record is not None:
-                    claim_and_record(session, record, claim)
-            return key
+            yield
         finally:
-            self._connections.release()
+            semaphore.release()
 
     def trigger(
         self,
@@ -328,18 +337,9 @@ class AirflowRunGateway:
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
     ) -> TriggeredRun | PriorDelivery:
-        if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
-            raise self._busy(TOO_MANY_AT_ONCE)
-        try:
+        with self._held(self._slots):
             begun = self._begin(dag_id, run_id, conf, record, claim)
-            if not isinstance(begun, _LeanWrite):
-                return begun
-            written = threading.Event()
-            begun.enqueue(written.set)
-            written.wait()
-            return begun.outcome()
-        finally:
-            self._slots.release()
+            return begun.wait() if isinstance(begun, _LeanWrite) else begun
 
     def begin(
         self,
@@ -350,12 +350,8 @@ class AirflowRunGateway:
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
     ) -> TriggeredRun | PriorDelivery | _LeanWrite:
-        if not self._slots.acquire(timeout=self._settings.trigger_slot_wait_seconds):
-            raise self._busy(TOO_MANY_AT_ONCE)
-        try:
+        with self._held(self._slots):
             return self._begin(dag_id, run_id, conf, record, claim)
-        finally:
-            self._slots.release()
 
     def _begin(
         self,

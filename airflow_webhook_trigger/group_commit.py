@@ -83,7 +83,7 @@ class Ticket(Generic[T, R]):
 
 
 class GroupCommit(Generic[T, R]):
-    """Writes items in groups, one transaction and one commit per group, from one thread.
+    """Writes items in groups, one transaction and one commit per group, one group at a time.
 
     :param sessions: a committing transaction (:meth:`Database.transaction`)
     :param write: writes a group's items in the session, returning one result per item in
@@ -131,11 +131,10 @@ class GroupCommit(Generic[T, R]):
                 self._thread = threading.Thread(target=self._writer, name="webhook-group-commit", daemon=True)
                 self._thread.start()
         if lead:
-            self._write_next()
-            with self._lock:
-                self._writing = False
-                if self._queue:
-                    self._lock.notify()  # the writer thread takes the rest
+            try:
+                self._write_next()
+            finally:
+                self._put_down()  # the writer thread takes the rest
         return ticket
 
     def submit(self, item: T) -> R:
@@ -155,10 +154,14 @@ class GroupCommit(Generic[T, R]):
                 while self._queue:
                     self._write_next()
             finally:
-                with self._lock:
-                    self._writing = False
-                    if self._queue:  # queued as this thread put the writing down
-                        self._lock.notify()
+                self._put_down()
+
+    def _put_down(self) -> None:
+        """Stop writing; wake the writer thread for what was queued meanwhile."""
+        with self._lock:
+            self._writing = False
+            if self._queue:
+                self._lock.notify()
 
     def _write_next(self) -> None:
         """Write the next group (called by whoever is writing), then tell its writers."""
