@@ -34,9 +34,27 @@ mkdir -p "$AIRFLOW_HOME"
 echo "== migrating the metadata DB ($AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)"
 "$BIN/airflow" db migrate >"$DEMO/migrate.log" 2>&1 || { cat "$DEMO/migrate.log"; exit 1; }
 
-pids=()
+declare -A pids=()
+# Stop the process group of each component given, waiting for them at most $1 seconds,
+# then SIGKILL what is left (a scheduler whose LocalExecutor still waits on a task does not
+# exit on SIGTERM alone).
+stop_groups() {
+  local bound=$1; shift
+  for c in "$@"; do [ -n "${pids[$c]:-}" ] && kill -TERM -- "-${pids[$c]}" 2>/dev/null || true; done
+  for _ in $(seq 1 $((bound * 5))); do
+    local alive=0
+    for c in "$@"; do [ -n "${pids[$c]:-}" ] && kill -0 -- "-${pids[$c]}" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.2
+  done
+  for c in "$@"; do [ -n "${pids[$c]:-}" ] && kill -KILL -- "-${pids[$c]}" 2>/dev/null || true; done
+}
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  trap - EXIT INT TERM
+  # The scheduler first: its running tasks report their end to the api-server, which must
+  # still be up (else they retry against a closed port for minutes)
+  stop_groups 20 scheduler
+  stop_groups 10 api-server dag-processor
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -45,7 +63,7 @@ for component in api-server scheduler dag-processor; do
   args=("$component")
   [ "$component" = api-server ] && args+=(--port "$PORT" --workers 1)
   setsid "$BIN/airflow" "${args[@]}" >"$DEMO/$component.log" 2>&1 &
-  pids+=($!)
+  pids[$component]=$!
 done
 
 echo "== waiting for the api-server on port $PORT and the example DAGs"
@@ -73,7 +91,7 @@ ENV
 # Warm the executor: the first task run starts cold task processes (measured: up to ~17 s);
 # one run first, so that the sync calls below answer in their usual time.
 echo "== warming the executor with one payment_callback run"
-curl -fsS -o /dev/null -u "stripe:$PAYMENT_HOOK_PASSWORD" -H 'Content-Type: application/json' \
+curl -fsS --max-time 60 -o /dev/null -u "stripe:$PAYMENT_HOOK_PASSWORD" -H 'Content-Type: application/json' \
   -d '{"data": {"object": {"amount": 1, "currency": "EUR"}}}' \
   "http://localhost:$PORT/webhook/trigger/pay-3f9c2a7d81e4b6a0"
 for _ in $(seq 1 180); do

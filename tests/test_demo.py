@@ -21,15 +21,24 @@ def test_demo_script_smoke_curl_lines_answer_as_documented(tmp_path: Path) -> No
         k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "WEBHOOK_TEST_CONFIGURED"
     }
     env.update(DEMO_SMOKE="1", DEMO_PORT=str(free_port()), DEMO_DIR=str(tmp_path / "demo"))
-    result = subprocess.run(
-        ["bash", "scripts/demo.sh"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            ["bash", "scripts/demo.sh"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as timeout:
+        logs = "".join(
+            f"\n--- {log.name}\n" + log.read_text(errors="replace")[-2000:]
+            for log in sorted((tmp_path / "demo").glob("*.log"))
+        )
+        raw = timeout.stdout or b""  # bytes even with text=True
+        out = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+        pytest.fail(f"the demo did not stop within 600 s:\n{out[-3000:]}{logs}")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     statuses = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("HTTP/1.1")]
     assert statuses == ["200", "200", "422", "401", "202", "200", "401", "200", "422"]
