@@ -40,6 +40,7 @@ from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
 from airflow_webhook_trigger.runs import Deferred, PendingRun
 from airflow_webhook_trigger.runtime import Runtime
+from airflow_webhook_trigger.ttl_cache import Missing
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,9 @@ class _PluginRoute:
         endpoint = self._runtime().endpoint
         webhook_id = str(request.path_params.get("webhook_id", ""))
         length = request.headers.get("content-length")
+        cached = endpoint.locate_cached(request.method, webhook_id, length)  # no thread hop
+        if not isinstance(cached, Missing):
+            return cached
         return await self._admission().lookup(lambda: endpoint.locate(request.method, webhook_id, length))
 
     async def _authenticated(self, webhook: Webhook, incoming: WebhookRequest) -> Authenticated:

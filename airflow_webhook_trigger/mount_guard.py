@@ -28,6 +28,7 @@ behaviour.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,8 +54,11 @@ GuardLimits = tuple[str, int, bool]
 NOT_FOUND = json_response(404, {"error": "Not Found"})
 
 
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
+
+
 def _has_control_character(path: str) -> bool:
-    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in path)
+    return _CONTROL_CHARACTER.search(path) is not None
 
 
 class MountGuard:

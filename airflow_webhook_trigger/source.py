@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from airflow_webhook_trigger.model import Webhook
-from airflow_webhook_trigger.ttl_cache import MISSING, TtlCache
+from airflow_webhook_trigger.ttl_cache import MISSING, Missing, TtlCache
 
 
 class WebhookSource(Protocol):
@@ -44,6 +44,10 @@ class CachedSource:
         value = self._source.get(webhook_id)
         self._cache.put(webhook_id, value)
         return value
+
+    def peek(self, webhook_id: str) -> Webhook | Missing | None:
+        """What :meth:`get` would return without reading the source, or ``MISSING``."""
+        return self._cache.get(webhook_id)
 
     def invalidate(self) -> None:
         self._cache.clear()

@@ -21,6 +21,7 @@ from airflow_webhook_trigger.model import BasicAuth, parse_document
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.runs import make_run_id
 from airflow_webhook_trigger.source import CachedSource
+from airflow_webhook_trigger.ttl_cache import MISSING, Missing
 from airflow_webhook_trigger.waiter import RecordedResponse, RunSnapshot
 from tests.fakes import FakeRuns, FakeSource
 
@@ -411,3 +412,41 @@ def test_check_declared_size_odd_values_are_left_to_the_read(declared: str) -> N
     from airflow_webhook_trigger.errors import check_declared_size
 
     check_declared_size(declared, 1)  # no 413 from the header alone, and never a ValueError
+
+
+def test_locate_cached_answers_only_from_the_cache() -> None:
+    source = FakeSource({"hook-0123456789": _webhook()})
+    endpoint = WebhookEndpoint(Settings(), CachedSource(source, 60), FakeRuns())
+    assert endpoint.locate_cached("POST", "hook-0123456789", None) is MISSING
+    assert source.calls == 0  # a read is the caller's to make, off its event loop
+    endpoint.locate("POST", "hook-0123456789", None)
+    assert source.calls == 1
+    found = endpoint.locate_cached("POST", "hook-0123456789", None)
+    assert not isinstance(found, Missing) and found.id == "hook-0123456789"
+    with pytest.raises(PayloadTooLarge):  # the same checks as locate, on a cached definition
+        endpoint.locate_cached("POST", "hook-0123456789", "1048577")
+    with pytest.raises(NotFound):  # an unknown id, once read, is a cached miss
+        endpoint.locate("POST", "unknown-0123456", None)
+    with pytest.raises(NotFound):
+        endpoint.locate_cached("POST", "unknown-0123456", None)
+    assert source.calls == 2
+
+
+def test_locate_cached_refuses_before_any_lookup_and_needs_a_cache() -> None:
+    source = FakeSource({"hook-0123456789": _webhook()})
+    endpoint = WebhookEndpoint(Settings(), source, FakeRuns())  # no cache in front
+    with pytest.raises(MethodNotAllowed):
+        endpoint.locate_cached("GET", "hook-0123456789", None)
+    with pytest.raises(NotFound):
+        endpoint.locate_cached("POST", "bad id!", None)
+    assert endpoint.locate_cached("POST", "hook-0123456789", None) is MISSING
+    assert source.calls == 0
+
+
+def test_locate_cached_disabled_webhook_is_404() -> None:
+    source = FakeSource({"hook-0123456789": _webhook(enabled=False)})
+    endpoint = WebhookEndpoint(Settings(), CachedSource(source, 60), FakeRuns())
+    with pytest.raises(NotFound):
+        endpoint.locate("POST", "hook-0123456789", None)
+    with pytest.raises(NotFound):
+        endpoint.locate_cached("POST", "hook-0123456789", None)

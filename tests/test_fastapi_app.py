@@ -115,7 +115,9 @@ def test_each_event_loop_gets_its_own_gate() -> None:
     assert asyncio.run(admission.run(lambda: 2)) == 2  # a new loop (TestClient makes one per use)
 
 
-def _trigger_app(webhooks: dict[str, Any], slots: int, wait: float) -> tuple[Any, Any, Admission]:
+def _trigger_app(
+    webhooks: dict[str, Any], slots: int, wait: float, *, cache_seconds: float = 0
+) -> tuple[Any, Any, Admission]:
     """The FastAPI adapter's trigger route alone, on the core with a fake Airflow."""
     from types import SimpleNamespace
 
@@ -124,11 +126,13 @@ def _trigger_app(webhooks: dict[str, Any], slots: int, wait: float) -> tuple[Any
 
     from airflow_webhook_trigger.endpoint import WebhookEndpoint
     from airflow_webhook_trigger.fastapi_app import TriggerRoute
+    from airflow_webhook_trigger.source import CachedSource
     from tests.fakes import FakeRuns, FakeSource
 
     settings = Settings(max_concurrent_triggers=slots, trigger_slot_wait_seconds=wait, retry_after_seconds=7)
     runs = FakeRuns()
-    endpoint = WebhookEndpoint(settings, FakeSource(webhooks), runs)
+    source = CachedSource(FakeSource(webhooks), cache_seconds) if cache_seconds else FakeSource(webhooks)
+    endpoint = WebhookEndpoint(settings, source, runs)
     runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None, base_url="http://test")
     admission = Admission(settings)
     app = Starlette(routes=[Route("/trigger/{webhook_id}", TriggerRoute(lambda: runtime, lambda: admission))])
@@ -251,3 +255,31 @@ def test_a_request_waiting_for_its_group_commit_holds_its_slot_but_no_thread() -
     assert (threads_held, slots_free) == (0, 3)  # five waiting: five slots, no thread
     assert statuses == [200] * 5
     assert len(runs.triggered) == 5
+
+
+def test_a_cached_webhook_is_located_without_a_lookup_thread() -> None:
+    """The definition read once (on a lookup thread) is found in the event loop after."""
+    import httpx
+
+    from airflow_webhook_trigger.model import parse_document
+
+    hook = parse_document({"id": "hook-cached-0001", "dag_id": "dag_a"}).webhook
+    app, runs, admission = _trigger_app({hook.id: hook}, slots=4, wait=1, cache_seconds=60)
+    lookups: list[str] = []
+    lookup = admission.lookup
+
+    async def spied_lookup(work: Any) -> Any:
+        lookups.append("thread")
+        return await lookup(work)
+
+    admission.lookup = spied_lookup  # type: ignore[method-assign]
+
+    async def scenario() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            paths = [f"/trigger/{hook.id}"] * 3 + ["/trigger/unknown-0000001"] * 2
+            return [int((await client.post(path)).status_code) for path in paths]
+
+    assert asyncio.run(scenario()) == [200, 200, 200, 404, 404]
+    assert lookups == ["thread", "thread"]  # one read per id; the repeats came from the cache
+    assert len(runs.triggered) == 3
