@@ -23,6 +23,7 @@ without the helpers used here goes through Airflow's ``_trigger_dag`` instead
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -132,7 +133,8 @@ class RunTemplate:
     :param dag: the deserialized DAG of that version
     :param param_checks: its params, compiled (:func:`compile_param_checks`)
     :param ti_rows: Airflow's task instance rows minus ``run_id`` and ``context_carrier``,
-        keyed by column name; None when the run must go through Airflow's own trigger path
+        keyed by column name, ``executor_config`` already pickled (:func:`_pickled_once`);
+        None when the run must go through Airflow's own trigger path
     :param why_not_lean: why ``ti_rows`` is None
     """
 
@@ -297,6 +299,10 @@ def _why_not_lean(dag: Any, session: Session) -> str | None:
             return f"task {task.task_id!r} is mapped"
         else:
             return f"task {task.task_id!r} is mapped"
+        config = task.executor_config
+        if isinstance(config, dict) and "pod_override" in config:
+            # Airflow's column type serializes a pod before pickling it (_pickled_once)
+            return f"task {task.task_id!r} has a pod_override"
         weight_rule = task.weight_rule
         if not hasattr(weight_rule, "get_weight"):  # a name, as insert_mapping also accepts
             weight_rule = validate_and_load_priority_weight_strategy(weight_rule)
@@ -337,6 +343,40 @@ def _by_column_name(rows: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], .
     attrs = TaskInstance.__mapper__.column_attrs
     return tuple(
         {attrs[key].columns[0].key: value for key, value in row.items() if key in attrs} for row in rows
+    )
+
+
+#: a task instance row's ``executor_config``, pickled once per DAG version (:func:`_pickled_once`)
+PICKLED_EXECUTOR_CONFIG = "executor_config_pickled"
+
+
+def _pickled_once(rows: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+    """Column-keyed rows with ``executor_config`` pickled as Airflow's column type pickles
+    it (``ExecutorConfigType``: its pickler, dill, at its protocol), once per version rather
+    than once per task instance written. That type treats only a ``pod_override`` apart,
+    and a DAG with one is not lean (:func:`_why_not_lean`)."""
+    from airflow.models.taskinstance import TaskInstance
+
+    column_type = TaskInstance.__table__.c.executor_config.type
+    pickled = []
+    for row in rows:
+        row = dict(row)
+        config = row.pop("executor_config")
+        row[PICKLED_EXECUTOR_CONFIG] = (
+            None if config is None else column_type.pickler.dumps(config, column_type.protocol)
+        )
+        pickled.append(row)
+    return tuple(pickled)
+
+
+@functools.cache
+def _ti_insert() -> Any:
+    """The task instances' insert, taking :data:`PICKLED_EXECUTOR_CONFIG` as it is."""
+    from airflow.models.taskinstance import TaskInstance
+    from sqlalchemy import LargeBinary, bindparam
+
+    return TaskInstance.__table__.insert().values(
+        executor_config=bindparam(PICKLED_EXECUTOR_CONFIG, type_=LargeBinary())
     )
 
 
@@ -433,7 +473,7 @@ class RunFactory:
                 if unknown:
                     names = ", ".join(sorted(unknown))
                     why = f"this Airflow's task_instance has columns the lean insert does not write ({names})"
-                rows = _by_column_name(rows)
+                rows = _pickled_once(_by_column_name(rows))
         except Exception as exc:  # any surprise while preparing: Airflow's own path, always
             why = f"preparing the lean insert failed ({type(exc).__name__}: {str(exc)[:200]})"
         if why is None:
@@ -536,7 +576,6 @@ def insert_runs(runs: Sequence[PreparedRun], session: Session | Connection) -> l
     ``IntegrityError``, which the caller turns into a retryable answer).
     """
     from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import TaskInstance
     from airflow.utils.types import DagRunType
 
     stats = _insert_helpers()[0]
@@ -551,7 +590,7 @@ def insert_runs(runs: Sequence[PreparedRun], session: Session | Connection) -> l
     keys = [found[(r.dag_id, str(r.run["run_id"]))] for r in runs]
     tis = [row for r in runs for row in r.task_instances]
     if tis:
-        session.execute(TaskInstance.__table__.insert(), tis)
+        session.execute(_ti_insert(), tis)
     for r in runs:
         for task_type, count in r.task_type_counts:
             stats.incr(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -85,6 +87,29 @@ async def guarded(work: Callable[[], Awaitable[HttpResponse]]) -> HttpResponse:
 
 
 T = TypeVar("T")
+
+_frozen = threading.Lock()
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> bool:
+    """Once per process: collect, then move every object alive into the permanent generation.
+
+    The api-server holds several hundred thousand long-lived objects (Airflow's app, its
+    models, the DAGs it loaded). Under webhook load, each request's objects in flight
+    survive the young collections, which then trigger full ones about every few seconds;
+    each full collection walks that whole heap (measured: 0.4 s each, a quarter of the
+    server's CPU at 32 clients). Frozen, that heap is no longer walked; objects made after
+    are collected as before. Returns whether this call froze it.
+    """
+    global _heap_frozen
+    with _frozen:
+        if _heap_frozen:
+            return False
+        gc.collect()
+        gc.freeze()
+        _heap_frozen = True
+        return True
 
 
 class _Gate:
@@ -372,7 +397,10 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
 
     @functools.cache
     def admission() -> Admission:  # one per app, built with the settings on first use
-        return Admission(runtime().settings)
+        settings = runtime().settings
+        if settings.gc_freeze:
+            freeze_startup_heap()
+        return Admission(settings)
 
     app.router.routes.append(Route("/trigger/{webhook_id}", TriggerRoute(runtime, admission)))
     app.router.routes.append(Route("/trigger/{webhook_id}/runs/{run_id}", StatusRoute(runtime, admission)))

@@ -102,6 +102,21 @@ def _rows(dag_id: str, run_id: str) -> tuple[dict[str, Any], dict[tuple[str, int
     return dict(run._mapping), {(r.task_id, r.map_index): dict(r._mapping) for r in ti_rows}
 
 
+def _pickled_configs(dag_id: str, run_id: str) -> dict[str, bytes | None]:
+    """Each task instance's ``executor_config`` as stored: the pickle's bytes, not its value."""
+    from airflow.models import TaskInstance
+    from sqlalchemy import LargeBinary, select, type_coerce
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+
+    tis = TaskInstance.__table__
+    raw = type_coerce(tis.c.executor_config, LargeBinary)
+    with db_session() as session:
+        query = select(tis.c.task_id, raw).where(tis.c.dag_id == dag_id, tis.c.run_id == run_id)
+        rows = session.execute(query)
+        return {task_id: None if value is None else bytes(value) for task_id, value in rows}
+
+
 @pytest.fixture
 def cleanup() -> Iterator[list[tuple[str, str]]]:
     created: list[tuple[str, str]] = []
@@ -162,6 +177,8 @@ def test_lean_insert_writes_what_airflow_writes(factory: Any, cleanup: list[Any]
             tis_b[task]["context_carrier"]["traceparent"].split("-")[1]
             == (run_b["context_carrier"]["traceparent"].split("-")[1])
         )
+    # executor_config is pickled once per DAG version, to the very bytes Airflow writes
+    assert _pickled_configs(dag_id, ours) == _pickled_configs(dag_id, theirs)
 
 
 def _same_rows(dag_id: str, theirs: str, ours: str, key: int) -> None:
@@ -176,6 +193,7 @@ def _same_rows(dag_id: str, theirs: str, ours: str, key: int) -> None:
         assert {k: v for k, v in tis_b[task].items() if k not in TI_VARYING} == {
             k: v for k, v in tis_a[task].items() if k not in TI_VARYING
         }, task
+    assert _pickled_configs(dag_id, ours) == _pickled_configs(dag_id, theirs)
 
 
 @lean_only
@@ -271,6 +289,20 @@ def test_duplicate_run_id_is_an_integrity_error(factory: Any, cleanup: list[Any]
         factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
     with pytest.raises(IntegrityError), db_session() as session:
         factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
+
+
+@lean_only
+def test_a_pod_override_goes_through_airflows_path(factory: Any, monkeypatch: Any) -> None:
+    """Airflow's column type serializes a pod before pickling: not what the lean insert pickles."""
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.airflow_runs import _why_not_lean
+
+    _, template = _template(factory, "wt_shapes")
+    assert template.why_not_lean is None
+    task = template.dag.task_dict["group.right"]
+    monkeypatch.setattr(task, "executor_config", {"pod_override": "a pod", "k": 1})
+    with db_session() as session:
+        assert _why_not_lean(template.dag, session) == "task 'group.right' has a pod_override"
 
 
 @lean_only

@@ -283,3 +283,45 @@ def test_a_cached_webhook_is_located_without_a_lookup_thread() -> None:
     assert asyncio.run(scenario()) == [200, 200, 200, 404, 404]
     assert lookups == ["thread", "thread"]  # one read per id; the repeats came from the cache
     assert len(runs.triggered) == 3
+
+
+def test_the_heap_is_frozen_once_per_process() -> None:
+    """In a process of its own: freezing is process-wide, and once is enough."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc\n"
+        "from airflow_webhook_trigger.fastapi_app import freeze_startup_heap\n"
+        "kept = [[i] for i in range(1000)]\n"
+        "before = gc.get_freeze_count()\n"
+        "froze = freeze_startup_heap()\n"
+        "print(before, froze, gc.get_freeze_count() >= before + 1000, freeze_startup_heap())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.split() == ["0", "True", "True", "False"]
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_the_first_request_freezes_the_heap_unless_turned_off(monkeypatch: Any, freeze: bool) -> None:
+    from types import SimpleNamespace
+
+    from fastapi.testclient import TestClient
+
+    import airflow_webhook_trigger.fastapi_app as fastapi_app
+    from tests.fakes import FakeRuns, FakeSource
+
+    calls: list[str] = []
+    monkeypatch.setattr(fastapi_app, "freeze_startup_heap", lambda: calls.append("froze") or True)
+    settings = Settings(gc_freeze=freeze)
+    from airflow_webhook_trigger.endpoint import WebhookEndpoint
+
+    endpoint = WebhookEndpoint(settings, FakeSource({}), FakeRuns())
+    runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None, base_url="http://test")
+    app = fastapi_app.create_app(lambda: runtime)  # type: ignore[arg-type,return-value]
+    with TestClient(app) as client:
+        for _ in range(3):
+            assert client.post("/trigger/unknown-0000001").status_code == 404
+    assert calls == (["froze"] if freeze else [])
