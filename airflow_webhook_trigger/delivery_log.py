@@ -12,6 +12,7 @@ Plain SQLAlchemy Core over a session factory: no Airflow import here.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -161,7 +162,7 @@ class DeliveryLog:
         self._rows: deque[DeliveryRow] = deque()
         self._answers: deque[DeliveryRow] = deque()
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._pruned_at = float("-inf")
         self._failing = False
@@ -289,19 +290,31 @@ class DeliveryLog:
                 return
             self._thread = threading.Thread(target=self._loop, name="webhook-delivery-log", daemon=True)
             self._thread.start()
+            # registered after Airflow's own exit handlers, so run before them (atexit is LIFO):
+            # the thread is done with its session before Airflow disposes of the ORM
+            atexit.register(self.stop)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the background thread, after a last write of what is buffered (at exit)."""
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def _loop(self) -> None:
         while True:
-            time.sleep(FLUSH_INTERVAL_SECONDS)
+            stopping = self._stopping.wait(FLUSH_INTERVAL_SECONDS)
             try:
                 self.flush()
-                if time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_SECONDS:
+                if not stopping and time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_SECONDS:
                     self._pruned_at = time.monotonic()
                     self.prune()
             except ServiceUnavailable:
                 pass  # the database logs its outages, once each; pruning waits for the next hour
             except Exception:  # a bug: say so, and keep the thread alive
                 log.exception("delivery record: background work failed")
+            if stopping:
+                return
 
     # ---------------------------------------------------------------- reading
 

@@ -226,3 +226,21 @@ def test_the_background_thread_writes_and_prunes(tables: None, monkeypatch: pyte
     while time.monotonic() < deadline and [r.received_at for r in log.list("hook-log-000001")] != [NOW]:
         time.sleep(0.02)
     assert [r.received_at for r in log.list("hook-log-000001")] == [NOW]
+
+
+def test_stopping_writes_what_is_buffered_and_ends_the_thread(tables: None) -> None:
+    """At exit (atexit runs it before Airflow disposes of its ORM): a last write, then no thread."""
+    import atexit
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.delivery_log import DeliveryLog
+
+    log = DeliveryLog(db_session, clock=lambda: NOW)  # writes every second
+    log.record(_row(at=NOW + timedelta(seconds=1)))
+    thread = log._thread
+    assert thread is not None and thread.is_alive()
+    log.stop()
+    atexit.unregister(log.stop)
+    assert not thread.is_alive()
+    assert log.pending() == 0
+    assert next(r.received_at for r in log.list("hook-log-000001")) == NOW + timedelta(seconds=1)
