@@ -25,6 +25,7 @@ Nothing here imports Airflow.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import math
@@ -261,6 +262,18 @@ _first_statement_pings: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+#: libpq's transaction states (psycopg2 and psycopg report them alike)
+_IDLE, _IN_TRANSACTION = 0, 2
+
+
+def _transaction_status(connection: Connection) -> int | None:
+    """The server-side transaction state of the connection's DBAPI connection, if its
+    driver reports one (psycopg2, psycopg: ``info.transaction_status``)."""
+    info = getattr(connection.connection.dbapi_connection, "info", None)
+    status = getattr(info, "transaction_status", None)
+    return None if status is None else int(status)
+
+
 class Database:
     """Sessions on the plugin's engine: bounded, and 503 when the DB cannot serve.
 
@@ -356,10 +369,13 @@ class Database:
     def write_transaction(self) -> Iterator[Connection]:
         """:meth:`transaction` for writes, bounded server-side too (:meth:`bound_writes`).
 
-        On PostgreSQL the bounds are the transaction's first statement, and they stand in
-        for the ping of a pooled connection: one round trip fewer per transaction. If that
-        first statement finds the connection lost (a restarted server), it is retried once
-        on a new connection, as a failed ping would have been; nothing was written yet.
+        On PostgreSQL (psycopg2 or psycopg) the transaction is opened by one round trip,
+        ``BEGIN`` and the bounds together, on a connection the driver leaves in autocommit
+        mode, and it ends with an explicit ``COMMIT``. That first statement also stands in
+        for the ping of a pooled connection: if it finds the connection lost (a restarted
+        server), it is retried once on a new connection, as a failed ping would have been;
+        nothing was written yet. A connection that is not idle when given back (an error
+        at any point, a ``ROLLBACK`` that failed) is discarded, never reused.
         """
         with self._bounded():
             if self.engine.dialect.name != "postgresql":
@@ -373,16 +389,52 @@ class Database:
                 finally:
                     _first_statement_pings.reset(token)
                 try:
-                    transaction = connection.begin()
-                    self.bound_writes(connection)
+                    begun = self._begin_bounded(connection)
                 except sa_exc.DBAPIError as exc:
+                    connection.invalidate()  # whatever the server made of it: not reused
                     connection.close()
                     if attempt == 1 and exc.connection_invalidated:
                         continue
                     raise
+                except BaseException:
+                    connection.invalidate()
+                    connection.close()
+                    raise
                 break
-            with connection, transaction:
-                yield connection
+            if begun is None:  # another driver: SQLAlchemy's own transaction
+                with connection, connection.begin():
+                    self.bound_writes(connection)
+                    yield connection
+                return
+            with connection:
+                try:
+                    yield connection
+                    if _transaction_status(connection) != _IN_TRANSACTION:
+                        # a statement failed and its error was swallowed: COMMIT would roll back
+                        raise sa_exc.InvalidRequestError("the write transaction is not open at commit")
+                    connection.exec_driver_sql("COMMIT")
+                except BaseException:
+                    if not connection.invalidated:
+                        with contextlib.suppress(Exception):  # if it fails: discarded below
+                            connection.exec_driver_sql("ROLLBACK")
+                    raise
+                finally:
+                    if not connection.invalidated and _transaction_status(connection) != _IDLE:
+                        connection.invalidate()
+
+    def _begin_bounded(self, connection: Connection) -> bool | None:
+        """``BEGIN`` and :meth:`bound_writes`' bounds in one round trip, on a connection in
+        autocommit mode; None (nothing sent) if the driver cannot tell a transaction's state."""
+        if _transaction_status(connection) is None:
+            return None
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql(f"BEGIN; {self._bounds_sql()}")
+        return True
+
+    def _bounds_sql(self) -> str:
+        lock_ms = int(self.limits.lock_timeout * 1000)
+        statement_ms = int(self.limits.timeout * 1000)
+        return f"SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{statement_ms}ms'"
 
     @contextmanager
     def _bounded(self) -> Iterator[None]:
@@ -415,11 +467,4 @@ class Database:
         """
         bind = session if isinstance(session, Connection) else session.get_bind()
         if bind.dialect.name == "postgresql":
-            lock_ms = int(self.limits.lock_timeout * 1000)
-            statement_ms = int(self.limits.timeout * 1000)
-            session.execute(
-                text(
-                    f"SET LOCAL lock_timeout = '{lock_ms}ms'; "
-                    f"SET LOCAL statement_timeout = '{statement_ms}ms'"
-                )
-            )
+            session.execute(text(self._bounds_sql()))

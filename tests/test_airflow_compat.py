@@ -222,8 +222,8 @@ def test_the_latest_dag_version_is_read_once_per_registry_cache_seconds(airflow_
     assert not _reads_the_version(second)  # within the TTL: no read at all before the insert
     assert _reads_the_version(third)
     first_insert = next(i for i, s in enumerate(second) if s.startswith("INSERT INTO dag_run"))
-    # before it, at most the connection's ping and PostgreSQL's SET LOCAL bounds: no read
-    assert all(s.startswith(("SELECT 1", "SET LOCAL")) for s in second[:first_insert]), second
+    # before it, at most the connection's ping and PostgreSQL's BEGIN with its bounds: no read
+    assert all(s.startswith(("SELECT 1", "BEGIN; SET LOCAL")) for s in second[:first_insert]), second
 
 
 def test_registry_cache_seconds_zero_reads_the_version_on_every_run(airflow_db: None) -> None:

@@ -6,6 +6,7 @@ PostgreSQL pass (``WEBHOOK_TEST_DATABASE``) for what only a server can show.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -358,3 +359,55 @@ def test_postgres_write_transaction_on_a_lost_connection_is_retried_on_a_new_one
         assert session.execute(text("SELECT count(*) FROM wt_retry WHERE n = 7")).scalar() == 1
         session.execute(text("DROP TABLE wt_retry"))
     assert not pg_db.outage.ongoing
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_write_transaction_is_one_round_trip_to_open_and_an_explicit_commit(pg_db: Database) -> None:
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    with pg_db.session() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS wt_trips (n int)"))
+    event.listen(pg_db.engine, "before_cursor_execute", record)
+    try:
+        with pg_db.write_transaction() as connection:
+            # the driver sends no BEGIN of its own: the first statement opened the transaction
+            assert connection.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+            connection.execute(text("INSERT INTO wt_trips VALUES (1)"))
+    finally:
+        event.remove(pg_db.engine, "before_cursor_execute", record)
+    assert [s.split(";")[0] for s in sent] == ["BEGIN", "INSERT INTO wt_trips VALUES (1)", "COMMIT"]
+    assert "SET LOCAL lock_timeout = '1000ms'" in sent[0]
+    with pg_db.session() as session:  # committed; the pooled connection is back to transactions
+        assert session.execute(text("SELECT count(*) FROM wt_trips")).scalar() == 1
+        assert session.connection().connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+        session.execute(text("DROP TABLE wt_trips"))
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_write_transaction_failed_or_swallowed_commits_nothing(pg_db: Database) -> None:
+    from sqlalchemy.exc import DBAPIError, InvalidRequestError
+
+    with pg_db.session() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS wt_atomic (n int PRIMARY KEY)"))
+    with pytest.raises(RuntimeError), pg_db.write_transaction() as connection:
+        connection.execute(text("INSERT INTO wt_atomic VALUES (1)"))
+        raise RuntimeError("a write of the group failed")
+    # an error caught inside the block leaves the transaction aborted: COMMIT would only roll
+    # it back, so the block fails instead of reporting a commit
+    with pytest.raises(InvalidRequestError), pg_db.write_transaction() as connection:
+        connection.execute(text("INSERT INTO wt_atomic VALUES (2)"))
+        with contextlib.suppress(DBAPIError):
+            connection.execute(text("INSERT INTO wt_atomic VALUES (2)"))
+    for _ in range(3):  # the connections given back hold no transaction of the failed ones
+        with pg_db.write_transaction() as connection:
+            connection.execute(text("INSERT INTO wt_atomic VALUES (3) ON CONFLICT DO NOTHING"))
+    with pg_db.session() as session:
+        assert session.execute(text("SELECT n FROM wt_atomic ORDER BY n")).scalars().all() == [3]
+        session.execute(text("DROP TABLE wt_atomic"))
