@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Transaction
 from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_webhook_trigger.errors import ServiceUnavailable
@@ -389,21 +389,17 @@ class Database:
                 finally:
                     _first_statement_pings.reset(token)
                 try:
-                    begun = self._begin_bounded(connection)
-                except sa_exc.DBAPIError as exc:
+                    transaction = self._begin_bounded(connection)
+                except BaseException as exc:
                     connection.invalidate()  # whatever the server made of it: not reused
                     connection.close()
-                    if attempt == 1 and exc.connection_invalidated:
+                    lost = isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+                    if attempt == 1 and lost:
                         continue
                     raise
-                except BaseException:
-                    connection.invalidate()
-                    connection.close()
-                    raise
                 break
-            if begun is None:  # another driver: SQLAlchemy's own transaction
-                with connection, connection.begin():
-                    self.bound_writes(connection)
+            if transaction is not None:  # another driver: SQLAlchemy's own transaction
+                with connection, transaction:
                     yield connection
                 return
             with connection:
@@ -422,14 +418,17 @@ class Database:
                     if not connection.invalidated and _transaction_status(connection) != _IDLE:
                         connection.invalidate()
 
-    def _begin_bounded(self, connection: Connection) -> bool | None:
+    def _begin_bounded(self, connection: Connection) -> Transaction | None:
         """``BEGIN`` and :meth:`bound_writes`' bounds in one round trip, on a connection in
-        autocommit mode; None (nothing sent) if the driver cannot tell a transaction's state."""
+        autocommit mode (None: the transaction is the caller's to end). A driver that cannot
+        tell a transaction's state gets SQLAlchemy's own transaction, then the bounds."""
         if _transaction_status(connection) is None:
-            return None
+            transaction = connection.begin()
+            self.bound_writes(connection)
+            return transaction
         connection.execution_options(isolation_level="AUTOCOMMIT")
         connection.exec_driver_sql(f"BEGIN; {self._bounds_sql()}")
-        return True
+        return None
 
     def _bounds_sql(self) -> str:
         lock_ms = int(self.limits.lock_timeout * 1000)

@@ -288,11 +288,13 @@ class DeliveryLog:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
+            first = self._thread is None
             self._thread = threading.Thread(target=self._loop, name="webhook-delivery-log", daemon=True)
             self._thread.start()
-            # registered after Airflow's own exit handlers, so run before them (atexit is LIFO):
-            # the thread is done with its session before Airflow disposes of the ORM
-            atexit.register(self.stop)
+            if first:
+                # registered after Airflow's own exit handlers, so run before them (atexit is
+                # LIFO): the thread is done with its session before Airflow disposes of the ORM
+                atexit.register(self.stop)
 
     def stop(self, timeout: float = 10.0) -> None:
         """End the background thread, after a last write of what is buffered (at exit)."""

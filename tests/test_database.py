@@ -411,3 +411,22 @@ def test_postgres_write_transaction_failed_or_swallowed_commits_nothing(pg_db: D
     with pg_db.session() as session:
         assert session.execute(text("SELECT n FROM wt_atomic ORDER BY n")).scalars().all() == [3]
         session.execute(text("DROP TABLE wt_atomic"))
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_write_transaction_with_a_driver_that_reports_no_state(
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLAlchemy's own transaction then, the bounds its first statement, committed on exit."""
+    import airflow_webhook_trigger.database as database
+
+    monkeypatch.setattr(database, "_transaction_status", lambda _connection: None)
+    with pg_db.session() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS wt_other (n int)"))
+    with pg_db.write_transaction() as connection:
+        assert connection.execute(text("SHOW lock_timeout")).scalar() == "1s"
+        connection.execute(text("INSERT INTO wt_other VALUES (1)"))
+    with pg_db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM wt_other")).scalar() == 1
+        session.execute(text("DROP TABLE wt_other"))
