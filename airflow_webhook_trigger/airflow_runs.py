@@ -33,6 +33,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from airflow_webhook_trigger import airflow_version
+from airflow_webhook_trigger.database import DEFERRABLE
 from airflow_webhook_trigger.errors import UnprocessableEntity
 
 if TYPE_CHECKING:
@@ -375,9 +376,10 @@ def _ti_insert() -> Any:
     from airflow.models.taskinstance import TaskInstance
     from sqlalchemy import LargeBinary, bindparam
 
-    return TaskInstance.__table__.insert().values(
+    insert = TaskInstance.__table__.insert().values(
         executor_config=bindparam(PICKLED_EXECUTOR_CONFIG, type_=LargeBinary())
     )
+    return insert.execution_options(**DEFERRABLE)  # nothing reads its result
 
 
 def _unknown_ti_attributes(rows: tuple[dict[str, Any], ...]) -> set[str]:
