@@ -5,8 +5,11 @@ Run: ``.venv/bin/python bench/async_accept.py [--db sqlite|postgres|both] [--sec
 [--plugin-src DIR]``
 
 ``--plugin-src DIR`` serves the plugin from another checkout (``git worktree add DIR
-COMMIT``) with this venv's Airflow: run it and a plain run one after the other, interleaved,
-to compare two commits on the same machine.
+COMMIT``) with this venv's Airflow. ``--against DIR`` compares two commits in one run: a
+second api-server (same home, database, webhook and core) serves the plugin from DIR, and
+every point of the webhook is measured on both servers back to back, in alternating order,
+so the report's ``webhook/base`` ratio (of the medians, then of each repeat's adjacent pair)
+is as little exposed to this machine's drift as a ratio can be.
 
 For each database the script, in one run (the lifecycle, the client and the percentiles are
 ``bench/harness.py``'s, shared with ``sync_wait.py`` and ``burst.py``):
@@ -197,6 +200,8 @@ class BenchCeiling(AirflowPlugin):
     ]
 """
 CEILING = "empty route"
+#: the webhook served by the --against checkout's api-server
+AGAINST = "webhook, base"
 
 
 def write_ceiling_plugin(home: Path) -> None:
@@ -539,6 +544,18 @@ def child_profile(spec_file: str) -> None:
 # --------------------------------------------------------------------------- one database
 
 
+def against_server(dep: harness.Deployment, src: str, core: int | None, workers: int) -> harness.Server:
+    """An api-server of the same deployment (home, database, webhook) on a port of its own,
+    serving the plugin from the checkout ``src``; its log in ``home/base/``."""
+    env = dict(dep.env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, dep.extra_path) if p)
+    log_dir = dep.home / "base"
+    log_dir.mkdir(exist_ok=True)
+    other = harness.Server(env, dep.home, harness.free_port(), core=core, workers=workers, log_dir=log_dir)
+    dep.servers.append(other)  # stopped by dep.close() too
+    return other
+
+
 def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, Any]:
     dep = harness.Deployment(
         db,
@@ -564,6 +581,12 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
             server = dep.server(core=server_core, workers=args.workers)
             harness.log(f"{db}: starting airflow api-server on 127.0.0.1:{port}")
             result["server_start_s"] = server.start()
+            servers = {}  # the paths another server answers
+            if args.against:
+                servers[AGAINST] = against_server(dep, args.against, server_core, args.workers)
+                harness.log(f"{db}: starting the base api-server ({args.against}) on {servers[AGAINST].base}")
+                result["base_server_start_s"] = servers[AGAINST].start()
+                result["base_code"] = harness.code_version(Path(args.against))
 
             paths: dict[str, dict[str, Any]] = {}
             body = event_bytes().decode("utf-8")
@@ -572,6 +595,8 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                 "headers": [("Content-Type", "application/json"), *webhook_headers(password)],
                 "body": body,
             }
+            if args.against:
+                paths[AGAINST] = dict(paths["webhook"])
             rest_headers = [("Content-Type", "application/json")]
             if args.rest_auth == "jwt" and not args.no_rest:
                 admin_pw = json.loads((home / "passwords.json").read_text())["admin"]
@@ -593,17 +618,23 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                         {"logical_date": None, "conf": conf}, separators=(",", ":"), ensure_ascii=False
                     ),
                 }
-            paths[CEILING] = {
-                "path": "/bench-ceiling/empty",
-                "headers": [("Content-Type", "application/json")],
-                "body": body,
-            }
+            if not args.no_ceiling:
+                paths[CEILING] = {
+                    "path": "/bench-ceiling/empty",
+                    "headers": [("Content-Type", "application/json")],
+                    "body": body,
+                }
             result["request_bytes"] = {name: len(p["body"].encode()) for name, p in paths.items()}
 
             # sanity: one request each, shown verbatim
             for name, p in paths.items():
                 status, _, raw = harness.call(
-                    server.base, "POST", p["path"], body=p["body"].encode(), headers=p["headers"], timeout=60
+                    servers.get(name, server).base,
+                    "POST",
+                    p["path"],
+                    body=p["body"].encode(),
+                    headers=p["headers"],
+                    timeout=60,
                 )
                 harness.log(f"{db}: sanity {name}: {status} {raw[:160]!r}")
                 if not 200 <= status < 300:
@@ -617,11 +648,16 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                     if (rep + args.clients.index(clients)) % 2:
                         order.reverse()
                     for name in order:
-                        idle, restarted_before = server.settle(f"{db}: server still busy/unhealthy")
+                        srv = servers.get(name, server)
+                        # every server idle first: the other one may still be finishing its point
+                        others = [o for o in (server, *servers.values()) if o is not srv]
+                        for other in others:
+                            restarts += other.settle(f"{db}: the other server still busy/unhealthy")[1]
+                        idle, restarted_before = srv.settle(f"{db}: server still busy/unhealthy")
                         restarts += restarted_before
                         before = counter.count()
                         spec = {
-                            "port": port,
+                            "port": srv.port,
                             "clients": clients,
                             "seconds": args.seconds,
                             "warmup": args.warmup,
@@ -629,14 +665,16 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                             **paths[name],
                         }
                         harness.log(f"{db}: {name} x{clients} (repeat {rep + 1}/{args.repeats})")
-                        cpu0, wait0, wall0 = server.cpu_seconds(), server.runqueue_wait_seconds(), time.time()
+                        cpu0, wait0, wall0 = srv.cpu_seconds(), srv.runqueue_wait_seconds(), time.time()
+                        others_cpu0 = sum(o.cpu_seconds() for o in others)
                         bound = args.seconds + args.warmup + args.timeout + 60
                         point = harness.run_client("closed-loop", spec, client_core, bound)
-                        cpu1, wait1, wall1 = server.cpu_seconds(), server.runqueue_wait_seconds(), time.time()
-                        settle, restarted = server.settle(f"{db}: server did not settle,")
+                        cpu1, wait1, wall1 = srv.cpu_seconds(), srv.runqueue_wait_seconds(), time.time()
+                        others_cpu = sum(o.cpu_seconds() for o in others) - others_cpu0
+                        settle, restarted = srv.settle(f"{db}: server did not settle,")
                         restarts += restarted
                         after = counter.count()
-                        kind = {"webhook": "webhook", "airflow REST": "rest"}.get(name)
+                        kind = {"webhook": "webhook", AGAINST: "webhook", "airflow REST": "rest"}.get(name)
                         runs = 0 if kind is None else after[kind] - before[kind]
                         point.update(
                             {
@@ -648,6 +686,7 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                                 "settle_after_s": settle,
                                 "server_cpu_s": cpu1 - cpu0,
                                 "server_runqueue_wait_s": wait1 - wait0,
+                                "other_servers_cpu_s": others_cpu,
                                 "point_wall_s": wall1 - wall0,
                                 "load_average": os.getloadavg(),
                                 "server_restarted_after": restarted,
@@ -673,9 +712,12 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                             f"runs {runs} ({point['runs_check']}) "
                             f"server cpu {cpu1 - cpu0:.1f}s, waited for a cpu {wait1 - wait0:.1f}s "
                             f"of {wall1 - wall0:.1f}s, settle {settle:.1f}s, load {os.getloadavg()[0]:.1f}"
+                            + (f", the other server's cpu {others_cpu:.1f}s" if others else "")
                         )
             result["server_restarts"] = restarts
             server.stop()
+            for other in servers.values():
+                other.stop()
             result["server_log_errors"] = harness.server_log_errors(home / "api-server.log")
         if args.profile:
             harness.log(
@@ -836,26 +878,30 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Any) ->
         for clients in args.clients:
             pair = {r["path"]: r for r in rows if r["db"] == db and r["clients"] == clients}
             hook, rest, ceiling = pair.get("webhook"), pair.get("airflow REST"), pair.get(CEILING)
+            base = pair.get(AGAINST)
             ratio = None
             if hook and rest and rest["accepted_per_s"]:
                 ratio = hook["accepted_per_s"] / rest["accepted_per_s"]
-            for r in (hook, rest, ceiling):
+            for r in (hook, base, rest, ceiling):
                 if r is None:
                     continue
                 statuses = ",".join(f"{k}:{v}" for k, v in sorted(r["status"].items()))
                 if r["stalled_restarts"]:
                     statuses += f" (server stuck afterwards, restarted x{r['stalled_restarts']})"
-                ratio_txt = ceiling_txt = ""
+                ratio_txt = ceiling_txt = base_txt = ""
                 if r is hook:
                     ratio_txt = _ratio_text(results, db, clients, hook, rest, "airflow REST")
                     ceiling_txt = _ratio_text(results, db, clients, hook, ceiling, CEILING)
+                    base_txt = _ratio_text(results, db, clients, hook, base, AGAINST) if args.against else ""
                 w(
                     f"{db:<9}{r['path']:<14}{clients:>8}{harness.fmt(r['accepted_per_s']):>11}{harness.fmt(r['p50_ms']):>9}"
                     f"{harness.fmt(r['p99_ms']):>9}{r['deliberate_503']:>7}{r['unplanned_http']:>11}"
                     f"{r['socket_or_timeout']:>10}{r['cut_at_end']:>5}{harness.fmt(r['server_cpu_ms_per_response']):>12}"
                     f"{harness.fmt(r['server_cpu_share'] and 100 * r['server_cpu_share'], 0):>6}"
                     f"{harness.fmt(r['load_average']):>6}"
-                    f"  {ratio_txt:>12}  {ceiling_txt:>15}  {statuses}\n"
+                    f"  {ratio_txt:>12}  {ceiling_txt:>15}  {statuses}"
+                    + (f"  webhook/base {base_txt}" if base_txt else "")
+                    + "\n"
                 )
             if hook and clients == 1:
                 ok = (ratio is None and rest is not None) or (ratio is not None and ratio >= WEBHOOK_TARGET_1)
@@ -973,6 +1019,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--no-rest",
         action="store_true",
         help="leave Airflow's REST trigger out (webhook and empty route only: comparing commits or settings)",
+    )
+    p.add_argument("--no-ceiling", action="store_true", help="leave the empty route (the HTTP ceiling) out")
+    p.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also serve the plugin from this checkout, on a second api-server, and measure the webhook "
+        "on both back to back at every point (webhook/base: this code against DIR's)",
     )
     p.add_argument(
         "-w", "--workers", type=int, default=1, help="api-server workers (more than 1: nothing is pinned)"
