@@ -33,7 +33,6 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from airflow_webhook_trigger import airflow_version
-from airflow_webhook_trigger.database import DEFERRABLE
 from airflow_webhook_trigger.errors import UnprocessableEntity
 
 if TYPE_CHECKING:
@@ -376,10 +375,9 @@ def _ti_insert() -> Any:
     from airflow.models.taskinstance import TaskInstance
     from sqlalchemy import LargeBinary, bindparam
 
-    insert = TaskInstance.__table__.insert().values(
+    return TaskInstance.__table__.insert().values(
         executor_config=bindparam(PICKLED_EXECUTOR_CONFIG, type_=LargeBinary())
     )
-    return insert.execution_options(**DEFERRABLE)  # nothing reads its result
 
 
 def _unknown_ti_attributes(rows: tuple[dict[str, Any], ...]) -> set[str]:

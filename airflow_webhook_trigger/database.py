@@ -50,13 +50,6 @@ log = logging.getLogger(__name__)
 #: the detail of every 503 caused by the metadata DB
 DB_UNAVAILABLE = "the metadata database is busy or unavailable; retry later"
 
-#: a statement's execution option (``stmt.execution_options(**DEFERRABLE)``): nothing reads
-#: its result, so in a :meth:`Database.write_transaction` that defers (psycopg2) it is
-#: rendered when executed and sent with the ``COMMIT``, in that transaction's last round trip
-DEFERRABLE = {"webhook_deferrable": True}
-#: the connection's execution option holding what its write transaction defers
-_DEFERRED = "webhook_deferred"
-
 
 @dataclass(frozen=True)
 class DbLimits:
@@ -281,34 +274,6 @@ def _transaction_status(connection: Connection) -> int | None:
     return None if status is None else int(status)
 
 
-def _commit(connection: Connection, deferred: list[bytes] | None) -> None:
-    """``COMMIT``, after the statements the transaction deferred (psycopg2's renderings, in
-    its client encoding), all in one round trip. An error of one of them carries no SQL: the
-    rendered statements hold the values (a run's conf), which must not reach a log."""
-    if not deferred:
-        connection.exec_driver_sql("COMMIT")
-        return
-    dbapi_connection = connection.connection.dbapi_connection
-    encoding = _python_encoding(getattr(dbapi_connection, "encoding", "UTF8"))
-    sql = b";\n".join([*deferred, b"COMMIT"]).decode(encoding)
-    count = len(deferred)
-    deferred.clear()
-    try:
-        connection.exec_driver_sql(sql, execution_options={"no_parameters": True})
-    except sa_exc.StatementError as exc:
-        exc.statement = f"-- {count} deferred statement(s) and COMMIT"
-        raise
-
-
-def _python_encoding(pg_encoding: str) -> str:
-    """Python's name for a PostgreSQL client encoding (psycopg2's own table)."""
-    try:
-        from psycopg2.extensions import encodings
-    except ImportError:  # pragma: no cover - only called on psycopg2 connections
-        return "utf-8"
-    return str(encodings.get(pg_encoding, "utf-8"))
-
-
 class Database:
     """Sessions on the plugin's engine: bounded, and 503 when the DB cannot serve.
 
@@ -370,22 +335,6 @@ class Database:
                 # connection and every older one, and checks out a new one
                 raise sa_exc.InvalidatePoolError(describe(exc)) from exc
 
-        @event.listens_for(engine, "do_execute")
-        def defer(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-            options = context.execution_options
-            deferred: list[bytes] | None = options.get(_DEFERRED)
-            if deferred is None:
-                return False
-            compiled = context.compiled
-            returns = compiled is None or bool(compiled.effective_returning)
-            if options.get("webhook_deferrable") and not returns:
-                deferred.append(cursor.mogrify(statement, parameters))
-                return True  # executed, as far as SQLAlchemy knows: its result is never read
-            if deferred:  # a statement that is not deferred sees what was deferred before it
-                cursor.execute(b";\n".join(deferred))
-                deferred.clear()
-            return False
-
         @event.listens_for(engine, "checkin")
         def unwatch(dbapi_connection: Any, _record: Any) -> None:
             if dbapi_connection is not None:
@@ -427,13 +376,6 @@ class Database:
         server), it is retried once on a new connection, as a failed ping would have been;
         nothing was written yet. A connection that is not idle when given back (an error
         at any point, a ``ROLLBACK`` that failed) is discarded, never reused.
-
-        With psycopg2 the statements marked :data:`DEFERRABLE` (inserts whose result nobody
-        reads) are not sent when executed: psycopg2 renders them with their values, and
-        they go with the ``COMMIT``, in one round trip (a statement that is not deferred
-        sends what was deferred before it first, so it sees those rows). An error in one of
-        them (a duplicate key, a lock timeout) is raised by the commit, the transaction
-        rolled back, as if raised where the statement was executed.
         """
         with self._bounded():
             if self.engine.dialect.name != "postgresql":
@@ -461,15 +403,12 @@ class Database:
                     yield connection
                 return
             with connection:
-                deferred: list[bytes] | None = [] if self.engine.dialect.driver == "psycopg2" else None
-                if deferred is not None:
-                    connection.execution_options(**{_DEFERRED: deferred})
                 try:
                     yield connection
                     if _transaction_status(connection) != _IN_TRANSACTION:
                         # a statement failed and its error was swallowed: COMMIT would roll back
                         raise sa_exc.InvalidRequestError("the write transaction is not open at commit")
-                    _commit(connection, deferred)
+                    connection.exec_driver_sql("COMMIT")
                 except BaseException:
                     if not connection.invalidated:
                         with contextlib.suppress(Exception):  # if it fails: discarded below

@@ -26,7 +26,6 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from airflow_webhook_trigger.database import DEFERRABLE
 from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, Outcome, as_utc
 from airflow_webhook_trigger.errors import ServiceUnavailable
@@ -89,8 +88,8 @@ def _row(m: Any) -> DeliveryRow:
 
 
 #: built once: ``insert(...).values(dict)`` per request costs more than the insert itself
-_INSERT_DELIVERY = insert(deliveries_table).execution_options(**DEFERRABLE)
-_INSERT_KEY = insert(delivery_keys_table).execution_options(**DEFERRABLE)
+_INSERT_DELIVERY = insert(deliveries_table)
+_INSERT_KEY = insert(delivery_keys_table)
 
 
 def claim_and_record(session: Session, row: DeliveryRow, key: DeliveryKey | None) -> None:

@@ -22,7 +22,6 @@ from sqlalchemy.pool import NullPool
 
 from airflow_webhook_trigger.database import (
     DB_UNAVAILABLE,
-    DEFERRABLE,
     Database,
     DbLimits,
     DeadlineExceeded,
@@ -388,92 +387,6 @@ def test_postgres_write_transaction_is_one_round_trip_to_open_and_an_explicit_co
         assert session.execute(text("SELECT count(*) FROM wt_trips")).scalar() == 1
         assert session.connection().connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
         session.execute(text("DROP TABLE wt_trips"))
-
-
-@pytest.fixture
-def deferral_table(pg_db: Database) -> Iterator[Any]:
-    """A table of the deferral tests, made anew, and an insert into it marked deferrable."""
-    from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, Text
-
-    table = Table(
-        "wt_defer",
-        MetaData(),
-        Column("n", Integer, primary_key=True),
-        Column("note", Text),
-        Column("blob", LargeBinary),
-    )
-    table.drop(pg_db.engine, checkfirst=True)
-    table.create(pg_db.engine)
-    yield table
-    table.drop(pg_db.engine)
-
-
-@needs_postgres
-@pytest.mark.airflow
-def test_postgres_write_transaction_sends_deferrable_inserts_with_its_commit(
-    pg_db: Database, deferral_table: Any
-) -> None:
-    from sqlalchemy import event, insert, select
-
-    table = deferral_table
-    deferrable = insert(table).execution_options(**DEFERRABLE)
-    sent: list[str] = []  # what reaches the driver (after the deferral's own listener)
-
-    def record(_cursor: Any, statement: str, *_args: Any) -> bool:
-        sent.append(statement)
-        return False
-
-    rows = [
-        {"n": 1, "note": "100% sure; it's \\ 'quoted' -- ünïcode %(n)s", "blob": b"\x00\xff'%"},
-        {"n": 2, "note": None, "blob": None},
-    ]
-    event.listen(pg_db.engine, "do_execute", record)
-    event.listen(pg_db.engine, "do_execute_no_params", record)
-    try:
-        with pg_db.write_transaction() as connection:
-            connection.execute(deferrable, rows)
-            connection.execute(deferrable, {"n": 3, "note": "x", "blob": b""})
-            assert len(sent) == 1  # only BEGIN was sent
-            # a statement not deferred sends what was deferred before it, and sees its rows
-            assert connection.execute(select(table.c.n).order_by(table.c.n)).scalars().all() == [1, 2, 3]
-            connection.execute(deferrable, {"n": 4, "note": "y", "blob": None})
-    finally:
-        event.remove(pg_db.engine, "do_execute", record)
-        event.remove(pg_db.engine, "do_execute_no_params", record)
-    assert len(sent) == 3 and sent[0].startswith("BEGIN;") and sent[1].startswith("SELECT")
-    assert sent[-1].startswith("INSERT INTO wt_defer") and sent[-1].endswith(";\nCOMMIT")
-    with pg_db.session() as session:
-        found = session.execute(select(table).order_by(table.c.n)).all()
-        assert [tuple(r) for r in found] == [
-            (1, rows[0]["note"], rows[0]["blob"]),
-            (2, None, None),
-            (3, "x", b""),
-            (4, "y", None),
-        ]
-
-
-@needs_postgres
-@pytest.mark.airflow
-def test_postgres_deferred_insert_that_fails_fails_the_commit_and_says_no_values(
-    pg_db: Database, deferral_table: Any
-) -> None:
-    from sqlalchemy import func, insert, select
-
-    table = deferral_table
-    deferrable = insert(table).execution_options(**DEFERRABLE)
-    with pg_db.write_transaction() as connection:
-        connection.execute(insert(table), {"n": 1, "note": "first", "blob": None})
-    with pytest.raises(sa_exc.IntegrityError) as info, pg_db.write_transaction() as connection:
-        connection.execute(deferrable, {"n": 2, "note": "ok", "blob": None})
-        connection.execute(deferrable, {"n": 1, "note": "s3cr3t", "blob": None})
-    assert "duplicate key" in str(info.value)
-    assert "s3cr3t" not in str(info.value) and "deferred statement(s) and COMMIT" in str(info.value)
-    for _ in range(3):  # the connections given back hold no transaction of the failed one
-        with pg_db.write_transaction() as connection:
-            connection.execute(deferrable, {"n": 5, "note": "", "blob": None})
-            connection.execute(text("DELETE FROM wt_defer WHERE n = 5"))
-    with pg_db.session() as session:
-        assert session.execute(select(func.count()).select_from(table)).scalar() == 1  # n=2 never committed
 
 
 @needs_postgres
