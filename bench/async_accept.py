@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/async_accept.py [--db sqlite|postgres|both] [--seconds 10]
 [--clients 1,8,32] [--repeats 1] [--json PATH|-] [--profile] [--profile-only]
-[--plugin-src DIR]``
+[--plugin-src DIR] [--against DIR] [--no-rest] [--no-ceiling]``
 
 ``--plugin-src DIR`` serves the plugin from another checkout (``git worktree add DIR
 COMMIT``) with this venv's Airflow. ``--against DIR`` compares two commits in one run: a
@@ -544,18 +544,6 @@ def child_profile(spec_file: str) -> None:
 # --------------------------------------------------------------------------- one database
 
 
-def against_server(dep: harness.Deployment, src: str, core: int | None, workers: int) -> harness.Server:
-    """An api-server of the same deployment (home, database, webhook) on a port of its own,
-    serving the plugin from the checkout ``src``; its log in ``home/base/``."""
-    env = dict(dep.env)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, dep.extra_path) if p)
-    log_dir = dep.home / "base"
-    log_dir.mkdir(exist_ok=True)
-    other = harness.Server(env, dep.home, harness.free_port(), core=core, workers=workers, log_dir=log_dir)
-    dep.servers.append(other)  # stopped by dep.close() too
-    return other
-
-
 def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, Any]:
     dep = harness.Deployment(
         db,
@@ -582,8 +570,15 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
             harness.log(f"{db}: starting airflow api-server on 127.0.0.1:{port}")
             result["server_start_s"] = server.start()
             servers = {}  # the paths another server answers
-            if args.against:
-                servers[AGAINST] = against_server(dep, args.against, server_core, args.workers)
+            if args.against:  # same home, database and webhook; its own port, plugin and log
+                (home / "base").mkdir(exist_ok=True)
+                servers[AGAINST] = dep.server(
+                    plugin_src=args.against,
+                    port=harness.free_port(),
+                    core=server_core,
+                    workers=args.workers,
+                    log_dir=home / "base",
+                )
                 harness.log(f"{db}: starting the base api-server ({args.against}) on {servers[AGAINST].base}")
                 result["base_server_start_s"] = servers[AGAINST].start()
                 result["base_code"] = harness.code_version(Path(args.against))
@@ -715,9 +710,8 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
                             + (f", the other server's cpu {others_cpu:.1f}s" if others else "")
                         )
             result["server_restarts"] = restarts
-            server.stop()
-            for other in servers.values():
-                other.stop()
+            for running in (server, *servers.values()):
+                running.stop()
             result["server_log_errors"] = harness.server_log_errors(home / "api-server.log")
         if args.profile:
             harness.log(

@@ -641,9 +641,13 @@ class Deployment:
             self.home, url, self.port, bundles=bundles, log_level=log_level, all_admins=all_admins
         )
         self.env.update(settings or {})
+        self.env.update(self._serving(plugin_src))
+
+    def _serving(self, plugin_src: str | None) -> dict[str, str]:
+        """The ``PYTHONPATH`` that serves the plugin from ``plugin_src`` (none: the venv's)."""
         paths = [p for p in (plugin_src, self.extra_path) if p]
-        if paths:  # plugin_src first: that checkout's package shadows the venv's editable one
-            self.env["PYTHONPATH"] = os.pathsep.join(paths)
+        # plugin_src first: that checkout's package shadows the venv's editable one
+        return {"PYTHONPATH": os.pathsep.join(paths)} if paths else {}
 
     def run(self, cmd: list[str], timeout: float = 600) -> str:
         """Run a command in this deployment's environment (output in ``setup.log``); its stdout."""
@@ -655,9 +659,11 @@ class Deployment:
         self.run([str(BIN / "airflow"), "db", "migrate"], timeout=900)
         return time.monotonic() - t0
 
-    def server(self, **kw: Any) -> Server:
-        """A ``Server`` of this deployment (not started), stopped by ``close``."""
-        self.servers.append(Server(self.env, self.home, kw.pop("port", self.port), **kw))
+    def server(self, *, plugin_src: str | None = None, **kw: Any) -> Server:
+        """A ``Server`` of this deployment (not started), stopped by ``close``; with
+        ``plugin_src``, serving the plugin from that checkout instead of the deployment's."""
+        env = self.env if plugin_src is None else {**self.env, **self._serving(plugin_src)}
+        self.servers.append(Server(env, self.home, kw.pop("port", self.port), **kw))
         return self.servers[-1]
 
     def run_counter(self, dag_id: str) -> RunCounter:
