@@ -47,6 +47,8 @@ class Settings:
     flask_blueprint: bool = True
     #: on the FastAPI app's first request, collect once then gc.freeze() the api-server's heap
     gc_freeze: bool = True
+    #: ``POST {prefix}/trigger/{id}`` skips Airflow's token-refresh and gzip middlewares
+    trigger_fast_path: bool = True
     #: the delivery record (PRODUCT §12): kept this long, then pruned by the api-server
     delivery_retention_days: int = 7
     #: a delivery key (PRODUCT §10) is remembered at least this long after its run
@@ -58,7 +60,7 @@ class Settings:
         _check_prefix(self.url_prefix)
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("url_prefix", "flask_blueprint", "gc_freeze"):
+            if f.name in ("url_prefix", "flask_blueprint", "gc_freeze", "trigger_fast_path"):
                 continue
             if f.name == "registry_cache_seconds":
                 _require(f.name, value, value >= 0, "must be >= 0")

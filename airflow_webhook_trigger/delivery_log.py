@@ -117,6 +117,10 @@ def claim_and_record_many(
         if key is not None
     ]
     if claims:
+        # in key order: groups written at once (by other api-server workers or replicas)
+        # claim keys in the same order, so one holding a key another wants makes it wait,
+        # never both wait for each other (a deadlock, which PostgreSQL would end with an error)
+        claims.sort(key=lambda c: (c["webhook_id"], c["key_sha256"]))
         session.execute(_INSERT_KEY, claims)
     if deliveries:
         session.execute(_INSERT_DELIVERY, [_values(row) for row, _ in deliveries])

@@ -24,20 +24,45 @@ FastAPI adapter applies it itself:
 
 Only the blueprint's own prefix is touched: other plugins' blueprints keep Airflow's
 behaviour.
+
+3. The trigger URL's fast path (``trigger_fast_path``, on by default): Airflow's root
+   middlewares all run before any mount, and on ``POST {prefix}/trigger/{id}`` two of them
+   do nothing but cost: the UI's token refresh (a ``BaseHTTPMiddleware``: a task group and
+   memory streams per request; a webhook sender carries no Airflow session) and gzip (a
+   webhook's answer is a few bytes). On its first request :class:`MountGuard` puts
+   :class:`TriggerFastPath` in front of the root app's stack, which sends those requests
+   through the middlewares that matter (Airflow's access log, rebuilt around this guard;
+   every middleware inside this guard) and everything else through the whole stack. A
+   root middleware it does not know (an auth manager's, another plugin's, outside this
+   guard) turns the fast path off: it is never skipped.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_webhook_trigger.errors import PayloadTooLarge, body_too_large, check_declared_size
 from airflow_webhook_trigger.response import HttpResponse, error_response, json_response
 
+log = logging.getLogger(__name__)
+
 #: where Airflow 3 mounts plugin blueprints
 PLUGINS_MOUNT = "/pluginsv2"
+
+#: root middlewares (by class) that do nothing for a trigger request: left out of its path
+SKIPPED_ON_TRIGGER = frozenset(
+    {
+        "airflow.api_fastapi.auth.middlewares.refresh_token.JWTRefreshMiddleware",
+        "starlette.middleware.gzip.GZipMiddleware",
+    }
+)
+#: root middlewares a trigger request still goes through (stateless: built again for it)
+KEPT_ON_TRIGGER = frozenset({"airflow.api_fastapi.common.http_access_log.HttpAccessLogMiddleware"})
 
 
 async def _send_response(send: Send, result: HttpResponse) -> None:
@@ -69,10 +94,15 @@ class MountGuard:
         first use (the settings are read late, when the api-server serves, not at import)
     """
 
-    def __init__(self, app: ASGIApp, limits: Callable[[], GuardLimits]) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: Callable[[], GuardLimits], fast_path: Callable[[], bool] = lambda: False
+    ) -> None:
         self.app = app
         self._limits = limits
+        self._fast_path = fast_path
         self._resolved: tuple[str, str | None, int] | None = None
+        #: the root app whose stack was looked at for the fast path (once)
+        self._root: Any = None
 
     def _limits_now(self) -> tuple[str, str | None, int]:
         if self._resolved is None:
@@ -89,6 +119,10 @@ class MountGuard:
             await self.app(scope, receive, send)
             return
         prefix, blueprint_prefix, limit = self._limits_now()
+        if self._root is None:
+            self._root = scope.get("app", False)
+            if self._fast_path():
+                install_fast_path(self._root, self, prefix)
         path: str = scope.get("path", "")
         root = scope.get("root_path", "")
         if root and path.startswith(root):
@@ -141,3 +175,62 @@ class MountGuard:
             return await receive()
 
         await self.app({**scope, "headers": kept}, replay, send)
+
+
+def _class_name(cls: Any) -> str:
+    return f"{getattr(cls, '__module__', '')}.{getattr(cls, '__qualname__', '')}"
+
+
+def trigger_chain(root: Any, guard: MountGuard) -> ASGIApp | str:
+    """What a trigger request goes through: the root middlewares outside ``guard`` that it
+    needs, built around it; or why there is no such path (a root middleware not known)."""
+    outer: list[Any] = []
+    for entry in getattr(root, "user_middleware", None) or ():
+        if getattr(entry, "cls", None) is type(guard):
+            break
+        outer.append(entry)
+    else:
+        return "this guard is not among the root app's middlewares"
+    app: ASGIApp = guard
+    for entry in reversed(outer):  # the innermost first
+        name = _class_name(entry.cls)
+        if name in SKIPPED_ON_TRIGGER:
+            continue
+        if name not in KEPT_ON_TRIGGER:
+            return f"a root middleware not known to be safe to leave out: {name}"
+        app = entry.cls(app, *entry.args, **entry.kwargs)
+    return app
+
+
+class TriggerFastPath:
+    """The root app's stack, with ``POST {prefix}/trigger/...`` sent through ``trigger``."""
+
+    def __init__(self, full: ASGIApp, trigger: ASGIApp, prefix: str) -> None:
+        self.full = full
+        self.trigger = trigger
+        self._start = prefix + "/trigger/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            path: str = scope.get("path", "")
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            if path.startswith(self._start):
+                await self.trigger(scope, receive, send)
+                return
+        await self.full(scope, receive, send)
+
+
+def install_fast_path(root: Any, guard: MountGuard, prefix: str) -> bool:
+    """Put :class:`TriggerFastPath` in front of the root app's built stack (Starlette's
+    ``middleware_stack``), if every root middleware outside ``guard`` is known."""
+    stack = getattr(root, "middleware_stack", None)
+    if stack is None or isinstance(stack, TriggerFastPath):
+        return False
+    chain = trigger_chain(root, guard)
+    if isinstance(chain, str):
+        log.info("webhook trigger fast path off: %s", chain)
+        return False
+    root.middleware_stack = TriggerFastPath(stack, chain, prefix)
+    return True

@@ -65,18 +65,24 @@ def _guard_limits() -> tuple[str, int, bool]:
     return settings.url_prefix, settings.max_body_bytes, _serves_blueprint()
 
 
+def _trigger_fast_path() -> bool:
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    return shared_runtime().settings.trigger_fast_path
+
+
 @functools.cache
 def _fastapi_root_middlewares() -> list[dict[str, Any]]:
-    # In front of every mount: our error shape for paths no mount matches, and (with the
+    # In front of every mount: our error shape for paths no mount matches, (with the
     # blueprint) bounds on Airflow's WSGI mount, which reads any body whole before Flask
-    # runs and drops chunked ones (see mount_guard).
+    # runs and drops chunked ones, and the trigger URL's fast path (see mount_guard).
     from airflow_webhook_trigger.mount_guard import MountGuard
 
     return [
         {
             "middleware": MountGuard,
             "args": [],
-            "kwargs": {"limits": _guard_limits},
+            "kwargs": {"limits": _guard_limits, "fast_path": _trigger_fast_path},
             "name": "airflow-webhook-trigger mount guard",
         }
     ]

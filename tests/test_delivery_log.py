@@ -244,3 +244,25 @@ def test_stopping_writes_what_is_buffered_and_ends_the_thread(tables: None) -> N
     assert not thread.is_alive()
     assert log.pending() == 0
     assert next(r.received_at for r in log.list("hook-log-000001")) == NOW + timedelta(seconds=1)
+
+
+def test_a_groups_claims_are_inserted_in_key_order() -> None:
+    """Groups written at once (other workers, replicas) take the keys' locks in one order:
+    never two waiting for each other."""
+    from airflow_webhook_trigger.delivery_log import claim_and_record_many
+
+    class Recording:
+        def __init__(self) -> None:
+            self.calls: list[list[dict[str, Any]]] = []
+
+        def execute(self, statement: Any, params: list[dict[str, Any]]) -> None:
+            self.calls.append(params)
+
+    session = Recording()
+    keys = [DeliveryKey(value, "b") for value in ("evt_c", "evt_a", "evt_d", "evt_b")]
+    rows = [_row("accepted", run_id=f"r-{k.value}", dag_id="wt_plain") for k in keys]
+    claim_and_record_many(session, list(zip(rows, keys, strict=True)))  # type: ignore[arg-type]
+    claims, deliveries = session.calls
+    digests = [c["key_sha256"] for c in claims]
+    assert digests == sorted(digests) and sorted(digests) == sorted(k.digest for k in keys)
+    assert [d["run_id"] for d in deliveries] == [r.run_id for r in rows]  # rows as they came

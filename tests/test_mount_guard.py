@@ -210,3 +210,129 @@ def test_blueprint_declared_huge_body_to_unknown_id_413_at_once(client: Any, air
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/json"
+
+
+# -- the trigger URL's fast path -----------------------------------------------------------
+
+
+class _Tagging:
+    """A root middleware of nobody's: adds a header, so a test sees whether it ran."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def tagged(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message["headers"], (b"x-tagged", b"1")]}
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+def _root_app(*outer: Any, fast_path: bool = True) -> Any:
+    """A Starlette root app as Airflow builds one: ``outer`` middlewares around the guard."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def big(request: Any) -> Any:
+        return PlainTextResponse("z" * 4000)
+
+    return Starlette(
+        routes=[
+            Route("/webhook/trigger/{id}", big, methods=["POST"]),
+            Route("/other", big, methods=["POST"]),
+        ],
+        middleware=[
+            *outer,
+            Middleware(MountGuard, limits=lambda: ("/webhook", LIMIT, False), fast_path=lambda: fast_path),
+        ],
+    )
+
+
+def test_fast_path_leaves_gzip_out_of_the_trigger_url_only() -> None:
+    from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.testclient import TestClient
+
+    from airflow_webhook_trigger.mount_guard import TriggerFastPath
+
+    app = _root_app(Middleware(GZipMiddleware, minimum_size=1000))
+    with TestClient(app) as client:
+        gzip = {"Accept-Encoding": "gzip"}
+        first = client.post("/webhook/trigger/x", headers=gzip)  # installs it: the whole stack still
+        assert first.headers.get("content-encoding") == "gzip"
+        assert isinstance(app.middleware_stack, TriggerFastPath)
+        trigger = client.post("/webhook/trigger/x", headers=gzip)
+        assert trigger.status_code == 200 and trigger.text == "z" * 4000
+        assert "content-encoding" not in trigger.headers
+        # anything else, a GET of the same URL included, goes through the whole stack
+        assert client.post("/other", headers=gzip).headers.get("content-encoding") == "gzip"
+        assert client.get("/webhook/trigger/x", headers=gzip).status_code == 405
+
+
+def test_fast_path_off_with_a_root_middleware_it_does_not_know(caplog: pytest.LogCaptureFixture) -> None:
+    from starlette.middleware import Middleware
+    from starlette.testclient import TestClient
+
+    from airflow_webhook_trigger.mount_guard import TriggerFastPath
+
+    app = _root_app(Middleware(_Tagging))
+    with caplog.at_level("INFO", logger="airflow_webhook_trigger.mount_guard"), TestClient(app) as client:
+        for _ in range(2):
+            assert client.post("/webhook/trigger/x").headers["x-tagged"] == "1"  # never skipped
+    assert not isinstance(app.middleware_stack, TriggerFastPath)
+    assert "fast path off: a root middleware not known to be safe to leave out" in caplog.text
+    assert "_Tagging" in caplog.text
+
+
+def test_fast_path_off_by_the_setting() -> None:
+    from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.testclient import TestClient
+
+    from airflow_webhook_trigger.mount_guard import TriggerFastPath
+
+    app = _root_app(Middleware(GZipMiddleware, minimum_size=1000), fast_path=False)
+    with TestClient(app) as client:
+        for _ in range(2):
+            response = client.post("/webhook/trigger/x", headers={"Accept-Encoding": "gzip"})
+            assert response.headers.get("content-encoding") == "gzip"
+    assert not isinstance(app.middleware_stack, TriggerFastPath)
+
+
+@pytest.mark.airflow
+def test_fast_path_on_airflows_app_keeps_the_access_log(
+    client: Any, api_app: Any, open_hook: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_webhook_trigger.mount_guard import KEPT_ON_TRIGGER, TriggerFastPath, _class_name
+
+    headers = {"Content-Type": "application/json"}
+    for _ in range(2):  # the first request installs it
+        response = client.post(f"/webhook/trigger/{open_hook}", content=b'{"n": 1}', headers=headers)
+        assert response.status_code == 200, response.text
+    stack = api_app.middleware_stack
+    assert isinstance(stack, TriggerFastPath), "the fast path is off on this Airflow"
+    logged = {_class_name(m.cls) for m in api_app.user_middleware} & KEPT_ON_TRIGGER
+    if logged:  # Airflow's access log (3.3): a trigger request still has its line
+        import airflow.api_fastapi.common.http_access_log as access_log
+
+        logs: list[dict[str, Any]] = []
+
+        class Recorder:
+            def info(self, event: str, **fields: Any) -> None:
+                logs.append({"event": event, **fields})
+
+        monkeypatch.setattr(access_log, "logger", Recorder())
+        client.post(f"/webhook/trigger/{open_hook}?n=2", content=b'{"n": 2}', headers=headers)
+        [line] = [e for e in logs if e.get("path") == f"/webhook/trigger/{open_hook}"]
+        assert (line["event"], line["method"], line["status_code"], line["query"]) == (
+            "request finished",
+            "POST",
+            200,
+            "n=2",
+        )
+    run_id = response.headers["x-airflow-run-id"]
+    assert any(r.run_id == run_id for r in runs_of("wt_plain"))
