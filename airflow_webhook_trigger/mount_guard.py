@@ -31,8 +31,8 @@ behaviour.
    memory streams per request; a webhook sender carries no Airflow session) and gzip (a
    webhook's answer is a few bytes). On its first request :class:`MountGuard` puts
    :class:`TriggerFastPath` in front of the root app's stack, which sends those requests
-   through the middlewares that matter (Airflow's access log, rebuilt around this guard;
-   every middleware inside this guard) and everything else through the whole stack. A
+   through the middlewares that matter (Airflow's access log and CORS, rebuilt around this
+   guard; every middleware inside this guard) and everything else through the whole stack. A
    root middleware it does not know (an auth manager's, another plugin's, outside this
    guard) turns the fast path off: it is never skipped.
 """
@@ -61,8 +61,14 @@ SKIPPED_ON_TRIGGER = frozenset(
         "starlette.middleware.gzip.GZipMiddleware",
     }
 )
-#: root middlewares a trigger request still goes through (stateless: built again for it)
-KEPT_ON_TRIGGER = frozenset({"airflow.api_fastapi.common.http_access_log.HttpAccessLogMiddleware"})
+#: root middlewares a trigger request still goes through (stateless: built again for it):
+#: the access log, and CORS (``[api] access_control_allow_origins``: a browser's POST)
+KEPT_ON_TRIGGER = frozenset(
+    {
+        "airflow.api_fastapi.common.http_access_log.HttpAccessLogMiddleware",
+        "starlette.middleware.cors.CORSMiddleware",
+    }
+)
 
 
 async def _send_response(send: Send, result: HttpResponse) -> None:
