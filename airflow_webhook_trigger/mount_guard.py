@@ -88,6 +88,15 @@ NOT_FOUND = json_response(404, {"error": "Not Found"})
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 
 
+def _path_in_app(scope: Scope) -> str:
+    """The request's path below the app's ``root_path``."""
+    path: str = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path
+
+
 def _has_control_character(path: str) -> bool:
     return _CONTROL_CHARACTER.search(path) is not None
 
@@ -107,8 +116,8 @@ class MountGuard:
         self._limits = limits
         self._fast_path = fast_path
         self._resolved: tuple[str, str | None, int] | None = None
-        #: the root app whose stack was looked at for the fast path (once)
-        self._root: Any = None
+        #: the root app's stack was looked at for the fast path (on the first request)
+        self._looked_at_root = False
 
     def _limits_now(self) -> tuple[str, str | None, int]:
         if self._resolved is None:
@@ -125,14 +134,11 @@ class MountGuard:
             await self.app(scope, receive, send)
             return
         prefix, blueprint_prefix, limit = self._limits_now()
-        if self._root is None:
-            self._root = scope.get("app", False)
+        if not self._looked_at_root:
+            self._looked_at_root = True
             if self._fast_path():
-                install_fast_path(self._root, self, prefix)
-        path: str = scope.get("path", "")
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+                install_fast_path(scope.get("app"), self, prefix)
+        path = _path_in_app(scope)
         ours = self._under(path, prefix) or self._under(path, blueprint_prefix)
         if ours and _has_control_character(path):
             await _send_response(send, NOT_FOUND)
@@ -217,14 +223,10 @@ class TriggerFastPath:
         self._start = prefix + "/trigger/"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") == "POST":
-            path: str = scope.get("path", "")
-            root = scope.get("root_path", "")
-            if root and path.startswith(root):
-                path = path[len(root) :]
-            if path.startswith(self._start):
-                await self.trigger(scope, receive, send)
-                return
+        post = scope["type"] == "http" and scope.get("method") == "POST"
+        if post and _path_in_app(scope).startswith(self._start):
+            await self.trigger(scope, receive, send)
+            return
         await self.full(scope, receive, send)
 
 
