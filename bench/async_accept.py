@@ -210,13 +210,19 @@ def write_ceiling_plugin(home: Path) -> None:
     (plugins / "bench_ceiling.py").write_text(CEILING_PLUGIN)
 
 
-def prepare(dep: harness.Deployment) -> dict[str, Any]:
-    """Migrate, serialize the example DAGs and create the webhooks (``child_prepare``): its answer."""
+def prepare(dep: harness.Deployment, history: int) -> dict[str, Any]:
+    """Migrate, serialize the example DAGs, create the webhooks and seed ``history`` runs
+    (``child_prepare``): its answer."""
     harness.log(f"{dep.db}: migrating ({dep.home})")
     took = dep.migrate()
     harness.log(f"{dep.db}: migrated in {took:.0f}s; serializing DAGs and creating the webhook")
-    out = dep.run([sys.executable, str(SCRIPT), "--_prepare"])
-    return dict(json.loads(out.strip().splitlines()[-1]))
+    out = dep.run([sys.executable, str(SCRIPT), "--_prepare", str(history)])
+    prep = dict(json.loads(out.strip().splitlines()[-1]))
+    if history:
+        harness.log(
+            f"{dep.db}: {history} runs of history seeded and the DB analyzed in {prep['history_s']:.1f}s"
+        )
+    return prep
 
 
 # --------------------------------------------------------------------------- in-Airflow helpers
@@ -230,8 +236,9 @@ def _webhook_request(password: str) -> Any:
     return WebhookRequest(method="POST", headers=Headers(headers), query_string=b"", body=event_bytes())
 
 
-def child_prepare() -> None:
-    """Serialize the example DAGs, create the webhook, print the REST conf the webhook implies."""
+def child_prepare(history: int) -> None:
+    """Serialize the example DAGs, create the webhook, seed ``history`` runs of the DAG
+    (``harness.seed_history``), print the REST conf the webhook implies."""
     from datetime import datetime, timezone
 
     from airflow_webhook_trigger.airflow_compat import db_session, read_settings
@@ -259,8 +266,17 @@ def child_prepare() -> None:
         received_at=datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=timezone.utc),
         max_conf_bytes=settings.max_conf_bytes,
     )
+    history_s = harness.seed_history(DAG_ID, history)
     print(
-        json.dumps({"password": password, "conf": conf, "action": applied.action, "settings": vars(settings)})
+        json.dumps(
+            {
+                "password": password,
+                "conf": conf,
+                "action": applied.action,
+                "settings": vars(settings),
+                "history_s": history_s,
+            }
+        )
     )
 
 
@@ -558,7 +574,7 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
     home, port = dep.home, dep.port
     result: dict[str, Any] = {"db": db, "airflow_home": str(home), "port": port, "points": []}
     try:
-        prep = prepare(dep)
+        prep = prepare(dep, args.history)
         password, conf = prep["password"], prep["conf"]
         result["plugin_settings"] = prep["settings"]
         counter = dep.run_counter(DAG_ID)
@@ -1024,6 +1040,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "-w", "--workers", type=int, default=1, help="api-server workers (more than 1: nothing is pinned)"
     )
+    harness.add_history_argument(p)
     harness.add_run_arguments(p)
     args = p.parse_args(argv)
     args.clients = [int(c) for c in str(args.clients).split(",") if c.strip()]
@@ -1040,7 +1057,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--_prepare"]:
-        child_prepare()
+        child_prepare(int(argv[1]))
         return 0
     if argv[:1] == ["--_profile"]:
         child_profile(argv[1])

@@ -238,7 +238,7 @@ def bench_db(db: str, args: argparse.Namespace, keep: list[Path]) -> dict[str, A
     keep.append(dep.home)
     result: dict[str, Any] = {"db": db, "airflow_home": str(dep.home), "port": dep.port, "points": []}
     try:
-        prep = aa.prepare(dep)
+        prep = aa.prepare(dep, args.history)
         result["plugin_settings"] = prep["settings"]
         pins = harness.cores(not args.no_pin)
         server = dep.server(core=pins[0])
@@ -438,6 +438,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--probe-interval", type=float, default=0.1, help="seconds between health probes")
     p.add_argument("--idle-seconds", type=float, default=3.0, help="health probes before the burst")
     harness.add_run_arguments(p)
+    harness.add_history_argument(p)
     args = p.parse_args(argv)
     if not 1 <= args.requests <= 10000:
         p.error("--requests: 1..10000")
