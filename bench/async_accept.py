@@ -1072,7 +1072,9 @@ def main(argv: list[str]) -> int:
         return 0
     harness.log(f"plugin code: {harness.code_version(Path(args.plugin_src) if args.plugin_src else ROOT)}")
     started = time.time()
-    results = harness.each_database(args.db, lambda db, homes: bench_db(db, args, homes), keep=args.keep)
+    results = harness.each_database(
+        args.db, lambda db, homes: bench_db(db, args, homes), keep=args.keep, **harness.pg_placement(args)
+    )
     if results is None:
         return 130
     summary = report(results, args, sys.stderr if args.json == "-" else sys.stdout)

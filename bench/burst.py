@@ -465,7 +465,9 @@ def main(argv: list[str]) -> int:
     started = time.time()
     errors = (RuntimeError, OSError, subprocess.SubprocessError, ValueError)
     bench = lambda db, homes: bench_db(db, args, homes)  # noqa: E731
-    results = harness.each_database(args.db, bench, keep=args.keep, errors=errors)
+    results = harness.each_database(
+        args.db, bench, keep=args.keep, errors=errors, **harness.pg_placement(args)
+    )
     if results is None:
         return 130
     report(results, args, sys.stderr if args.json == "-" else sys.stdout)

@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -62,7 +62,10 @@ BIN = Path(sys.executable).parent
 EXAMPLE_BUNDLES = {"examples": EXAMPLES}
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-PG_HOST, PG_PORT = "127.0.0.1", 5432
+PG_HOST = "127.0.0.1"
+#: the port of the PostgreSQL the run's databases are made on (the machine's; ``own_postgres``
+#: points it at a cluster of the run's own)
+_pg = {"port": 5432}
 HEALTH = "/api/v2/monitor/health"
 HOST = "127.0.0.1"
 #: in a request body or header: replaced per request by a same-length unique id
@@ -592,7 +595,7 @@ def pg_admin(sql: str) -> None:
     import psycopg2
 
     conn = psycopg2.connect(
-        host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres", connect_timeout=10
+        host=PG_HOST, port=_pg["port"], user="postgres", dbname="postgres", connect_timeout=10
     )
     try:
         conn.autocommit = True
@@ -633,7 +636,7 @@ class Deployment:
         if db == "postgres":
             pg_admin(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
             pg_admin(f"CREATE DATABASE {pg_db}")
-            url = f"postgresql+psycopg2://postgres@{PG_HOST}:{PG_PORT}/{pg_db}"
+            url = f"postgresql+psycopg2://postgres@{PG_HOST}:{_pg['port']}/{pg_db}"
             self.extra_path = async_driver_path()
         else:
             url = f"sqlite:///{self.sqlite_path}"
@@ -782,26 +785,63 @@ def seed_history(dag_id: str, runs: int, *, batch: int = 2_000) -> float:
     return time.monotonic() - t0
 
 
+@contextlib.contextmanager
+def own_postgres(core: int | None) -> Iterator[None]:
+    """The run's PostgreSQL databases on a cluster of its own for the block (``initdb`` in a
+    temp dir, commits flushed to disk as by the machine's service), every process of it
+    pinned to ``core`` (the clients' core; None: not pinned).
+
+    Why not the machine's service: its processes run on any core, so the database's own
+    work per webhook (which grows with the webhooks a server accepts) is partly done on the
+    core of the api-server measured. Measured on 2026-12-06 (``--against be9959d``, PostgreSQL,
+    8 clients): this code's server busy 81% of the time either way, 2.39x the code before it
+    with the machine's service, 2.84x with its processes on the clients' core. A deployment's
+    database has cores (usually a host) of its own.
+    """
+    sys.path.insert(0, str(ROOT))
+    from tests.pg_cluster import PgCluster
+
+    cluster = PgCluster(prefix="webhook-bench-pg-", fsync=True, core=core)
+    machine = _pg["port"]
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.create_database("webhook_bench_ready")  # waits until it answers
+        _pg["port"] = cluster.port
+        log(f"postgres: a cluster of the run's own on {PG_HOST}:{cluster.port}, pinned to core {core}")
+        yield
+    finally:
+        _pg["port"] = machine
+        cluster.stop("fast")
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
 def each_database(
     choice: str,
     bench: Callable[[str, list[Path]], dict[str, Any]],
     *,
     keep: bool,
     errors: tuple[type[BaseException], ...] = (),
+    own_pg: bool = False,
+    pg_core: int | None = None,
 ) -> list[dict[str, Any]] | None:
     """``bench(db, homes)`` for sqlite and/or postgres (``choice``: one of them or ``both``).
 
     At the end every child is stopped and the homes ``bench`` listed are removed (``keep``: kept).
     A failure of a type in ``errors`` ends that database's run with an ``error`` result; an
-    interrupt (SIGTERM too) ends them all: ``None``.
+    interrupt (SIGTERM too) ends them all: ``None``. ``own_pg``: PostgreSQL's databases are
+    made on a cluster of the run's own (``own_postgres``, pinned to ``pg_core``), else on the
+    machine's service at 127.0.0.1:5432.
     """
     signal.signal(signal.SIGTERM, on_sigterm)
     homes: list[Path] = []
     results: list[dict[str, Any]] = []
     try:
         for db in ["sqlite", "postgres"] if choice == "both" else [choice]:
+            where = own_postgres(pg_core) if db == "postgres" and own_pg else contextlib.nullcontext()
             try:
-                results.append(bench(db, homes))
+                with where:
+                    results.append(bench(db, homes))
             except errors as exc:
                 log(f"{db}: benchmark failed: {exc}")
                 results.append({"db": db, "points": [], "error": str(exc)[:2000]})
@@ -974,7 +1014,7 @@ class RunCounter:
         else:
             import psycopg2
 
-            pg = psycopg2.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=self._pg_db)
+            pg = psycopg2.connect(host=PG_HOST, port=_pg["port"], user="postgres", dbname=self._pg_db)
             try:
                 with pg.cursor() as cur:
                     cur.execute(sql)
@@ -1031,6 +1071,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="PATH", help="write machine-readable results (- for stdout)")
     p.add_argument("--log-level", default="INFO", help="[logging] logging_level of the api-server")
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client with taskset")
+    p.add_argument(
+        "--machine-pg",
+        action="store_true",
+        help="PostgreSQL: the machine's service at 127.0.0.1:5432 (its processes on any core), not a cluster "
+        "of the run's own pinned to the clients' core",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp AIRFLOW_HOME and the PG database")
     p.add_argument("--report-from", metavar="JSON", help="only print the report of an earlier --json file")
     p.add_argument(
@@ -1057,6 +1103,11 @@ def add_history_argument(p: argparse.ArgumentParser) -> None:
         help="finished runs of the DAG in the DB before the first point, then ANALYZE, as in a deployment "
         "in use (0: a freshly migrated DB, whose foreign-key checks PostgreSQL plans as scans)",
     )
+
+
+def pg_placement(args: argparse.Namespace) -> dict[str, Any]:
+    """``each_database``'s PostgreSQL arguments from ``add_run_arguments``' flags."""
+    return {"own_pg": not args.machine_pg, "pg_core": cores(not args.no_pin)[1]}
 
 
 def plugin_settings(defaults: dict[str, str], args: argparse.Namespace) -> dict[str, str]:

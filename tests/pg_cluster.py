@@ -46,8 +46,14 @@ class PgCluster:
     server runs as ``postgres``.)
     """
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="webhook-fault-pg-"))
+    def __init__(
+        self, *, prefix: str = "webhook-fault-pg-", fsync: bool = False, core: int | None = None
+    ) -> None:
+        """:param fsync: flush commits to disk (off for tests; the benchmark's is on, as a
+        deployment's) :param core: pin every server process to this CPU (``taskset``)"""
+        self.root = Path(tempfile.mkdtemp(prefix=prefix))
+        self._fsync = fsync
+        self._core = core
         self.data = self.root / "data"
         self.sockets = self.root / "sockets"
         self.log = self.root / "postgres.log"
@@ -56,6 +62,8 @@ class PgCluster:
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(self._bin / args[0]), *args[1:]]
+        if self._core is not None and shutil.which("taskset"):
+            command = ["taskset", "-c", str(self._core), *command]  # the postmaster and its children
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
@@ -71,7 +79,9 @@ class PgCluster:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1"
+        if not self._fsync:
+            options += " -c fsync=off"
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start"
         )
