@@ -1073,7 +1073,10 @@ def main(argv: list[str]) -> int:
     harness.log(f"plugin code: {harness.code_version(Path(args.plugin_src) if args.plugin_src else ROOT)}")
     started = time.time()
     results = harness.each_database(
-        args.db, lambda db, homes: bench_db(db, args, homes), keep=args.keep, **harness.pg_placement(args)
+        args.db,
+        lambda db, homes: bench_db(db, args, homes),
+        keep=args.keep,
+        **harness.pg_placement(args, not args.no_pin and args.workers == 1),  # as bench_db pins
     )
     if results is None:
         return 130

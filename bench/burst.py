@@ -466,7 +466,7 @@ def main(argv: list[str]) -> int:
     errors = (RuntimeError, OSError, subprocess.SubprocessError, ValueError)
     bench = lambda db, homes: bench_db(db, args, homes)  # noqa: E731
     results = harness.each_database(
-        args.db, bench, keep=args.keep, errors=errors, **harness.pg_placement(args)
+        args.db, bench, keep=args.keep, errors=errors, **harness.pg_placement(args, not args.no_pin)
     )
     if results is None:
         return 130

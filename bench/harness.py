@@ -798,22 +798,17 @@ def own_postgres(core: int | None) -> Iterator[None]:
     with the machine's service, 2.84x with its processes on the clients' core. A deployment's
     database has cores (usually a host) of its own.
     """
-    sys.path.insert(0, str(ROOT))
-    from tests.pg_cluster import PgCluster
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.pg_cluster import pg_cluster
 
-    cluster = PgCluster(prefix="webhook-bench-pg-", fsync=True, core=core)
-    machine = _pg["port"]
-    try:
-        cluster.init()
-        cluster.start()
-        cluster.create_database("webhook_bench_ready")  # waits until it answers
-        _pg["port"] = cluster.port
+    with pg_cluster(prefix="webhook-bench-pg-", fsync=True, core=core) as cluster:  # pg_ctl -w: ready
+        machine, _pg["port"] = _pg["port"], cluster.port
         log(f"postgres: a cluster of the run's own on {PG_HOST}:{cluster.port}, pinned to core {core}")
-        yield
-    finally:
-        _pg["port"] = machine
-        cluster.stop("fast")
-        shutil.rmtree(cluster.root, ignore_errors=True)
+        try:
+            yield
+        finally:
+            _pg["port"] = machine
 
 
 def each_database(
@@ -1105,9 +1100,10 @@ def add_history_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def pg_placement(args: argparse.Namespace) -> dict[str, Any]:
-    """``each_database``'s PostgreSQL arguments from ``add_run_arguments``' flags."""
-    return {"own_pg": not args.machine_pg, "pg_core": cores(not args.no_pin)[1]}
+def pg_placement(args: argparse.Namespace, pin: bool) -> dict[str, Any]:
+    """``each_database``'s PostgreSQL arguments from ``add_run_arguments``' flags: the
+    cluster goes to the clients' core when the script pins (``pin``, as it asks ``cores``)."""
+    return {"own_pg": not args.machine_pg, "pg_core": cores(pin)[1]}
 
 
 def plugin_settings(defaults: dict[str, str], args: argparse.Namespace) -> dict[str, str]:

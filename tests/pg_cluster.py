@@ -137,8 +137,11 @@ class PgCluster:
 
 
 @contextmanager
-def pg_cluster() -> Iterator[PgCluster]:
-    cluster = PgCluster()
+def pg_cluster(
+    *, prefix: str = "webhook-fault-pg-", fsync: bool = False, core: int | None = None
+) -> Iterator[PgCluster]:
+    """A started :class:`PgCluster` (its arguments), stopped and removed after the block."""
+    cluster = PgCluster(prefix=prefix, fsync=fsync, core=core)
     try:
         cluster.init()
         cluster.start()
