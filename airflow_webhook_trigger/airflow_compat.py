@@ -32,7 +32,7 @@ from airflow_webhook_trigger.config import SECTION, Settings, settings_from_look
 from airflow_webhook_trigger.database import Database, DbLimits
 from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
-from airflow_webhook_trigger.delivery_log import claim_and_record, claim_and_record_many, find_claim
+from airflow_webhook_trigger.delivery_log import BoundRecord, RecordInserts, claim_and_record, find_claim
 from airflow_webhook_trigger.errors import TOO_MANY_AT_ONCE, Conflict, NotFound, ServiceUnavailable, busy
 from airflow_webhook_trigger.group_commit import GroupCommit, Ticket
 from airflow_webhook_trigger.runs import TriggeredRun
@@ -190,6 +190,8 @@ class _RunWrite:
     run: PreparedRun
     record: DeliveryRow | None
     claim: DeliveryKey | None
+    #: ``record`` and ``claim``, bound (``RecordInserts.bind``)
+    bound_record: BoundRecord | None
 
 
 class _LeanWrite:
@@ -259,6 +261,7 @@ class AirflowRunGateway:
         )
         self._reading = threading.Lock()
         self._writes: GroupCommit[_RunWrite, int] = GroupCommit(self._db.write_transaction, self._write_group)
+        self._records = RecordInserts(self._db.engine.dialect)
 
     @property
     def writes(self) -> GroupCommit[_RunWrite, int]:
@@ -299,7 +302,7 @@ class AirflowRunGateway:
         of the same key (another request, another replica) makes this wait for its commit,
         then fail: the group then retries each write alone."""
         keys = insert_runs([w.run for w in writes], session)
-        claim_and_record_many(session, [(w.record, w.claim) for w in writes if w.record is not None])
+        self._records.write(session, [w.bound_record for w in writes if w.bound_record is not None])
         return keys
 
     def _airflow_trigger(
@@ -372,7 +375,9 @@ class AirflowRunGateway:
             if template.ti_rows is not None:
                 # to be written with the other runs being accepted now: one transaction, one commit
                 prepared = self._runs.prepare(template, latest, run_id, conf)
-                return _LeanWrite(self, _RunWrite(prepared, record, claim), TriggeredRun(dag_id, run_id))
+                bound = None if record is None else self._records.bind(record, claim)
+                write = _RunWrite(prepared, record, claim, bound)
+                return _LeanWrite(self, write, TriggeredRun(dag_id, run_id))
             key = self._airflow_trigger(template, run_id, conf, record, claim)
             # committed: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)

@@ -23,20 +23,20 @@ without the helpers used here goes through Airflow's ``_trigger_dag`` instead
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from airflow_webhook_trigger import airflow_version
+from airflow_webhook_trigger.bound_insert import BoundInsert, BoundRow
 from airflow_webhook_trigger.errors import UnprocessableEntity
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Dialect
     from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,7 @@ class RunTemplate:
         keyed by column name, ``executor_config`` already pickled (:func:`_pickled_once`);
         None when the run must go through Airflow's own trigger path
     :param why_not_lean: why ``ti_rows`` is None
+    :param inserts: the lean inserts its runs are written with (with ``ti_rows``)
     """
 
     dag: Any
@@ -144,6 +145,32 @@ class RunTemplate:
     ti_rows: tuple[dict[str, Any], ...] | None
     task_type_counts: tuple[tuple[str, int], ...] = ()
     why_not_lean: str | None = None
+    inserts: LeanInserts | None = None
+
+
+@dataclass(frozen=True)
+class LeanInserts:
+    """The ``dag_run`` and ``task_instance`` inserts of lean runs, for one dialect and one
+    set of columns (:mod:`bound_insert`: rows bound by :meth:`RunFactory.prepare`)."""
+
+    runs: BoundInsert
+    #: None for a DAG without tasks
+    task_instances: BoundInsert | None
+
+    @staticmethod
+    def build(dialect: Dialect, ti_keys: Collection[str]) -> LeanInserts:
+        """:raises ValueError: the tables' defaults cannot be honoured by bound rows"""
+        from airflow.models.dagrun import DagRun
+        from airflow.models.taskinstance import TaskInstance
+        from sqlalchemy import LargeBinary
+
+        return LeanInserts(
+            BoundInsert(DagRun.__table__, _RUN_COLUMNS, dialect, returning=("id", "dag_id", "run_id")),
+            # executor_config comes pickled (_pickled_once): bound as the bytes it is
+            BoundInsert(TaskInstance.__table__, ti_keys, dialect, types={"executor_config": LargeBinary()})
+            if ti_keys
+            else None,
+        )
 
 
 def latest_version(dag_id: str, session: Session) -> LatestVersion | None:
@@ -346,10 +373,6 @@ def _by_column_name(rows: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], .
     )
 
 
-#: a task instance row's ``executor_config``, pickled once per DAG version (:func:`_pickled_once`)
-PICKLED_EXECUTOR_CONFIG = "executor_config_pickled"
-
-
 def _pickled_once(rows: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
     """Column-keyed rows with ``executor_config`` pickled as Airflow's column type pickles
     it (``ExecutorConfigType``: its pickler, dill, at its protocol), once per version rather
@@ -360,24 +383,16 @@ def _pickled_once(rows: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...
     column_type = TaskInstance.__table__.c.executor_config.type
     pickled = []
     for row in rows:
-        row = dict(row)
-        config = row.pop("executor_config")
-        row[PICKLED_EXECUTOR_CONFIG] = (
-            None if config is None else column_type.pickler.dumps(config, column_type.protocol)
+        config = row["executor_config"]
+        pickled.append(
+            {
+                **row,
+                "executor_config": None
+                if config is None
+                else column_type.pickler.dumps(config, column_type.protocol),
+            }
         )
-        pickled.append(row)
     return tuple(pickled)
-
-
-@functools.cache
-def _ti_insert() -> Any:
-    """The task instances' insert, taking :data:`PICKLED_EXECUTOR_CONFIG` as it is."""
-    from airflow.models.taskinstance import TaskInstance
-    from sqlalchemy import LargeBinary, bindparam
-
-    return TaskInstance.__table__.insert().values(
-        executor_config=bindparam(PICKLED_EXECUTOR_CONFIG, type_=LargeBinary())
-    )
 
 
 def _unknown_ti_attributes(rows: tuple[dict[str, Any], ...]) -> set[str]:
@@ -442,6 +457,9 @@ class RunFactory:
         fresh = airflow_version.dag_bag_checks_freshness()
         self._bag: Any = DBDagBag(load_op_links=False) if fresh else _HashCheckedDagBag()
         self._templates: dict[Any, RunTemplate] = {}
+        #: the lean inserts by dialect and task instance columns (their statements are
+        #: compiled once per row count, whatever the DAG)
+        self._inserts: dict[tuple[str, str, frozenset[str]], LeanInserts] = {}
         self._lock = threading.Lock()
 
     @property
@@ -474,10 +492,11 @@ class RunFactory:
                     names = ", ".join(sorted(unknown))
                     why = f"this Airflow's task_instance has columns the lean insert does not write ({names})"
                 rows = _pickled_once(_by_column_name(rows))
+                inserts = self._lean_inserts(session.get_bind().dialect, rows)
         except Exception as exc:  # any surprise while preparing: Airflow's own path, always
             why = f"preparing the lean insert failed ({type(exc).__name__}: {str(exc)[:200]})"
         if why is None:
-            made = RunTemplate(dag, latest.version_id, checks, rows, counts)
+            made = RunTemplate(dag, latest.version_id, checks, rows, counts, inserts=inserts)
         else:
             # once per DAG version: the template is cached
             log.info("DAG %s: runs go through Airflow's trigger path (%s)", latest.dag_id, why)
@@ -489,15 +508,28 @@ class RunFactory:
             self._templates[latest.version_id] = made
         return made
 
+    def _lean_inserts(self, dialect: Dialect, ti_rows: tuple[dict[str, Any], ...]) -> LeanInserts:
+        keys = frozenset(ti_rows[0]) | {"run_id", "context_carrier"} if ti_rows else frozenset()
+        key = (dialect.name, dialect.driver, keys)
+        with self._lock:
+            found = self._inserts.get(key)
+        if found is None:
+            found = LeanInserts.build(dialect, keys)
+            with self._lock:
+                found = self._inserts.setdefault(key, found)
+        return found
+
     def prepare(
         self, template: RunTemplate, latest: LatestVersion, run_id: str, conf: dict[str, object]
     ) -> PreparedRun:
-        """A queued manual run's ``dag_run`` row and its task instances' rows, to be written
-        by :func:`insert_runs` (alone, or in a group sharing one transaction)."""
+        """A queued manual run's ``dag_run`` row and its task instances' rows, bound (the
+        values processed by their column types, the defaults filled in: :mod:`bound_insert`),
+        to be written by :func:`insert_runs` (alone, or in a group sharing one transaction)."""
         from airflow.utils.state import DagRunState
         from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
-        if template.ti_rows is None:
+        inserts = template.inserts
+        if template.ti_rows is None or inserts is None:
             raise ValueError(f"DAG {template.dag.dag_id}: not a lean template ({template.why_not_lean})")
         _, span_level_key, new_dagrun_trace_carrier, new_task_run_carrier, timezone, trace_attributes = (
             _insert_helpers()
@@ -538,11 +570,18 @@ class RunFactory:
         }
         if values.keys() != _RUN_COLUMNS:  # a code change out of step with _RUN_COLUMNS
             raise RuntimeError(f"lean dag_run row has {sorted(values)}, expected {sorted(_RUN_COLUMNS)}")
-        tis = tuple(
-            {**row, "run_id": run_id, "context_carrier": new_task_run_carrier(carrier)}
-            for row in template.ti_rows
+        ti_insert = inserts.task_instances
+        tis = (
+            tuple(
+                ti_insert.row({**row, "run_id": run_id, "context_carrier": new_task_run_carrier(carrier)})
+                for row in template.ti_rows
+            )
+            if ti_insert is not None
+            else ()
         )
-        return PreparedRun(dag.dag_id, values, tis, template.task_type_counts)
+        return PreparedRun(
+            dag.dag_id, run_id, inserts, inserts.runs.row(values), tis, template.task_type_counts
+        )
 
     def insert_run(
         self,
@@ -558,39 +597,42 @@ class RunFactory:
 
 @dataclass(frozen=True)
 class PreparedRun:
-    """A lean run's rows, built outside any transaction (:meth:`RunFactory.prepare`)."""
+    """A lean run's rows, built and bound outside any transaction (:meth:`RunFactory.prepare`)."""
 
     dag_id: str
-    run: dict[str, object]
-    #: the task instances' rows, keyed by ``task_instance`` column names
-    task_instances: tuple[dict[str, Any], ...]
+    run_id: str
+    inserts: LeanInserts
+    #: the ``dag_run`` row, bound by ``inserts.runs``
+    run: BoundRow
+    #: the task instances' rows, bound by ``inserts.task_instances``
+    task_instances: tuple[BoundRow, ...]
     task_type_counts: tuple[tuple[str, int], ...]
 
 
 def insert_runs(runs: Sequence[PreparedRun], session: Session | Connection) -> list[int]:
     """Insert the runs and their task instances in the session's transaction, in two
-    statements whatever their number (each an ``executemany``); return the ``dag_run`` ids.
+    statements whatever their number (each a multi-row insert of rows bound beforehand:
+    :mod:`bound_insert`); return the ``dag_run`` ids.
 
-    Core inserts of the rows Airflow's ORM would write (the column defaults apply the same
-    way); the unique key on (dag_id, run_id) stands in for Airflow's duplicate check (an
-    ``IntegrityError``, which the caller turns into a retryable answer).
+    The rows Airflow's ORM would write (the column defaults apply the same way); the unique
+    key on (dag_id, run_id) stands in for Airflow's duplicate check (an ``IntegrityError``,
+    which the caller turns into a retryable answer).
     """
-    from airflow.models.dagrun import DagRun
     from airflow.utils.types import DagRunType
+    from sqlalchemy.engine import Connection
 
     stats = _insert_helpers()[0]
-    runs_table = DagRun.__table__
-    # RETURNING in any order (asking for the parameters' order would make SQLAlchemy send
-    # one statement per row on SQLite): each id is matched to its run by its unique key
-    returning = runs_table.insert().returning(runs_table.c.id, runs_table.c.dag_id, runs_table.c.run_id)
-    found = {
-        (dag_id, run_id): int(key)
-        for key, dag_id, run_id in session.execute(returning, [r.run for r in runs])
-    }
-    keys = [found[(r.dag_id, str(r.run["run_id"]))] for r in runs]
-    tis = [row for r in runs for row in r.task_instances]
-    if tis:
-        session.execute(_ti_insert(), tis)
+    connection = session if isinstance(session, Connection) else session.connection()
+    found: dict[tuple[str, str], int] = {}
+    for inserts in {id(r.inserts): r.inserts for r in runs}.values():  # one, unless Airflow changed meanwhile
+        mine = [r for r in runs if r.inserts is inserts]
+        # RETURNING in any order: each id is matched to its run by its unique key
+        for returned in inserts.runs.execute(connection, [r.run for r in mine]):
+            found[(returned.dag_id, returned.run_id)] = int(returned.id)
+        tis = [row for r in mine for row in r.task_instances]
+        if tis and inserts.task_instances is not None:
+            inserts.task_instances.execute(connection, tis)
+    keys = [found[(r.dag_id, r.run_id)] for r in runs]
     for r in runs:
         for task_type, count in r.task_type_counts:
             stats.incr(

@@ -19,13 +19,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
+from airflow_webhook_trigger.bound_insert import BoundInsert, BoundRow
 from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, Outcome, as_utc
 from airflow_webhook_trigger.errors import ServiceUnavailable
@@ -87,6 +89,9 @@ def _row(m: Any) -> DeliveryRow:
     )
 
 
+_DELIVERY_COLUMNS = frozenset(c.key for c in deliveries_table.columns)
+_CLAIM_COLUMNS = frozenset(c.key for c in delivery_keys_table.columns)
+
 #: built once: ``insert(...).values(dict)`` per request costs more than the insert itself
 _INSERT_DELIVERY = insert(deliveries_table)
 _INSERT_KEY = insert(delivery_keys_table)
@@ -98,32 +103,65 @@ def claim_and_record(session: Session, row: DeliveryRow, key: DeliveryKey | None
     claim_and_record_many(session, [(row, key)])
 
 
+def _claim(row: DeliveryRow, key: DeliveryKey) -> dict[str, object]:
+    return {
+        "webhook_id": row.webhook_id,
+        "key_sha256": key.digest,
+        "body_sha256": key.body_sha256,
+        "dag_id": row.dag_id,
+        "run_id": row.run_id,
+        "delivery_id": row.id,
+        "created_at": row.received_at,
+    }
+
+
+def _claim_order(row: DeliveryRow, key: DeliveryKey) -> tuple[str, str]:
+    # in key order: groups written at once (by other api-server workers or replicas) claim
+    # keys in the same order, so one holding a key another wants makes it wait, never both
+    # wait for each other (a deadlock, which PostgreSQL would end with an error)
+    return (row.webhook_id, key.digest)
+
+
 def claim_and_record_many(
     session: Session | Connection, deliveries: Sequence[tuple[DeliveryRow, DeliveryKey | None]]
 ) -> None:
     """:func:`claim_and_record` for the deliveries of a group of runs sharing one
     transaction: one statement for the claims, one for the rows (each an ``executemany``)."""
-    claims = [
-        {
-            "webhook_id": row.webhook_id,
-            "key_sha256": key.digest,
-            "body_sha256": key.body_sha256,
-            "dag_id": row.dag_id,
-            "run_id": row.run_id,
-            "delivery_id": row.id,
-            "created_at": row.received_at,
-        }
-        for row, key in deliveries
-        if key is not None
-    ]
+    claims = [(_claim_order(row, key), _claim(row, key)) for row, key in deliveries if key is not None]
     if claims:
-        # in key order: groups written at once (by other api-server workers or replicas)
-        # claim keys in the same order, so one holding a key another wants makes it wait,
-        # never both wait for each other (a deadlock, which PostgreSQL would end with an error)
-        claims.sort(key=lambda c: (c["webhook_id"], c["key_sha256"]))
-        session.execute(_INSERT_KEY, claims)
+        session.execute(_INSERT_KEY, [claim for _, claim in sorted(claims, key=lambda c: c[0])])
     if deliveries:
         session.execute(_INSERT_DELIVERY, [_values(row) for row, _ in deliveries])
+
+
+@dataclass(frozen=True)
+class BoundRecord:
+    """An accepted delivery's row and its key's claim, bound (:class:`RecordInserts`)."""
+
+    row: BoundRow
+    #: the claim and its place in the claims' order (:func:`_claim_order`), or None
+    claim: tuple[tuple[str, str], BoundRow] | None
+
+
+class RecordInserts:
+    """:func:`claim_and_record_many` with rows bound beforehand (:mod:`bound_insert`): the
+    group commit's writer thread is left one driver-level statement per table."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._rows = BoundInsert(deliveries_table, _DELIVERY_COLUMNS, dialect)
+        self._claims = BoundInsert(delivery_keys_table, _CLAIM_COLUMNS, dialect)
+
+    def bind(self, row: DeliveryRow, key: DeliveryKey | None) -> BoundRecord:
+        claim = None if key is None else (_claim_order(row, key), self._claims.row(_claim(row, key)))
+        return BoundRecord(self._rows.row(_values(row)), claim)
+
+    def write(self, connection: Connection, records: Sequence[BoundRecord]) -> None:
+        """The claims first, in key order, then the rows: as :func:`claim_and_record_many`."""
+        claims = sorted((r.claim for r in records if r.claim is not None), key=lambda c: c[0])
+        if claims:
+            self._claims.execute(connection, [bound for _, bound in claims])
+        if records:
+            self._rows.execute(connection, [r.row for r in records])
 
 
 def find_claim(session: Session, webhook_id: str, key: DeliveryKey) -> Any:

@@ -263,7 +263,7 @@ class _SlowFirstGroup:
         self.groups: list[list[str]] = []
 
     def __call__(self, runs: Any, session: Any) -> list[int]:
-        self.groups.append([str(r.run["run_id"]) for r in runs])
+        self.groups.append([r.run_id for r in runs])
         if len(self.groups) == 1:
             for _ in range(500):
                 if len(self.gateway.writes._queue) >= self.waiting:

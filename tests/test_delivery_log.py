@@ -266,3 +266,63 @@ def test_a_groups_claims_are_inserted_in_key_order() -> None:
     digests = [c["key_sha256"] for c in claims]
     assert digests == sorted(digests) and sorted(digests) == sorted(k.digest for k in keys)
     assert [d["run_id"] for d in deliveries] == [r.run_id for r in rows]  # rows as they came
+
+
+def test_bound_records_write_what_claim_and_record_many_writes(tables: None) -> None:
+    """The group commit's bound records: the same rows, the claims in key order too."""
+    from sqlalchemy import event, select
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.delivery_log import RecordInserts, claim_and_record_many
+    from airflow_webhook_trigger.store import deliveries_table, delivery_keys_table
+
+    def batch(tag: str) -> list[tuple[DeliveryRow, DeliveryKey | None]]:
+        keys: list[DeliveryKey | None] = [
+            DeliveryKey(f"{tag}_{v}", "b") for v in ("evt_c", "evt_a", "evt_d", "evt_b")
+        ]
+        keys.insert(2, None)  # a delivery without a key: a row, no claim
+        return [(_row("accepted", run_id=f"r-{tag}-{i}", dag_id="wt_plain"), k) for i, k in enumerate(keys)]
+
+    ours, theirs = batch("bound"), batch("plain")
+    claimed: list[str] = []
+    with db_session() as session:
+        connection = session.connection()
+        inserts = RecordInserts(connection.dialect)
+        bound = [inserts.bind(row, key) for row, key in ours]
+
+        def order(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            if "webhook_trigger_delivery_key" in statement.split("(")[0]:
+                claimed.extend(
+                    v for v in (params.values() if isinstance(params, dict) else params) if v in digests
+                )
+
+        digests = {k.digest for _, k in ours if k is not None}
+        event.listen(connection, "before_cursor_execute", order)
+        try:
+            inserts.write(connection, bound)
+        finally:
+            event.remove(connection, "before_cursor_execute", order)
+        claim_and_record_many(session, theirs)
+    assert claimed == sorted(digests)
+
+    def read(batch: list[tuple[DeliveryRow, DeliveryKey | None]]) -> tuple[list[Any], list[Any]]:
+        ids = [row.id for row, _ in batch]
+        with db_session() as session:
+            rows = session.execute(select(deliveries_table).where(deliveries_table.c.id.in_(ids))).all()
+            claims = session.execute(
+                select(delivery_keys_table).where(delivery_keys_table.c.delivery_id.in_(ids))
+            ).all()
+        by_id = {r.id: r for r in rows}
+        varying = {"id", "run_id"}
+        rows_out = [{k: v for k, v in by_id[i]._mapping.items() if k not in varying} for i in ids]
+        claims_out = sorted(
+            (
+                {k: v for k, v in c._mapping.items() if k in {"body_sha256", "dag_id", "created_at"}}
+                for c in claims
+            ),
+            key=str,
+        )
+        return rows_out, claims_out
+
+    assert read(ours) == read(theirs)
+    assert len(read(ours)[1]) == 4
