@@ -32,7 +32,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from airflow_webhook_trigger import airflow_version
-from airflow_webhook_trigger.bound_insert import BoundInsert, BoundRow
+from airflow_webhook_trigger.bound_insert import BoundInsert, BoundRow, RowTemplate
 from airflow_webhook_trigger.errors import UnprocessableEntity
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class RunTemplate:
         keyed by column name, ``executor_config`` already pickled (:func:`_pickled_once`);
         None when the run must go through Airflow's own trigger path
     :param why_not_lean: why ``ti_rows`` is None
-    :param inserts: the lean inserts its runs are written with (with ``ti_rows``)
+    :param rows: its runs' rows, bound but for what each run gives (with ``ti_rows``)
     """
 
     dag: Any
@@ -145,7 +145,17 @@ class RunTemplate:
     ti_rows: tuple[dict[str, Any], ...] | None
     task_type_counts: tuple[tuple[str, int], ...] = ()
     why_not_lean: str | None = None
-    inserts: LeanInserts | None = None
+    rows: LeanRows | None = None
+
+
+@dataclass(frozen=True)
+class LeanRows:
+    """A DAG version's ``dag_run`` and ``task_instance`` rows with what every run shares
+    already bound (:meth:`bound_insert.BoundInsert.template`): a run binds only its own values."""
+
+    inserts: LeanInserts
+    run: RowTemplate
+    task_instances: tuple[RowTemplate, ...]
 
 
 @dataclass(frozen=True)
@@ -338,6 +348,31 @@ def _why_not_lean(dag: Any, session: Session) -> str | None:
     return None
 
 
+def _run_constants(dag: Any, version_id: Any) -> dict[str, object]:
+    """The ``dag_run`` values every manual run of a DAG version shares (:meth:`RunFactory.prepare`
+    gives the rest)."""
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    return {
+        "dag_id": dag.dag_id,
+        "logical_date": None,
+        "start_date": None,
+        "state": DagRunState.QUEUED.value,
+        "run_type": DagRunType.MANUAL.value,
+        "creating_job_id": None,
+        "triggered_by": DagRunTriggeredByType.REST_API,
+        "triggering_user_name": None,
+        "data_interval_start": None,
+        "data_interval_end": None,
+        "clear_number": 0,
+        "backfill_id": None,
+        "scheduled_by_job_id": None,
+        "created_dag_version_id": version_id,
+        "partition_key": None,
+    }
+
+
 def _ti_rows(dag: Any, version_id: Any) -> tuple[tuple[dict[str, Any], ...], tuple[tuple[str, int], ...]]:
     """Airflow's own ``insert_mapping`` per task, computed once per version."""
     from airflow.models.taskinstance import TaskInstance
@@ -493,10 +528,17 @@ class RunFactory:
                     why = f"this Airflow's task_instance has columns the lean insert does not write ({names})"
                 rows = _pickled_once(_by_column_name(rows))
                 inserts = self._lean_inserts(session.get_bind().dialect, rows)
+                lean = LeanRows(
+                    inserts,
+                    inserts.runs.template(_run_constants(dag, latest.version_id)),
+                    tuple(inserts.task_instances.template(row) for row in rows)
+                    if inserts.task_instances is not None
+                    else (),
+                )
         except Exception as exc:  # any surprise while preparing: Airflow's own path, always
             why = f"preparing the lean insert failed ({type(exc).__name__}: {str(exc)[:200]})"
         if why is None:
-            made = RunTemplate(dag, latest.version_id, checks, rows, counts, inserts=inserts)
+            made = RunTemplate(dag, latest.version_id, checks, rows, counts, rows=lean)
         else:
             # once per DAG version: the template is cached
             log.info("DAG %s: runs go through Airflow's trigger path (%s)", latest.dag_id, why)
@@ -525,11 +567,10 @@ class RunFactory:
         """A queued manual run's ``dag_run`` row and its task instances' rows, bound (the
         values processed by their column types, the defaults filled in: :mod:`bound_insert`),
         to be written by :func:`insert_runs` (alone, or in a group sharing one transaction)."""
-        from airflow.utils.state import DagRunState
-        from airflow.utils.types import DagRunTriggeredByType, DagRunType
+        from airflow.utils.types import DagRunType
 
-        inserts = template.inserts
-        if template.ti_rows is None or inserts is None:
+        lean = template.rows
+        if template.ti_rows is None or lean is None:
             raise ValueError(f"DAG {template.dag.dag_id}: not a lean template ({template.why_not_lean})")
         _, span_level_key, new_dagrun_trace_carrier, new_task_run_carrier, timezone, trace_attributes = (
             _insert_helpers()
@@ -541,47 +582,26 @@ class RunFactory:
             task_span_detail_level=conf.get(span_level_key),
             attributes=trace_attributes(identity),
         )
-        # Columns left out take their column defaults, as in Airflow's ORM insert:
-        # log_template_id (the latest log template), created_at, updated_at, span_status.
+        # with _run_constants, every column of _RUN_COLUMNS (the row template checks it);
+        # columns left out take their column defaults, as in Airflow's ORM insert:
+        # log_template_id (the latest log template), created_at, updated_at, span_status
         unversioned = getattr(dag, "disable_bundle_versioning", False)
-        values: dict[str, object] = {
-            "dag_id": dag.dag_id,
-            "run_id": run_id,
-            "queued_at": now,
-            "logical_date": None,
-            "start_date": None,
-            "state": DagRunState.QUEUED.value,
-            "run_type": DagRunType.MANUAL.value,
-            "creating_job_id": None,
-            "triggered_by": DagRunTriggeredByType.REST_API,
-            "triggering_user_name": None,
-            "conf": conf,
-            "data_interval_start": None,
-            "data_interval_end": None,
-            "run_after": now,
-            "clear_number": 0,
-            "backfill_id": None,
-            "bundle_version": None if unversioned else latest.bundle_version,
-            "scheduled_by_job_id": None,
-            "context_carrier": carrier,
-            "created_dag_version_id": template.version_id,
-            "partition_key": None,
-            "partition_date": dag.timetable.resolve_partition_date(None),
-        }
-        if values.keys() != _RUN_COLUMNS:  # a code change out of step with _RUN_COLUMNS
-            raise RuntimeError(f"lean dag_run row has {sorted(values)}, expected {sorted(_RUN_COLUMNS)}")
-        ti_insert = inserts.task_instances
-        tis = (
-            tuple(
-                ti_insert.row({**row, "run_id": run_id, "context_carrier": new_task_run_carrier(carrier)})
-                for row in template.ti_rows
-            )
-            if ti_insert is not None
-            else ()
+        run = lean.run.row(
+            {
+                "run_id": run_id,
+                "queued_at": now,
+                "conf": conf,
+                "run_after": now,
+                "bundle_version": None if unversioned else latest.bundle_version,
+                "context_carrier": carrier,
+                "partition_date": dag.timetable.resolve_partition_date(None),
+            }
         )
-        return PreparedRun(
-            dag.dag_id, run_id, inserts, inserts.runs.row(values), tis, template.task_type_counts
+        tis = tuple(
+            ti.row({"run_id": run_id, "context_carrier": new_task_run_carrier(carrier)})
+            for ti in lean.task_instances
         )
+        return PreparedRun(dag.dag_id, run_id, lean.inserts, run, tis, template.task_type_counts)
 
     def insert_run(
         self,

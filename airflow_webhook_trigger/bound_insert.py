@@ -102,6 +102,7 @@ class BoundInsert:
         self._types = tuple(types.get(name, table.c[name].type) for name in columns)
         processors = [t.dialect_impl(dialect).bind_processor(dialect) for t in self._types]
         self._plan = tuple(zip(columns, defaults, processors, strict=True))
+        self._any_row = RowTemplate(self, {})
         page = int(getattr(dialect, "insertmanyvalues_page_size", 1000) or 1000)
         most = int(getattr(dialect, "insertmanyvalues_max_parameters", 32_700) or 32_700)
         #: the most rows one statement holds (a driver's or database's parameter limit)
@@ -115,14 +116,14 @@ class BoundInsert:
 
         :raises ValueError: ``values`` does not give exactly :attr:`keys`
         """
-        if values.keys() != self.keys:
-            missing, extra = self.keys - values.keys(), values.keys() - self.keys
-            raise ValueError(f"a {self.table.name} row must give {sorted(self.keys)}: {missing=} {extra=}")
-        out = []
-        for name, default, process in self._plan:
-            value = values[name] if default is None else default()
-            out.append(value if process is None else process(value))
-        return tuple(out)
+        return self._any_row.row(values)
+
+    def template(self, constants: Mapping[str, Any]) -> RowTemplate:
+        """Rows sharing ``constants`` (bound once, here): each then gives only the rest.
+
+        :raises ValueError: a constant that is not one of :attr:`keys`
+        """
+        return RowTemplate(self, constants)
 
     def execute(self, connection: Connection, rows: Sequence[BoundRow]) -> list[Row[Any]]:
         """Insert ``rows`` (from :meth:`row`) in as few statements as the driver's limits allow;
@@ -189,6 +190,43 @@ class BoundInsert:
                 self._statements.clear()
             self._statements[count] = made
         return made
+
+
+class RowTemplate:
+    """Rows of a :class:`BoundInsert` whose other values are the same (:meth:`BoundInsert.template`)."""
+
+    def __init__(self, insert: BoundInsert, constants: Mapping[str, Any]) -> None:
+        unknown = constants.keys() - insert.keys
+        if unknown:
+            raise ValueError(f"{insert.table.name}: {sorted(unknown)} are no keys of this insert")
+        self._table = insert.table.name
+        #: the keys each row gives
+        self.keys = insert.keys - constants.keys()
+        base: list[Any] = []
+        slots = []
+        for at, (name, default, process) in enumerate(insert._plan):
+            if default is None and name in constants:
+                value = constants[name]
+                base.append(value if process is None else process(value))
+            else:
+                base.append(None)
+                slots.append((at, name, default, process))
+        self._base = base
+        self._slots = tuple(slots)
+
+    def row(self, values: Mapping[str, Any]) -> BoundRow:
+        """A row: ``values`` (exactly :attr:`keys`) and the constants, bound.
+
+        :raises ValueError: ``values`` does not give exactly :attr:`keys`
+        """
+        if values.keys() != self.keys:
+            missing, extra = self.keys - values.keys(), values.keys() - self.keys
+            raise ValueError(f"a {self._table} row must give {sorted(self.keys)}: {missing=} {extra=}")
+        out = self._base.copy()
+        for at, name, default, process in self._slots:
+            value = values[name] if default is None else default()
+            out[at] = value if process is None else process(value)
+        return tuple(out)
 
 
 def _python_default(table: str, column: str, default: Any) -> Callable[[], Any]:

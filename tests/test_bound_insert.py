@@ -234,3 +234,24 @@ def test_a_type_given_for_a_column_is_the_one_bound() -> None:
         assert connection.execute(select(table.c.config)).scalar() == {"a": 1}
         raw = connection.execute(text("SELECT config FROM bi_pickle")).scalar()
     assert pickle.loads(raw) == {"a": 1}
+
+
+def test_a_row_template_binds_its_constants_once(engine: Engine, tables: Tables) -> None:
+    _, ours, theirs = tables
+    insert = BoundInsert(ours, GIVEN, engine.dialect)
+    rows = _rows(4)
+    shared = {"payload": rows[0]["payload"], "blob": rows[0]["blob"]}
+    template = insert.template(shared)
+    assert template.keys == {"name"}
+    with engine.begin() as connection:
+        insert.execute(connection, [template.row({"name": r["name"]}) for r in rows])
+        connection.execute(theirs.insert(), [{**shared, "name": r["name"]} for r in rows])
+    varying = {"id", "created_at", "token"}
+    assert [{k: v for k, v in r.items() if k not in varying} for r in _read(engine, ours)] == [
+        {k: v for k, v in r.items() if k not in varying} for r in _read(engine, theirs)
+    ]
+    assert template.row({"name": "x"}) != template.row({"name": "x"})  # its defaults, per row
+    with pytest.raises(ValueError, match="extra="):
+        template.row({"name": "x", "blob": b""})
+    with pytest.raises(ValueError, match="no keys of this insert"):
+        insert.template({"kind": "not given by rows"})
