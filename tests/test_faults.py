@@ -66,6 +66,12 @@ class Answer:
         return self.ended - self.started
 
 
+def _last_tracebacks(log_path: Path, keep: int = 3) -> str:
+    """The server log's last tracebacks (a 500's cause), for a failure message."""
+    blocks = log_path.read_text(errors="replace").split("Traceback")[1:]
+    return "".join(f"Traceback{block[:2000]}" for block in blocks[-keep:]) or "(no traceback in the log)"
+
+
 class ApiServer:
     """``airflow api-server`` on a fixed port, to kill -9 and start again."""
 
@@ -366,10 +372,25 @@ def test_faults_db_down_hung_slow_clients_and_kill9(
         time.sleep(2)
 
     answers = trickle.answers
+    # what a failure message needs to tell which phase went wrong, and why
+    phases = {
+        name: round(at, 3)
+        for name, at in (
+            ("db stopped", stopped),
+            ("db restarting", restarting),
+            ("db restarted", restarted),
+            ("db frozen", frozen_at),
+            ("db thawed", thawed),
+            ("slow clients from", slow_from),
+            ("slow clients until", slow_until),
+            ("server killed", killed),
+            ("server back", back),
+        )
+    }
     for answer in answers:
         if answer.status is None:
             continue  # no answer at all (the kill): not acknowledged
-        assert _ok(answer) or answer.status == 503, answer
+        assert _ok(answer) or answer.status == 503, (answer, phases, _last_tracebacks(server.log_path))
         if answer.status == 503:
             assert answer.retry_after is not None, answer
     acknowledged = {a.run_id for a in answers if a.kind in ("fastapi", "flask") and _ok(a) and a.run_id}
