@@ -38,9 +38,10 @@ from airflow_webhook_trigger.group_commit import GroupCommit, Ticket
 from airflow_webhook_trigger.runs import TriggeredRun
 from airflow_webhook_trigger.ttl_cache import MISSING, TtlCache
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
+from airflow_webhook_trigger.write_batch import WriteBatch
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,8 @@ class _RunWrite:
     claim: DeliveryKey | None
     #: ``record`` and ``claim``, bound (``RecordInserts.bind``)
     bound_record: BoundRecord | None
+    #: the caller wants the run's key (``dag_run.id``: a sync webhook waits by it)
+    keyed: bool = True
 
 
 class _LeanWrite:
@@ -260,11 +263,13 @@ class AirflowRunGateway:
             settings.registry_cache_seconds, max_entries=1024
         )
         self._reading = threading.Lock()
-        self._writes: GroupCommit[_RunWrite, int] = GroupCommit(self._db.write_transaction, self._write_group)
+        self._writes: GroupCommit[WriteBatch, _RunWrite, int] = GroupCommit(
+            self._db.write_transaction, self._write_group
+        )
         self._records = RecordInserts(self._db.engine.dialect)
 
     @property
-    def writes(self) -> GroupCommit[_RunWrite, int]:
+    def writes(self) -> GroupCommit[WriteBatch, _RunWrite, int]:
         """The lean runs' group commit (its counters show how many writes a group holds)."""
         return self._writes
 
@@ -295,14 +300,17 @@ class AirflowRunGateway:
             self._reading.release()
         return latest, template
 
-    def _write_group(self, writes: Sequence[_RunWrite], session: Connection) -> list[int]:
+    def _write_group(self, writes: Sequence[_RunWrite], batch: WriteBatch) -> list[int]:
         """The lean runs of a group, their task instances, claims and deliveries: one
         statement per table. The claims come last, so the transaction writes (and, on
         SQLite, holds the database's write lock) no longer than before; a concurrent holder
         of the same key (another request, another replica) makes this wait for its commit,
-        then fail: the group then retries each write alone."""
-        keys = insert_runs([w.run for w in writes], session)
-        self._records.write(session, [w.bound_record for w in writes if w.bound_record is not None])
+        then fail: the group then retries each write alone.
+
+        The runs' keys are read back only when a write of the group wants its own: on
+        PostgreSQL a group of async deliveries is then one round trip (:mod:`write_batch`)."""
+        keys = insert_runs([w.run for w in writes], batch, keyed=any(w.keyed for w in writes))
+        self._records.write(batch, [w.bound_record for w in writes if w.bound_record is not None])
         return keys
 
     def _airflow_trigger(
@@ -339,9 +347,10 @@ class AirflowRunGateway:
         *,
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
+        keyed: bool = True,
     ) -> TriggeredRun | PriorDelivery:
         with self._held(self._slots):
-            begun = self._begin(dag_id, run_id, conf, record, claim)
+            begun = self._begin(dag_id, run_id, conf, record, claim, keyed)
             return begun.wait() if isinstance(begun, _LeanWrite) else begun
 
     def begin(
@@ -352,9 +361,10 @@ class AirflowRunGateway:
         *,
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
+        keyed: bool = True,
     ) -> TriggeredRun | PriorDelivery | _LeanWrite:
         with self._held(self._slots):
-            return self._begin(dag_id, run_id, conf, record, claim)
+            return self._begin(dag_id, run_id, conf, record, claim, keyed)
 
     def _begin(
         self,
@@ -363,6 +373,7 @@ class AirflowRunGateway:
         conf: dict[str, object],
         record: DeliveryRow | None,
         claim: DeliveryKey | None,
+        keyed: bool,
     ) -> TriggeredRun | PriorDelivery | _LeanWrite:
         """A lean run prepared (not written), or a run through Airflow's path, committed."""
 
@@ -376,7 +387,7 @@ class AirflowRunGateway:
                 # to be written with the other runs being accepted now: one transaction, one commit
                 prepared = self._runs.prepare(template, latest, run_id, conf)
                 bound = None if record is None else self._records.bind(record, claim)
-                write = _RunWrite(prepared, record, claim, bound)
+                write = _RunWrite(prepared, record, claim, bound, keyed)
                 return _LeanWrite(self, write, TriggeredRun(dag_id, run_id))
             key = self._airflow_trigger(template, run_id, conf, record, claim)
             # committed: only now may we answer 2xx.

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_webhook_trigger import airflow_version
 from airflow_webhook_trigger.bound_insert import BoundInsert, BoundRow, RowTemplate
 from airflow_webhook_trigger.errors import UnprocessableEntity
+from airflow_webhook_trigger.write_batch import WriteBatch
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Dialect
@@ -629,10 +630,13 @@ class PreparedRun:
     task_type_counts: tuple[tuple[str, int], ...]
 
 
-def insert_runs(runs: Sequence[PreparedRun], session: Session | Connection) -> list[int]:
+def insert_runs(
+    runs: Sequence[PreparedRun], session: Session | Connection | WriteBatch, *, keyed: bool = True
+) -> list[int]:
     """Insert the runs and their task instances in the session's transaction, in two
     statements whatever their number (each a multi-row insert of rows bound beforehand:
-    :mod:`bound_insert`); return the ``dag_run`` ids.
+    :mod:`bound_insert`); return the ``dag_run`` ids (with ``keyed=False``: zeros, and no
+    statement's result is read, so a :class:`WriteBatch` sends both with what follows).
 
     The rows Airflow's ORM would write (the column defaults apply the same way); the unique
     key on (dag_id, run_id) stands in for Airflow's duplicate check (an ``IntegrityError``,
@@ -642,17 +646,20 @@ def insert_runs(runs: Sequence[PreparedRun], session: Session | Connection) -> l
     from sqlalchemy.engine import Connection
 
     stats = _insert_helpers()[0]
-    connection = session if isinstance(session, Connection) else session.connection()
+    if isinstance(session, WriteBatch):
+        batch = session
+    else:
+        batch = WriteBatch(session if isinstance(session, Connection) else session.connection())
     found: dict[tuple[str, str], int] = {}
     for inserts in {id(r.inserts): r.inserts for r in runs}.values():  # one, unless Airflow changed meanwhile
         mine = [r for r in runs if r.inserts is inserts]
         # RETURNING in any order: each id is matched to its run by its unique key
-        for returned in inserts.runs.execute(connection, [r.run for r in mine]):
+        for returned in inserts.runs.execute(batch, [r.run for r in mine], returned=keyed):
             found[(returned.dag_id, returned.run_id)] = int(returned.id)
         tis = [row for r in mine for row in r.task_instances]
         if tis and inserts.task_instances is not None:
-            inserts.task_instances.execute(connection, tis)
-    keys = [found[(r.dag_id, r.run_id)] for r in runs]
+            inserts.task_instances.execute(batch, tis)
+    keys = [found[(r.dag_id, r.run_id)] if keyed else 0 for r in runs]
     for r in runs:
         for task_type, count in r.task_type_counts:
             stats.incr(

@@ -25,7 +25,9 @@ A table whose defaults this cannot honour (a default callable that reads the exe
 context, a default SQLAlchemy would fetch before the insert) is refused when the insert is
 built (``ValueError``), never written differently. Statements are executed through
 ``Connection.exec_driver_sql``, so a driver's error comes back as SQLAlchemy's (an
-``IntegrityError`` for a unique key) and a lost connection is invalidated as usual.
+``IntegrityError`` for a unique key) and a lost connection is invalidated as usual; given a
+:class:`WriteBatch`, a statement whose result is not read may wait for the next one
+(:mod:`write_batch`: on psycopg2, one message to the database for several statements).
 
 Nothing here imports Airflow.
 """
@@ -40,6 +42,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam
 from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.types import TypeEngine
+
+from airflow_webhook_trigger.write_batch import WriteBatch
 
 #: a row's values as the driver takes them, in :attr:`BoundInsert.columns` order
 BoundRow = tuple[Any, ...]
@@ -107,9 +111,9 @@ class BoundInsert:
         most = int(getattr(dialect, "insertmanyvalues_max_parameters", 32_700) or 32_700)
         #: the most rows one statement holds (a driver's or database's parameter limit)
         self.rows_per_statement = max(1, min(page, most // max(1, len(columns))))
-        self._statements: dict[int, tuple[str, Callable[[Sequence[BoundRow]], Any]]] = {}
+        self._statements: dict[tuple[int, bool], tuple[str, Callable[[Sequence[BoundRow]], Any]]] = {}
         self._lock = threading.Lock()
-        self._statement(1)  # compiled now: a table this cannot write is refused here
+        self._statement(1, bool(self._returning))  # compiled now: a table this cannot write is refused here
 
     def row(self, values: Mapping[str, Any]) -> BoundRow:
         """One row's values, bound: defaults filled in, each value through its type's processor.
@@ -125,20 +129,27 @@ class BoundInsert:
         """
         return RowTemplate(self, constants)
 
-    def execute(self, connection: Connection, rows: Sequence[BoundRow]) -> list[Row[Any]]:
+    def execute(
+        self, connection: Connection | WriteBatch, rows: Sequence[BoundRow], *, returned: bool = True
+    ) -> list[Row[Any]]:
         """Insert ``rows`` (from :meth:`row`) in as few statements as the driver's limits allow;
-        the returned rows of all of them (none without ``returning``)."""
-        returned: list[Row[Any]] = []
+        the returned rows of all of them (none without ``returning``, or with ``returned=False``:
+        then nobody reads a result, and a :class:`WriteBatch` may send the statements with the
+        ones after them)."""
+        batch = connection if isinstance(connection, WriteBatch) else WriteBatch(connection)
+        returning = returned and bool(self._returning)
+        found: list[Row[Any]] = []
         for chunk in _chunks(rows, self.rows_per_statement):
-            sql, parameters = self._statement(len(chunk))
-            result = connection.exec_driver_sql(sql, parameters(chunk))
-            if self._returning:
-                returned.extend(result.all())
-        return returned
+            sql, parameters = self._statement(len(chunk), returning)
+            if returning:
+                found.extend(batch.fetch(sql, parameters(chunk)))
+            else:
+                batch.send(sql, parameters(chunk))
+        return found
 
-    def _statement(self, count: int) -> tuple[str, Callable[[Sequence[BoundRow]], Any]]:
+    def _statement(self, count: int, returning: bool) -> tuple[str, Callable[[Sequence[BoundRow]], Any]]:
         """The statement for ``count`` rows and how to lay their values out for the driver."""
-        found = self._statements.get(count)
+        found = self._statements.get((count, returning))
         if found is not None:
             return found
         width = len(self.columns)
@@ -148,7 +159,7 @@ class BoundInsert:
             for i in range(count)
         ]
         statement = self.table.insert().values(values)
-        if self._returning:
+        if returning:
             statement = statement.returning(*self._returning)
         compiled = statement.compile(dialect=self._dialect)
         wanted = {name for row in names for name in row}
@@ -188,7 +199,7 @@ class BoundInsert:
         with self._lock:
             if len(self._statements) >= _MAX_STATEMENTS:
                 self._statements.clear()
-            self._statements[count] = made
+            self._statements[(count, returning)] = made
         return made
 
 

@@ -30,6 +30,7 @@ import contextvars
 import logging
 import math
 import os
+import select
 import socket
 import threading
 import time
@@ -44,6 +45,7 @@ from sqlalchemy.engine import Connection, Engine, Transaction
 from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_webhook_trigger.errors import ServiceUnavailable
+from airflow_webhook_trigger.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +264,20 @@ _first_statement_pings: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+def _readable(dbapi_connection: Any) -> bool:
+    """An idle connection with something to read: the server closed it (or told it something
+    unasked), so its next statement could not stand in for a ping. No round trip."""
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if not callable(fileno):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # no descriptor left: certainly not usable
+        return True
+
+
 #: libpq's transaction states (psycopg2 and psycopg report them alike)
 _IDLE, _IN_TRANSACTION = 0, 2
 
@@ -325,7 +341,9 @@ class Database:
             if deadline <= self._clock():
                 raise DeadlineExceeded()
             self.watchdog.hold(dbapi_connection, deadline)
-            if record.info.pop("webhook_fresh", False) or _first_statement_pings.get():
+            if record.info.pop("webhook_fresh", False):
+                return
+            if _first_statement_pings.get() and not _readable(dbapi_connection):
                 return
             try:
                 dialect.do_ping(dbapi_connection)
@@ -366,21 +384,28 @@ class Database:
             yield connection
 
     @contextmanager
-    def write_transaction(self) -> Iterator[Connection]:
-        """:meth:`transaction` for writes, bounded server-side too (:meth:`bound_writes`).
+    def write_transaction(self) -> Iterator[WriteBatch]:
+        """:meth:`transaction` for writes, bounded server-side too (:meth:`bound_writes`), its
+        statements given to a :class:`WriteBatch` (committed when the block ends well).
 
-        On PostgreSQL (psycopg2 or psycopg) the transaction is opened by one round trip,
-        ``BEGIN`` and the bounds together, on a connection the driver leaves in autocommit
-        mode, and it ends with an explicit ``COMMIT``. That first statement also stands in
-        for the ping of a pooled connection: if it finds the connection lost (a restarted
-        server), it is retried once on a new connection, as a failed ping would have been;
-        nothing was written yet. A connection that is not idle when given back (an error
-        at any point, a ``ROLLBACK`` that failed) is discarded, never reused.
+        On PostgreSQL (psycopg2 or psycopg) the transaction is opened by ``BEGIN`` and the
+        bounds together, on a connection the driver leaves in autocommit mode, and ends with
+        an explicit ``COMMIT``. On psycopg2 the opening goes with the batch's first message
+        (:mod:`write_batch`: a group that reads no result is one round trip, ``BEGIN`` to
+        ``COMMIT``); on another driver it is sent at once.
+
+        A pooled connection is not pinged first. One the server has closed (a restart, a
+        terminated backend) has its socket readable, which the checkout sees without a round
+        trip, and pings. On a driver that sends the opening at once, that first statement also
+        stands in for the ping: if it finds the connection lost, it is retried once on a new
+        connection, as a failed ping would have been; nothing was written yet. A connection
+        that is not idle when given back (an error at any point, a ``ROLLBACK`` that failed)
+        is discarded, never reused.
         """
         with self._bounded():
             if self.engine.dialect.name != "postgresql":
                 with self.engine.begin() as connection:
-                    yield connection
+                    yield WriteBatch(connection)
                 return
             for attempt in (1, 2):
                 token = _first_statement_pings.set(True)
@@ -389,7 +414,7 @@ class Database:
                 finally:
                     _first_statement_pings.reset(token)
                 try:
-                    transaction = self._begin_bounded(connection)
+                    batch, transaction = self._begin_bounded(connection)
                 except BaseException as exc:
                     connection.invalidate()  # whatever the server made of it: not reused
                     connection.close()
@@ -400,17 +425,17 @@ class Database:
                 break
             if transaction is not None:  # another driver: SQLAlchemy's own transaction
                 with connection, transaction:
-                    yield connection
+                    yield batch
                 return
             with connection:
                 try:
-                    yield connection
-                    if _transaction_status(connection) != _IN_TRANSACTION:
+                    yield batch
+                    if batch.round_trips and _transaction_status(connection) != _IN_TRANSACTION:
                         # a statement failed and its error was swallowed: COMMIT would roll back
                         raise sa_exc.InvalidRequestError("the write transaction is not open at commit")
-                    connection.exec_driver_sql("COMMIT")
+                    batch.commit()
                 except BaseException:
-                    if not connection.invalidated:
+                    if not connection.invalidated and _transaction_status(connection) != _IDLE:
                         with contextlib.suppress(Exception):  # if it fails: discarded below
                             connection.exec_driver_sql("ROLLBACK")
                     raise
@@ -418,17 +443,17 @@ class Database:
                     if not connection.invalidated and _transaction_status(connection) != _IDLE:
                         connection.invalidate()
 
-    def _begin_bounded(self, connection: Connection) -> Transaction | None:
-        """``BEGIN`` and :meth:`bound_writes`' bounds in one round trip, on a connection in
-        autocommit mode (None: the transaction is the caller's to end). A driver that cannot
-        tell a transaction's state gets SQLAlchemy's own transaction, then the bounds."""
+    def _begin_bounded(self, connection: Connection) -> tuple[WriteBatch, Transaction | None]:
+        """The write transaction's batch, opened by ``BEGIN`` and :meth:`bound_writes`' bounds
+        together on a connection in autocommit mode (no transaction: the caller ends it). A
+        driver that cannot tell a transaction's state gets SQLAlchemy's own transaction, then
+        the bounds."""
         if _transaction_status(connection) is None:
             transaction = connection.begin()
             self.bound_writes(connection)
-            return transaction
+            return WriteBatch(connection), transaction
         connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.exec_driver_sql(f"BEGIN; {self._bounds_sql()}")
-        return None
+        return WriteBatch(connection, opening=f"BEGIN; {self._bounds_sql()}", defer=True), None
 
     def _bounds_sql(self) -> str:
         lock_ms = int(self.limits.lock_timeout * 1000)

@@ -32,6 +32,7 @@ from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, Outcome, as_utc
 from airflow_webhook_trigger.errors import ServiceUnavailable
 from airflow_webhook_trigger.store import SessionFactory, deliveries_table, delivery_keys_table, samples_table
+from airflow_webhook_trigger.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class RecordInserts:
         claim = None if key is None else (_claim_order(row, key), self._claims.row(_claim(row, key)))
         return BoundRecord(self._rows.row(_values(row)), claim)
 
-    def write(self, connection: Connection, records: Sequence[BoundRecord]) -> None:
+    def write(self, connection: Connection | WriteBatch, records: Sequence[BoundRecord]) -> None:
         """The claims first, in key order, then the rows: as :func:`claim_and_record_many`."""
         claims = sorted((r.claim for r in records if r.claim is not None), key=lambda c: c[0])
         if claims:

@@ -307,9 +307,12 @@ class WebhookEndpoint:
         def answer(result: TriggeredRun | PriorDelivery) -> HttpResponse | PendingRun:
             return self._started(webhook, key, row, result, received_at, request_url, started)
 
+        keyed = webhook.mode == "sync"  # a sync delivery waits for its run by key
         if not defer:
-            return answer(self._runs.trigger(webhook.dag_id, run_id, conf, record=row, claim=key))
-        begun = self._runs.begin(webhook.dag_id, run_id, conf, record=row, claim=key)
+            return answer(
+                self._runs.trigger(webhook.dag_id, run_id, conf, record=row, claim=key, keyed=keyed)
+            )
+        begun = self._runs.begin(webhook.dag_id, run_id, conf, record=row, claim=key, keyed=keyed)
         if isinstance(begun, TriggeredRun | PriorDelivery):
             return answer(begun)
         return Deferred(begun, lambda: answer(begun.outcome()))
@@ -352,7 +355,7 @@ class WebhookEndpoint:
         meta.update(received_at=received_at.isoformat(), replay_of=replay_of)
         run_id = make_run_id(webhook.id, received_at)
         row = self._accepted_row(webhook, run_id, received_at, self._timer(), None, replay_of)
-        self._runs.trigger(webhook.dag_id, run_id, {**conf, "webhook": meta}, record=row)
+        self._runs.trigger(webhook.dag_id, run_id, {**conf, "webhook": meta}, record=row, keyed=False)
         self.deliveries.record(row, stored=True)  # no claim: never a repeat's delivery
         return row
 

@@ -39,12 +39,11 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Generic, TypeVar
 
-from sqlalchemy.engine import Connection
-
 from airflow_webhook_trigger.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
+S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -82,10 +81,11 @@ class Ticket(Generic[T, R]):
             log.exception("a group-commit writer could not be told its outcome")
 
 
-class GroupCommit(Generic[T, R]):
+class GroupCommit(Generic[S, T, R]):
     """Writes items in groups, one transaction and one commit per group, one group at a time.
 
-    :param sessions: a committing transaction (:meth:`Database.transaction`)
+    :param sessions: a committing transaction (:meth:`Database.write_transaction`: a
+        :class:`WriteBatch`; or :meth:`Database.transaction`: a ``Connection``)
     :param write: writes a group's items in the session, returning one result per item in
         their order; called with a single item to retry it alone
     :param max_group: the most items one transaction takes
@@ -93,8 +93,8 @@ class GroupCommit(Generic[T, R]):
 
     def __init__(
         self,
-        sessions: Callable[[], AbstractContextManager[Connection]],
-        write: Callable[[Sequence[T], Connection], Sequence[R]],
+        sessions: Callable[[], AbstractContextManager[S]],
+        write: Callable[[Sequence[T], S], Sequence[R]],
         *,
         max_group: int = 64,
     ) -> None:

@@ -97,12 +97,16 @@ class RunGateway(Protocol):
         *,
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
+        keyed: bool = True,
     ) -> TriggeredRun | PriorDelivery:
         """Start the run; with ``record``, store that delivery in the run's transaction.
 
         With ``claim``, the delivery key is claimed in the same transaction: if another
         delivery holds it already (a concurrent repeat), no run is started and that
         first delivery is returned instead.
+
+        With ``keyed=False`` the caller will not use the run's ``key`` (only a sync webhook
+        waits by it), and the gateway may leave it 0 where reading it back costs more.
         """
         ...
 
@@ -114,6 +118,7 @@ class RunGateway(Protocol):
         *,
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
+        keyed: bool = True,
     ) -> TriggeredRun | PriorDelivery | RunWrite:
         """:meth:`trigger`, but a run to be written with others is returned unwritten, for
         the caller to queue and wait for without holding a thread (a gateway that does not

@@ -61,6 +61,8 @@ class FakeRuns:
     #: delivery key digest -> the first delivery that claimed it
     claims: dict[str, PriorDelivery] = field(default_factory=dict)
     records: list[DeliveryRow] = field(default_factory=list)
+    #: what each trigger was told of its caller wanting the run's key
+    keyed: list[bool] = field(default_factory=list)
     #: ``begin`` returns writes (as the Airflow gateway does for lean runs)
     defer_writes: bool = False
 
@@ -72,7 +74,9 @@ class FakeRuns:
         *,
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
+        keyed: bool = True,
     ) -> TriggeredRun | PriorDelivery:
+        self.keyed.append(keyed)
         if self.fail_with is not None:
             raise self.fail_with
         if dag_id not in self.dags:
@@ -86,7 +90,8 @@ class FakeRuns:
                 self.claims[claim.digest] = PriorDelivery(
                     record.id, claim.body_sha256, dag_id, run_id, len(self.triggered)
                 )
-        return TriggeredRun(dag_id, run_id, len(self.triggered))
+        # as the Airflow gateway may: no key for a caller that does not want it
+        return TriggeredRun(dag_id, run_id, len(self.triggered) if keyed else 0)
 
     def begin(
         self,
@@ -96,11 +101,12 @@ class FakeRuns:
         *,
         record: DeliveryRow | None = None,
         claim: DeliveryKey | None = None,
+        keyed: bool = True,
     ) -> TriggeredRun | PriorDelivery | FakeWrite:
         """As :meth:`trigger`, or (``defer_writes``) a write that runs it once queued."""
         if not self.defer_writes:
-            return self.trigger(dag_id, run_id, conf, record=record, claim=claim)
-        return FakeWrite(lambda: self.trigger(dag_id, run_id, conf, record=record, claim=claim))
+            return self.trigger(dag_id, run_id, conf, record=record, claim=claim, keyed=keyed)
+        return FakeWrite(lambda: self.trigger(dag_id, run_id, conf, record=record, claim=claim, keyed=keyed))
 
     def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
         return self.claims.get(key.digest)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import inspect
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, create_engine
 
 from tests.airflow_env import BUNDLES
 
@@ -44,6 +47,21 @@ refusing_manual_runs = pytest.mark.skipif(
 )
 
 _READY: list[bool] = []
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.airflow)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A plain SQLAlchemy engine (no Airflow): a SQLite file, and on the PostgreSQL pass
+    (``WEBHOOK_TEST_DATABASE``) its server, through psycopg2."""
+    url = os.environ.get("WEBHOOK_TEST_DATABASE", "")
+    if request.param == "sqlite":
+        made = create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    elif url.startswith("postgresql"):
+        made = create_engine(url)
+    else:
+        pytest.skip("needs the PostgreSQL pass (WEBHOOK_TEST_DATABASE)")
+    yield made
+    made.dispose()
 
 
 @pytest.fixture(scope="session")

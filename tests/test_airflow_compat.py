@@ -181,7 +181,8 @@ def _statements(gateway: Any, run: Any) -> list[str]:
     engine = gateway._db.engine
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()[:4]))
+        # a message of several statements (write_batch, on psycopg2): each of them
+        seen.extend(" ".join(part.split()[:4]) for part in statement.split(";\n"))
 
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -262,14 +263,14 @@ class _SlowFirstGroup:
         self.gateway, self.waiting, self.real = gateway, waiting, insert_runs
         self.groups: list[list[str]] = []
 
-    def __call__(self, runs: Any, session: Any) -> list[int]:
+    def __call__(self, runs: Any, session: Any, *, keyed: bool = True) -> list[int]:
         self.groups.append([r.run_id for r in runs])
         if len(self.groups) == 1:
             for _ in range(500):
                 if len(self.gateway.writes._queue) >= self.waiting:
                     break
                 threading.Event().wait(0.01)
-        return list(self.real(runs, session))
+        return list(self.real(runs, session, keyed=keyed))
 
 
 @contextmanager
@@ -353,6 +354,31 @@ def test_concurrent_triggers_share_one_transaction_each_answered_once_committed(
     log = DeliveryLog(gateway._db.session)
     recorded = {d.run_id for d in log.list("gw-group-000001", limit=50)}
     assert recorded == set(ids[1:])
+
+
+@pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
+def test_a_group_reads_the_runs_keys_back_only_when_one_of_its_writes_wants_it(
+    airflow_db: None, monkeypatch: Any
+) -> None:
+    gateway, slow, ids, rows = _held_gateway(monkeypatch, "gw-group-000003", 4)
+    with _first_group_writing(gateway, slow, ids[0]):
+        mixed = _concurrently(
+            [
+                (
+                    lambda r=run_id, k=keyed: gateway.trigger(
+                        "wt_params", r, {"amount": 3}, record=rows[r], keyed=k
+                    )
+                )
+                for run_id, keyed in zip(ids[1:], (False, True, False), strict=True)
+            ]
+        )
+    assert sorted(slow.groups[1]) == sorted(ids[1:])  # one group, one of them keyed
+    alone = gateway.trigger("wt_params", "webhook__gw-group-000003__alone", {"amount": 3}, keyed=False)
+    stored = {r.run_id: r for r in runs_of("wt_params")}
+    for run in mixed:  # read back for the whole group
+        assert run.key == stored[run.run_id].id
+    assert alone.key == 0 and "webhook__gw-group-000003__alone" in stored  # written, not read back
+    assert stored["webhook__gw-group-000003__alone"].conf == {"amount": 3}
 
 
 @pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")

@@ -331,30 +331,66 @@ def test_postgres_write_transaction_is_bounded_and_its_first_statement_is_the_pi
     with pg_db.session() as session:  # a pooled connection now
         session.execute(text("SELECT 1"))
     pings[0] = 0
-    with pg_db.write_transaction() as connection:
-        assert connection.execute(text("SHOW lock_timeout")).scalar() == "1s"
-        assert connection.execute(text("SHOW statement_timeout")).scalar() == "1500ms"
+    with pg_db.write_transaction() as batch:
+        assert batch.execute(text("SHOW lock_timeout")).scalar() == "1s"
+        assert batch.execute(text("SHOW statement_timeout")).scalar() == "1500ms"
     assert pings[0] == 0
     with pg_db.session() as session:
         session.execute(text("SELECT 1"))
     assert pings[0] == 1  # sessions still ping
 
 
-@needs_postgres
-@pytest.mark.airflow
-def test_postgres_write_transaction_on_a_lost_connection_is_retried_on_a_new_one(pg_db: Database) -> None:
+def _terminate_pooled(pg_db: Database) -> set[int]:
+    """Terminate the pooled connection's server process, as a restart would; its pid."""
     with pg_db.session() as session:
-        session.execute(text("CREATE TABLE IF NOT EXISTS wt_retry (n int)"))
-    with pg_db.session() as session:
-        pids = {session.execute(text("SELECT pg_backend_pid()")).scalar()}
+        pids = {int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())}
     killer = create_engine(PG_URL, poolclass=NullPool)
-    with killer.connect() as other:  # as a restart would: the pooled connections are gone
+    with killer.connect() as other:
         for pid in pids:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     killer.dispose()
-    with pg_db.write_transaction() as connection:
-        connection.execute(text("INSERT INTO wt_retry VALUES (7)"))
-        assert connection.execute(text("SELECT pg_backend_pid()")).scalar() not in pids
+    time.sleep(0.2)  # the server's goodbye reaches the pooled socket
+    return pids
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_write_transaction_sees_a_connection_closed_by_the_server_without_a_round_trip(
+    pg_db: Database,
+) -> None:
+    """psycopg2 holds the opening back (the first message may hold the COMMIT, so it could
+    not be retried): a pooled connection the server closed is seen at checkout, its socket
+    readable, and replaced."""
+    with pg_db.session() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS wt_closed (n int)"))
+    pids = _terminate_pooled(pg_db)
+    with pg_db.write_transaction() as batch:
+        batch.send("INSERT INTO wt_closed VALUES (%(n)s)", {"n": 7})
+        assert batch.fetch("SELECT pg_backend_pid()", {})[0][0] not in pids
+    with pg_db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM wt_closed WHERE n = 7")).scalar() == 1
+        session.execute(text("DROP TABLE wt_closed"))
+    assert not pg_db.outage.ongoing
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_write_transaction_on_a_lost_connection_is_retried_on_a_new_one(
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver that sends the opening at once: it stands in for the ping, retried once."""
+    import airflow_webhook_trigger.database as database
+    import airflow_webhook_trigger.write_batch as write_batch
+
+    monkeypatch.setattr(write_batch, "DEFERRING_DRIVERS", frozenset())
+    monkeypatch.setattr(database, "_readable", lambda _connection: False)  # not seen at checkout
+    with pg_db.session() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS wt_retry (n int)"))
+    pids = _terminate_pooled(pg_db)
+    with pg_db.write_transaction() as batch:
+        assert batch.round_trips == 1  # the opening, sent at once
+        batch.execute(text("INSERT INTO wt_retry VALUES (7)"))
+        assert batch.execute(text("SELECT pg_backend_pid()")).scalar() not in pids
     with pg_db.session() as session:
         assert session.execute(text("SELECT count(*) FROM wt_retry WHERE n = 7")).scalar() == 1
         session.execute(text("DROP TABLE wt_retry"))
@@ -363,7 +399,7 @@ def test_postgres_write_transaction_on_a_lost_connection_is_retried_on_a_new_one
 
 @needs_postgres
 @pytest.mark.airflow
-def test_postgres_write_transaction_is_one_round_trip_to_open_and_an_explicit_commit(pg_db: Database) -> None:
+def test_postgres_write_transaction_is_one_round_trip_when_no_result_is_read(pg_db: Database) -> None:
     from sqlalchemy import event
 
     sent: list[str] = []
@@ -372,21 +408,46 @@ def test_postgres_write_transaction_is_one_round_trip_to_open_and_an_explicit_co
         sent.append(statement)
 
     with pg_db.session() as session:
-        session.execute(text("CREATE TABLE IF NOT EXISTS wt_trips (n int)"))
+        session.execute(text("CREATE TABLE IF NOT EXISTS wt_trips (n int, t text)"))
+    hostile = "it's %s %(n)s; ROLLBACK; --"
     event.listen(pg_db.engine, "before_cursor_execute", record)
     try:
-        with pg_db.write_transaction() as connection:
-            # the driver sends no BEGIN of its own: the first statement opened the transaction
-            assert connection.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
-            connection.execute(text("INSERT INTO wt_trips VALUES (1)"))
+        with pg_db.write_transaction() as batch:
+            # the driver sends no BEGIN of its own: the opening goes with the first message
+            assert batch.connection.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+            batch.send("INSERT INTO wt_trips VALUES (%(n)s, %(t)s)", {"n": 1, "t": hostile})
+            batch.send("INSERT INTO wt_trips VALUES (%(n)s, %(t)s)", {"n": 2, "t": None})
+            assert sent == [] and batch.pending == 3
     finally:
         event.remove(pg_db.engine, "before_cursor_execute", record)
-    assert [s.split(";")[0] for s in sent] == ["BEGIN", "INSERT INTO wt_trips VALUES (1)", "COMMIT"]
-    assert "SET LOCAL lock_timeout = '1000ms'" in sent[0]
+    assert len(sent) == 1  # BEGIN, the bounds, both inserts and the COMMIT: one message
+    statements = sent[0].split(";\n")
+    assert statements[0].startswith("BEGIN; SET LOCAL lock_timeout = '1000ms'")
+    assert statements[-1] == "COMMIT" and len(statements) == 4
     with pg_db.session() as session:  # committed; the pooled connection is back to transactions
-        assert session.execute(text("SELECT count(*) FROM wt_trips")).scalar() == 1
+        rows = session.execute(text("SELECT n, t FROM wt_trips ORDER BY n")).all()
+        assert [tuple(r) for r in rows] == [(1, hostile), (2, None)]
         assert session.connection().connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
         session.execute(text("DROP TABLE wt_trips"))
+
+
+@needs_postgres
+@pytest.mark.airflow
+def test_postgres_write_transaction_a_statement_failing_in_a_message_commits_nothing(pg_db: Database) -> None:
+    """PostgreSQL stops a message at its first failing statement: the COMMIT after it is not run."""
+    from sqlalchemy.exc import IntegrityError
+
+    with pg_db.session() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS wt_message (n int PRIMARY KEY)"))
+    with pytest.raises(IntegrityError), pg_db.write_transaction() as batch:
+        batch.send("INSERT INTO wt_message VALUES (%(n)s)", {"n": 1})
+        batch.send("INSERT INTO wt_message VALUES (%(n)s)", {"n": 1})  # taken: fails
+        batch.send("INSERT INTO wt_message VALUES (%(n)s)", {"n": 2})
+    with pg_db.write_transaction() as batch:  # the connection given back holds nothing of it
+        batch.send("INSERT INTO wt_message VALUES (%(n)s)", {"n": 3})
+    with pg_db.session() as session:
+        assert session.execute(text("SELECT n FROM wt_message ORDER BY n")).scalars().all() == [3]
+        session.execute(text("DROP TABLE wt_message"))
 
 
 @needs_postgres
@@ -396,18 +457,18 @@ def test_postgres_write_transaction_failed_or_swallowed_commits_nothing(pg_db: D
 
     with pg_db.session() as session:
         session.execute(text("CREATE TABLE IF NOT EXISTS wt_atomic (n int PRIMARY KEY)"))
-    with pytest.raises(RuntimeError), pg_db.write_transaction() as connection:
-        connection.execute(text("INSERT INTO wt_atomic VALUES (1)"))
+    with pytest.raises(RuntimeError), pg_db.write_transaction() as batch:
+        batch.execute(text("INSERT INTO wt_atomic VALUES (1)"))
         raise RuntimeError("a write of the group failed")
     # an error caught inside the block leaves the transaction aborted: COMMIT would only roll
     # it back, so the block fails instead of reporting a commit
-    with pytest.raises(InvalidRequestError), pg_db.write_transaction() as connection:
-        connection.execute(text("INSERT INTO wt_atomic VALUES (2)"))
+    with pytest.raises(InvalidRequestError), pg_db.write_transaction() as batch:
+        batch.execute(text("INSERT INTO wt_atomic VALUES (2)"))
         with contextlib.suppress(DBAPIError):
-            connection.execute(text("INSERT INTO wt_atomic VALUES (2)"))
+            batch.execute(text("INSERT INTO wt_atomic VALUES (2)"))
     for _ in range(3):  # the connections given back hold no transaction of the failed ones
-        with pg_db.write_transaction() as connection:
-            connection.execute(text("INSERT INTO wt_atomic VALUES (3) ON CONFLICT DO NOTHING"))
+        with pg_db.write_transaction() as batch:
+            batch.execute(text("INSERT INTO wt_atomic VALUES (3) ON CONFLICT DO NOTHING"))
     with pg_db.session() as session:
         assert session.execute(text("SELECT n FROM wt_atomic ORDER BY n")).scalars().all() == [3]
         session.execute(text("DROP TABLE wt_atomic"))
@@ -424,9 +485,9 @@ def test_postgres_write_transaction_with_a_driver_that_reports_no_state(
     monkeypatch.setattr(database, "_transaction_status", lambda _connection: None)
     with pg_db.session() as session:
         session.execute(text("CREATE TABLE IF NOT EXISTS wt_other (n int)"))
-    with pg_db.write_transaction() as connection:
-        assert connection.execute(text("SHOW lock_timeout")).scalar() == "1s"
-        connection.execute(text("INSERT INTO wt_other VALUES (1)"))
+    with pg_db.write_transaction() as batch:
+        assert batch.execute(text("SHOW lock_timeout")).scalar() == "1s"
+        batch.execute(text("INSERT INTO wt_other VALUES (1)"))
     with pg_db.session() as session:
         assert session.execute(text("SELECT count(*) FROM wt_other")).scalar() == 1
         session.execute(text("DROP TABLE wt_other"))

@@ -66,7 +66,7 @@ class _HeldFirstGroup:
     """A write whose first group waits until ``waiting`` more writers have queued, so the
     next group is known to hold them all."""
 
-    def __init__(self, commit: GroupCommit[str, int] | None, waiting: int) -> None:
+    def __init__(self, commit: GroupCommit[Connection, str, int] | None, waiting: int) -> None:
         self.commit = commit
         self.waiting = waiting
         self.groups: list[list[str]] = []
@@ -83,15 +83,17 @@ class _HeldFirstGroup:
         return _insert(names, session)
 
 
-def _held(database: Database, waiting: int, **kwargs: Any) -> tuple[GroupCommit[str, int], _HeldFirstGroup]:
+def _held(
+    database: Database, waiting: int, **kwargs: Any
+) -> tuple[GroupCommit[Connection, str, int], _HeldFirstGroup]:
     write = _HeldFirstGroup(None, waiting)
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, write, **kwargs)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, write, **kwargs)
     write.commit = commit
     return commit, write
 
 
 @contextmanager
-def _first_group_writing(commit: GroupCommit[str, int], write: _HeldFirstGroup) -> Iterator[None]:
+def _first_group_writing(commit: GroupCommit[Connection, str, int], write: _HeldFirstGroup) -> Iterator[None]:
     """A first writer whose group is being written (and held) while the block runs."""
     first = threading.Thread(target=commit.submit, args=("first",))
     first.start()
@@ -102,7 +104,7 @@ def _first_group_writing(commit: GroupCommit[str, int], write: _HeldFirstGroup) 
 
 
 def test_a_lone_write_is_committed_at_once(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, _insert)
     key = commit.submit("a")
     assert _names(database) == ["a"]
     assert isinstance(key, int)
@@ -135,7 +137,7 @@ def test_a_group_takes_at_most_max_group_writes(database: Database) -> None:
 
 
 def test_one_bad_write_fails_alone_and_the_others_are_committed(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, _insert)
     commit.submit("taken")
     commit2, write = _held(database, waiting=4)
     with _first_group_writing(commit2, write):
@@ -155,7 +157,7 @@ def test_an_outage_answers_every_writer_of_the_group_503_and_commits_nothing(dat
         calls.append(list(names))
         raise ServiceUnavailable("down", headers={"Retry-After": "5"})
 
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, down)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, down)
     got = _in_threads(commit.submit, [f"n{i}" for i in range(6)])
     assert all(isinstance(v, ServiceUnavailable) for v in got.values())
     assert sum(len(c) for c in calls) == 6  # no write retried alone against a DB that is away
@@ -171,7 +173,7 @@ def test_a_failed_commit_answers_no_writer_with_a_result(database: Database) -> 
         if fail["on"]:
             raise RuntimeError("commit refused")
 
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, _insert)
     got = _in_threads(commit.submit, [f"n{i}" for i in range(5)])
     assert all(isinstance(v, RuntimeError) for v in got.values())
     fail["on"] = False
@@ -179,7 +181,7 @@ def test_a_failed_commit_answers_no_writer_with_a_result(database: Database) -> 
 
 
 def test_many_writers_all_answered_none_lost(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, _insert)
     names = [f"n{i:03d}" for i in range(200)]
     got: dict[str, Any] = {}
     lock = threading.Lock()
@@ -204,7 +206,7 @@ def test_many_writers_all_answered_none_lost(database: Database) -> None:
 
 
 def test_a_write_returning_the_wrong_number_of_results_fails_its_writers(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, lambda names, s: [])
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, lambda names, s: [])
     with pytest.raises(RuntimeError, match="returned 0 results"):
         commit.submit("a")
 
@@ -227,7 +229,7 @@ class _Gated:
         return _insert(names, session)
 
 
-def _leading(commit: GroupCommit[str, int], write: _Gated, back: Any) -> threading.Thread:
+def _leading(commit: GroupCommit[Connection, str, int], write: _Gated, back: Any) -> threading.Thread:
     """A first write whose group is being written, held by ``write``, in a thread of its own."""
     first = threading.Thread(target=commit.enqueue, args=("first", back), name="lead")
     first.start()
@@ -242,7 +244,7 @@ def test_a_write_queued_while_another_is_written_returns_at_once_and_hears_after
     database: Database,
 ) -> None:
     write = _Gated()
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, write)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, write)
     called: list[tuple[str, str, list[str]]] = []
     all_called = threading.Event()
 
@@ -272,7 +274,7 @@ def test_a_write_queued_while_another_is_written_returns_at_once_and_hears_after
 
 
 def test_a_lone_write_is_written_by_its_own_thread_before_enqueue_returns(database: Database) -> None:
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, _insert)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, _insert)
     heard: list[str] = []
     ticket = commit.enqueue("alone", lambda t: heard.append(threading.current_thread().name))
     assert ticket.finished and ticket.outcome() > 0
@@ -282,7 +284,7 @@ def test_a_lone_write_is_written_by_its_own_thread_before_enqueue_returns(databa
 
 def test_a_writer_whose_callback_fails_does_not_keep_the_others_from_hearing(database: Database) -> None:
     write = _Gated()
-    commit: GroupCommit[str, int] = GroupCommit(database.transaction, write)
+    commit: GroupCommit[Connection, str, int] = GroupCommit(database.transaction, write)
     heard: list[str] = []
     all_heard = threading.Event()
 

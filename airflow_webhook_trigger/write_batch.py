@@ -1,0 +1,133 @@
+"""A write transaction's statements, sent in as few round trips as the driver allows.
+
+Under load, a round trip to PostgreSQL costs more than the statement it carries: measured
+for issue #13 with 8 clients on a 2-core machine, the group commit's first round trip (a
+``BEGIN``) took 2.8 ms against 0.15 ms on an idle machine, while the writer's own CPU per
+group was 1.7 ms. Each round trip waits for the server's process, then for the writer's
+thread, to be scheduled again.
+
+psycopg2 interpolates parameters on the client and sends each statement as text, and
+PostgreSQL takes several statements in one message (the simple query protocol): it runs
+them in order and stops at the first that fails. So on psycopg2 a :class:`WriteBatch`
+holds back every statement whose result nobody reads (:meth:`WriteBatch.send`) and sends
+it with the next one whose result is read (:meth:`WriteBatch.fetch`), or with the
+``COMMIT``; the transaction's opening (``BEGIN`` and its bounds) goes with the first of
+them. A group of runs that nobody waits for by key is one round trip from ``BEGIN`` to
+``COMMIT``; one whose keys are wanted, two.
+
+What reaches the database is what the statements would have sent one at a time: psycopg2's
+own interpolation (``cursor.mogrify``, the code its ``execute`` runs) renders each statement,
+and the message goes through ``Connection.exec_driver_sql`` without parameters, so a
+failure comes back as SQLAlchemy's error (an ``IntegrityError``; a lost connection
+invalidated), and nothing in a value is read as a placeholder. A statement that fails
+aborts the transaction: the ones after it in the message are not run, the ``COMMIT`` among
+them, and the caller rolls back.
+
+Other drivers (SQLite, psycopg 3, which binds parameters on the server) send each
+statement when given.
+
+Nothing here imports Airflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, CursorResult, Row
+from sqlalchemy.sql import Executable
+
+#: the drivers whose statements can be rendered on the client and sent together
+DEFERRING_DRIVERS = frozenset({"psycopg2"})
+#: ``cursor.execute(text)``, no parameter collection (else psycopg2 reads ``%`` as placeholders)
+_AS_IS = {"no_parameters": True}
+
+
+class WriteBatch:
+    """Statements of one transaction on ``connection``.
+
+    :param connection: the transaction's connection
+    :param opening: statements that open the transaction (``BEGIN`` and its bounds), sent
+        with the first message; None when the transaction is already open
+    :param defer: hold back what :meth:`send` is given until the next message (only on a
+        driver of :data:`DEFERRING_DRIVERS`; others send each statement at once)
+    """
+
+    def __init__(self, connection: Connection, *, opening: str | None = None, defer: bool = False) -> None:
+        self.connection = connection
+        self._defer = defer and connection.dialect.driver in DEFERRING_DRIVERS
+        self._cursor: Any = None
+        self._pending: list[str] = []
+        #: messages sent to the database so far
+        self.round_trips = 0
+        if opening is not None:
+            if self._defer:
+                self._pending.append(opening)
+            else:
+                self._message(opening)
+
+    @property
+    def pending(self) -> int:
+        """Statements held back, waiting for the next message."""
+        return len(self._pending)
+
+    def send(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any]) -> None:
+        """A driver-level statement whose result nobody reads: held back when deferring."""
+        if self._defer:
+            self._pending.append(self._render(sql, parameters))
+        else:
+            self.connection.exec_driver_sql(sql, parameters)
+            self.round_trips += 1
+
+    def fetch(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any]) -> list[Row[Any]]:
+        """A driver-level statement's rows, sent with whatever is held back."""
+        if self._defer:
+            return list(self._message(self._render(sql, parameters)).all())
+        self.round_trips += 1
+        return list(self.connection.exec_driver_sql(sql, parameters).all())
+
+    def execute(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> CursorResult[Any]:
+        """Any SQLAlchemy statement, executed now, after what is held back."""
+        self.flush()
+        self.round_trips += 1
+        return self.connection.execute(statement, parameters)
+
+    def flush(self) -> None:
+        """Send what is held back, if anything."""
+        if self._pending:
+            self._message()
+
+    def commit(self) -> None:
+        """``COMMIT``, with whatever is held back."""
+        self._message("COMMIT")
+
+    def _message(self, last: str | None = None) -> CursorResult[Any]:
+        statements = self._pending + ([] if last is None else [last])
+        self._pending = []  # sent or failed: never sent again
+        self.round_trips += 1
+        # no parameters at all: the driver sends the text as it is (a % in a value is no placeholder)
+        return self.connection.exec_driver_sql(";\n".join(statements), execution_options=_AS_IS)
+
+    def _render(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any]) -> str:
+        """The statement as psycopg2's ``execute`` would send it."""
+        try:
+            if self._cursor is None:
+                from psycopg2.extensions import encodings
+
+                dbapi_connection: Any = self.connection.connection.dbapi_connection
+                self._cursor = dbapi_connection.cursor()
+                self._encoding = encodings[dbapi_connection.encoding]
+            rendered: bytes = self._cursor.mogrify(sql, parameters)
+        except Exception as exc:  # a closed connection, a value it cannot adapt: SQLAlchemy's error
+            raise sa_exc.DBAPIError.instance(sql, parameters, exc, _driver_error()) from exc
+        return rendered.decode(self._encoding)
+
+
+def _driver_error() -> type[Exception]:
+    from psycopg2 import Error
+
+    error: type[Exception] = Error
+    return error

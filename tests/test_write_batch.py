@@ -1,0 +1,106 @@
+"""A write transaction's statements in as few round trips as the driver allows.
+
+Plain SQLAlchemy engines, no Airflow: a SQLite file, and the PostgreSQL of the PostgreSQL
+pass (``WEBHOOK_TEST_DATABASE``, psycopg2). The write transaction around a batch (opening,
+commit, a connection closed by the server) is tests/test_database.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy import exc as sa_exc
+
+from airflow_webhook_trigger.database import is_unavailable
+from airflow_webhook_trigger.write_batch import WriteBatch
+
+HOSTILE = ["it's; DROP TABLE x; --", "%s %(n)s %% ?", 'quote " back\\slash', "ünïcødé ✓ 🎉", "", None]
+
+
+@pytest.fixture
+def table(engine: Engine) -> Iterator[str]:
+    name = f"wb_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {name} (n integer PRIMARY KEY, t text)"))
+    yield name
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE {name}"))
+
+
+def _insert(engine: Engine, table: str) -> str:
+    """The driver-level insert of (n, t), in the driver's paramstyle."""
+    if engine.dialect.paramstyle == "qmark":
+        return f"INSERT INTO {table} VALUES (?, ?)"
+    return f"INSERT INTO {table} VALUES (%(n)s, %(t)s)"
+
+
+def _params(engine: Engine, n: int, t: str | None) -> Any:
+    return (n, t) if engine.dialect.paramstyle == "qmark" else {"n": n, "t": t}
+
+
+def _count_statements(engine: Engine) -> list[str]:
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return sent
+
+
+def test_held_back_statements_go_with_the_next_one_whose_rows_are_read(engine: Engine, table: str) -> None:
+    deferring = engine.dialect.driver == "psycopg2"
+    with engine.begin() as connection:
+        batch = WriteBatch(connection, defer=True)
+        sent = _count_statements(engine)
+        for n, t in enumerate(HOSTILE):
+            batch.send(_insert(engine, table), _params(engine, n, t))
+        assert batch.pending == (len(HOSTILE) if deferring else 0)
+        assert len(sent) == (0 if deferring else len(HOSTILE))
+        rows = batch.fetch(f"SELECT n, t FROM {table} ORDER BY n", {} if deferring else ())
+        assert batch.pending == 0
+        assert len(sent) == (1 if deferring else len(HOSTILE) + 1)
+        assert batch.round_trips == len(sent)
+    # every value came back exactly as given: rendered by the driver, never read as SQL
+    assert [tuple(r) for r in rows] == list(enumerate(HOSTILE))
+
+
+def test_without_defer_every_statement_is_sent_when_given(engine: Engine, table: str) -> None:
+    with engine.begin() as connection:
+        batch = WriteBatch(connection)
+        sent = _count_statements(engine)
+        batch.send(_insert(engine, table), _params(engine, 1, "a"))
+        batch.send(_insert(engine, table), _params(engine, 2, "b"))
+        assert batch.pending == 0 and len(sent) == 2 == batch.round_trips
+        assert batch.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 2
+
+
+@pytest.mark.parametrize("engine", [pytest.param("postgresql", marks=pytest.mark.airflow)], indirect=True)
+def test_a_failure_stops_the_message_there(engine: Engine, table: str) -> None:
+    """PostgreSQL runs a message's statements in order and stops at the first that fails;
+    the driver's error comes back as SQLAlchemy's."""
+    with pytest.raises(sa_exc.IntegrityError), engine.begin() as connection:
+        batch = WriteBatch(connection, defer=True)
+        batch.send(_insert(engine, table), _params(engine, 1, "first"))
+        batch.send(_insert(engine, table), _params(engine, 1, "taken"))
+        batch.send(_insert(engine, table), _params(engine, 2, "never run"))
+        batch.flush()
+    with engine.connect() as connection:
+        assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
+
+
+@pytest.mark.parametrize("engine", [pytest.param("postgresql", marks=pytest.mark.airflow)], indirect=True)
+def test_a_statement_that_cannot_be_rendered_is_sqlalchemys_error(engine: Engine, table: str) -> None:
+    """The driver's connection closed under the batch (a watchdog's cut, a lost server): the
+    rendering fails as SQLAlchemy's error, which the write path answers 503."""
+    with engine.connect() as connection:
+        batch = WriteBatch(connection, defer=True)
+        connection.connection.dbapi_connection.close()  # type: ignore[union-attr]
+        with pytest.raises(sa_exc.DBAPIError) as failed:
+            batch.send(_insert(engine, table), _params(engine, 1, "a"))
+        assert is_unavailable(failed.value)
+        connection.invalidate()
