@@ -383,7 +383,7 @@ class AirflowRunGateway:
                 # Airflow's trigger_dag refuses these too (DagModel.allowed_run_types)
                 raise Conflict(f"DAG {dag_id!r} does not allow manual runs")
             check_params(template.param_checks, conf)
-            if template.ti_rows is not None:
+            if template.rows is not None:
                 # to be written with the other runs being accepted now: one transaction, one commit
                 prepared = self._runs.prepare(template, latest, run_id, conf)
                 bound = None if record is None else self._records.bind(record, claim)

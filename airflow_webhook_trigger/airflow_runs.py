@@ -133,30 +133,38 @@ class RunTemplate:
 
     :param dag: the deserialized DAG of that version
     :param param_checks: its params, compiled (:func:`compile_param_checks`)
-    :param ti_rows: Airflow's task instance rows minus ``run_id`` and ``context_carrier``,
-        keyed by column name, ``executor_config`` already pickled (:func:`_pickled_once`);
-        None when the run must go through Airflow's own trigger path
-    :param why_not_lean: why ``ti_rows`` is None
-    :param rows: its runs' rows, bound but for what each run gives (with ``ti_rows``)
+    :param rows: its runs' rows, bound but for what each run gives; None when the run must
+        go through Airflow's own trigger path
+    :param why_not_lean: why ``rows`` is None
     """
 
     dag: Any
     version_id: Any
     param_checks: tuple[ParamCheck, ...]
-    ti_rows: tuple[dict[str, Any], ...] | None
+    rows: LeanRows | None
     task_type_counts: tuple[tuple[str, int], ...] = ()
     why_not_lean: str | None = None
-    rows: LeanRows | None = None
+
+    @property
+    def ti_rows(self) -> tuple[dict[str, Any], ...] | None:
+        """The task instance rows the lean insert writes (:attr:`LeanRows.ti_rows`), or None."""
+        return None if self.rows is None else self.rows.ti_rows
 
 
 @dataclass(frozen=True)
 class LeanRows:
     """A DAG version's ``dag_run`` and ``task_instance`` rows with what every run shares
-    already bound (:meth:`bound_insert.BoundInsert.template`): a run binds only its own values."""
+    already bound (:meth:`bound_insert.BoundInsert.template`): a run binds only its own values.
+
+    :param ti_rows: Airflow's task instance rows minus ``run_id`` and ``context_carrier``,
+        keyed by column name, ``executor_config`` already pickled (:func:`_pickled_once`):
+        what ``task_instances`` were made from
+    """
 
     inserts: LeanInserts
     run: RowTemplate
     task_instances: tuple[RowTemplate, ...]
+    ti_rows: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -535,11 +543,12 @@ class RunFactory:
                     tuple(inserts.task_instances.template(row) for row in rows)
                     if inserts.task_instances is not None
                     else (),
+                    rows,
                 )
         except Exception as exc:  # any surprise while preparing: Airflow's own path, always
             why = f"preparing the lean insert failed ({type(exc).__name__}: {str(exc)[:200]})"
         if why is None:
-            made = RunTemplate(dag, latest.version_id, checks, rows, counts, rows=lean)
+            made = RunTemplate(dag, latest.version_id, checks, lean, counts)
         else:
             # once per DAG version: the template is cached
             log.info("DAG %s: runs go through Airflow's trigger path (%s)", latest.dag_id, why)
@@ -571,7 +580,7 @@ class RunFactory:
         from airflow.utils.types import DagRunType
 
         lean = template.rows
-        if template.ti_rows is None or lean is None:
+        if lean is None:
             raise ValueError(f"DAG {template.dag.dag_id}: not a lean template ({template.why_not_lean})")
         _, span_level_key, new_dagrun_trace_carrier, new_task_run_carrier, timezone, trace_attributes = (
             _insert_helpers()
