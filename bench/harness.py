@@ -949,15 +949,23 @@ class Server:
         total = sum(int(f[11]) + int(f[12]) for _, f in self._session_stats())
         return total / os.sysconf("SC_CLK_TCK")
 
-    def runqueue_wait_seconds(self) -> float:
-        """Time the api-server's threads spent runnable but waiting for a CPU (schedstat): how much
-        the rest of the machine starved it."""
-        total = 0
+    def runqueue_waits(self) -> dict[tuple[str, str], int]:
+        """Per thread of the api-server's session ((pid, tid) -> ns): time spent runnable but
+        waiting for a CPU (schedstat), i.e. how much the rest of the machine starved it."""
+        waits: dict[tuple[str, str], int] = {}
         for proc_dir, _ in self._session_stats():
-            with contextlib.suppress(OSError, IndexError, ValueError):
+            with contextlib.suppress(OSError):
                 for task in (proc_dir / "task").iterdir():
-                    total += int((task / "schedstat").read_text().split()[1])
-        return total / 1e9
+                    with contextlib.suppress(OSError, IndexError, ValueError):
+                        waits[(proc_dir.name, task.name)] = int((task / "schedstat").read_text().split()[1])
+        return waits
+
+    @staticmethod
+    def runqueue_wait_between(before: dict[tuple[str, str], int], after: dict[tuple[str, str], int]) -> float:
+        """Seconds the threads alive at ``after`` waited for a CPU since ``before``, summed over
+        threads. A thread that ended meanwhile is not counted (its figures are gone with it:
+        summing totals instead made the figure negative when pool threads ended)."""
+        return sum(max(0, ns - before.get(key, 0)) for key, ns in after.items()) / 1e9
 
     def settle(self, why: str) -> tuple[float, bool]:
         """``quiesce``, restarting the server if it stays busy: (seconds waited or -1, restarted)."""
