@@ -655,10 +655,8 @@ def insert_runs(
     from sqlalchemy.engine import Connection
 
     stats = _insert_helpers()[0]
-    if isinstance(session, WriteBatch):
-        batch = session
-    else:
-        batch = WriteBatch(session if isinstance(session, Connection) else session.connection())
+    # a batch or a connection as given (BoundInsert.execute takes either); a session's connection
+    batch = session if isinstance(session, WriteBatch | Connection) else session.connection()
     found: dict[tuple[str, str], int] = {}
     for inserts in {id(r.inserts): r.inserts for r in runs}.values():  # one, unless Airflow changed meanwhile
         mine = [r for r in runs if r.inserts is inserts]
