@@ -57,7 +57,8 @@ class WriteBatch:
     def __init__(self, connection: Connection, *, opening: str | None = None, defer: bool = False) -> None:
         self.connection = connection
         self._defer = defer and connection.dialect.driver in DEFERRING_DRIVERS
-        self._cursor: Any = None
+        self._cursor: Any = None  # psycopg2's, made on the first statement rendered
+        self._encoding = ""
         self._pending: list[str] = []
         #: messages sent to the database so far
         self.round_trips = 0
