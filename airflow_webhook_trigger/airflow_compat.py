@@ -35,6 +35,7 @@ from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
 from airflow_webhook_trigger.delivery_log import BoundRecord, RecordInserts, claim_and_record, find_claim
 from airflow_webhook_trigger.errors import TOO_MANY_AT_ONCE, Conflict, NotFound, ServiceUnavailable, busy
 from airflow_webhook_trigger.group_commit import GroupCommit, Ticket
+from airflow_webhook_trigger.response import checked_answer
 from airflow_webhook_trigger.runs import TriggeredRun
 from airflow_webhook_trigger.ttl_cache import MISSING, TtlCache
 from airflow_webhook_trigger.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
@@ -506,16 +507,14 @@ def _recorded(value: object, task_id: str) -> RecordedResponse | None:
             return None
     if not isinstance(value, dict):
         return None
-    status = value.get("status")
-    headers = value.get("headers") or {}
-    if not isinstance(status, int) or not isinstance(headers, dict):
+    try:
+        # Re-checked with the operator's own rules: the XCom may have been written by any
+        # task or through Airflow's XCom API, and it is served on Airflow's origin.
+        status, headers, body = checked_answer(value.get("status"), value.get("headers"), value.get("body"))
+    except ValueError as exc:
+        log.warning("Ignoring the stored answer of task %s: %s", task_id, exc)
         return None
-    return RecordedResponse(
-        status=status,
-        headers=tuple((str(k), str(v)) for k, v in headers.items()),
-        body=value.get("body", ""),
-        task_id=task_id,
-    )
+    return RecordedResponse(status=status, headers=tuple(headers.items()), body=body, task_id=task_id)
 
 
 def _snapshot_query(session: Session, where: Any) -> list[Any]:

@@ -8,6 +8,7 @@ Validation lives here, once; every failure is a :class:`ConfigError` naming the 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from airflow_webhook_trigger.dedupe import DedupeSpec, check_scheme, parse_dedup
 from airflow_webhook_trigger.errors import ConfigError
 from airflow_webhook_trigger.filters import Condition, filter_document, parse_filter
 from airflow_webhook_trigger.paths import Segment, parse_path, render_path
+from airflow_webhook_trigger.response import ALLOWED_TEXT, response_header_allowed
 from airflow_webhook_trigger.signature_config import SignatureInput, parse_signature, signature_document
 from airflow_webhook_trigger.signatures import SignatureSpec
 
@@ -32,12 +34,10 @@ RESERVED_ALIASES = frozenset({"headers", "query", "body", "webhook"})
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 # Headers a caller must never see in a run's conf, whatever the configuration says.
 FORBIDDEN_READ_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-# Headers the framework owns; a configured response may not set them.
-FORBIDDEN_RESPONSE_HEADERS = frozenset(
-    {"content-length", "transfer-encoding", "connection", "content-type", "set-cookie"}
-)
 DAG_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,250}\Z")
 USERNAME_RE = re.compile(r"^[^:\x00-\x1f\x7f]{1,128}\Z")
+
+log = logging.getLogger(__name__)
 
 JsonValue = object
 
@@ -197,7 +197,7 @@ def _path_fields(value: object, where: str) -> tuple[PathField, ...]:
     return tuple(out)
 
 
-def _response(value: object, where: str) -> AsyncResponse:
+def _response(value: object, where: str, stored: bool = False) -> AsyncResponse:
     if value is None:
         return AsyncResponse()
     doc = _mapping(value, where)
@@ -213,8 +213,15 @@ def _response(value: object, where: str) -> AsyncResponse:
     for name, val in raw_headers.items():
         if not HEADER_NAME_RE.match(name):
             raise _err(f"{where}.headers", f"{name!r} is not a valid header name")
-        if name.lower() in FORBIDDEN_RESPONSE_HEADERS:
-            raise _err(f"{where}.headers", f"{name} is set by the server and cannot be configured")
+        if not response_header_allowed(name):
+            if stored:
+                # Stored before the allow-list: the webhook keeps working, without the header.
+                log.warning("%s.headers: dropping %s, not in the response header allow-list", where, name)
+                continue
+            raise _err(
+                f"{where}.headers",
+                f"{name} is not allowed in a response (allowed: X-* names and {ALLOWED_TEXT})",
+            )
         if isinstance(val, bool) or not isinstance(val, str | int | float):
             raise _err(f"{where}.headers.{name}", "must be a string")
         text = str(val)
@@ -367,14 +374,14 @@ def parse_document(doc_: object, *, where: str = "webhook", stored: bool = False
         headers=_header_fields(request.get("headers"), f"{where}.request.headers"),
         query=_path_fields(request.get("query"), f"{where}.request.query"),
         body=_path_fields(request.get("body"), f"{where}.request.body"),
-        response=_response(doc.get("response"), f"{where}.response"),
+        response=_response(doc.get("response"), f"{where}.response", stored),
         sync_timeout_seconds=float(timeout) if timeout is not None else None,
         dedupe=parse_dedupe(doc.get("dedupe"), f"{where}.dedupe"),
         filters=parse_filter(doc.get("filter"), f"{where}.filter"),
         ignored_response=(
             None
             if doc.get("ignored_response") is None
-            else _response(doc["ignored_response"], f"{where}.ignored_response")
+            else _response(doc["ignored_response"], f"{where}.ignored_response", stored)
         ),
     )
     _check_aliases(webhook)

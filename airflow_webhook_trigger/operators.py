@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_webhook_trigger.model import FORBIDDEN_RESPONSE_HEADERS, HEADER_NAME_RE
+from airflow_webhook_trigger.response import checked_answer
 from airflow_webhook_trigger.waiter import RESPONSE_KEY
 
 
 def _response_value(status_code: Any, headers: Any, body: Any, task_id: str) -> dict[str, Any]:
-    """Validate the rendered fields into what is recorded (JSON only: it crosses processes)."""
-    try:
-        status = int(status_code)
-    except (TypeError, ValueError):
-        raise ValueError(f"status_code {status_code!r} is not an integer") from None
-    if not 200 <= status <= 599:
-        raise ValueError(f"status_code {status} must be between 200 and 599")
-    rendered: dict[str, str] = {}
-    for name, value in (headers or {}).items():
-        if not isinstance(name, str) or not HEADER_NAME_RE.match(name):
-            raise ValueError(f"header name {name!r} is not valid")
-        if name.lower() in FORBIDDEN_RESPONSE_HEADERS:
-            raise ValueError(f"header {name} is set by the server and cannot be given")
-        text = str(value)
-        if any(c in text for c in "\r\n\x00"):
-            raise ValueError(f"header {name} must be one line")
-        rendered[name] = text
-    if body is None:
-        body = ""
-    if not isinstance(body, str):
-        try:
-            json.dumps(body, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"body is neither a string nor JSON-serialisable: {exc}") from None
-    return {"status": status, "headers": rendered, "body": body, "task_id": task_id}
+    """Validate the rendered fields into what is recorded (JSON only: it crosses processes).
+
+    The same rules (:func:`checked_answer`) are applied again when the answer is read back.
+    """
+    status, rendered, checked_body = checked_answer(status_code, headers, body)
+    return {"status": status, "headers": rendered, "body": checked_body, "task_id": task_id}
 
 
 class WebhookResponseOperator(BaseOperator):

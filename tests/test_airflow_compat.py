@@ -497,3 +497,12 @@ def test_a_queued_run_whose_key_a_repeat_took_first_gets_that_delivery(airflow_d
     prior = write.outcome()  # ...and the outcome is the first delivery, found on a thread
     assert isinstance(prior, PriorDelivery) and prior.run_id == first.run_id
     assert second_id not in {r.run_id for r in runs_of("wt_params")}
+
+
+def test_recorded_html_content_type_treated_as_no_answer() -> None:
+    from airflow_webhook_trigger.airflow_compat import _recorded
+
+    value = {"status": 200, "headers": {"Content-Type": "text/html"}, "body": "<script>x</script>"}
+    assert _recorded(value, "t") is None
+    assert _recorded({"status": 99, "headers": {}, "body": ""}, "t") is None
+    assert _recorded({"status": 200, "headers": {"X-A": "1"}, "body": "ok"}, "t") is not None

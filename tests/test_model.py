@@ -25,6 +25,7 @@ from airflow_webhook_trigger.model import (
     to_document,
 )
 from airflow_webhook_trigger.paths import render_path
+from airflow_webhook_trigger.response import response_header_allowed
 
 SECRET = "s3cret-Pa55word"
 HASH = "scrypt$16384$8$1$c2FsdA==$aGFzaA=="
@@ -557,23 +558,23 @@ INVALID: list[tuple[str, object, str]] = [
     (
         "response Content-Type",
         _doc(response={"headers": {"Content-Type": "text/html"}}),
-        r"^webhook\.response\.headers: Content-Type is set by the server and cannot be configured",
+        r"^webhook\.response\.headers: Content-Type is not allowed in a response",
     ),
     (
         "response content-length",
         _doc(response={"headers": {"content-length": "1"}}),
-        r"content-length is set by the server",
+        r"content-length is not allowed",
     ),
     (
         "response Transfer-Encoding",
         _doc(response={"headers": {"Transfer-Encoding": "chunked"}}),
-        r"is set by the server",
+        r"is not allowed in a response",
     ),
-    ("response Connection", _doc(response={"headers": {"Connection": "close"}}), r"is set by the server"),
+    ("response Connection", _doc(response={"headers": {"Connection": "close"}}), r"not allowed"),
     (
         "response Set-Cookie",
         _doc(response={"headers": {"Set-Cookie": "a=b"}}),
-        r"Set-Cookie is set by the server",
+        r"Set-Cookie is not allowed",
     ),
     (
         "response header value CR",
@@ -905,11 +906,7 @@ def webhook_documents(draw: st.DrawFn) -> dict[str, Any]:
                 | st.dictionaries(st.text(max_size=4), _JSON, max_size=3)
             )
         names = draw(st.lists(_HEADER_NAME, unique_by=str.lower, max_size=3))
-        names = [
-            n
-            for n in names
-            if n.lower() not in {"content-length", "transfer-encoding", "connection", "content-type"}
-        ]
+        names = [n for n in names if response_header_allowed(n)]
         if names:
             response["headers"] = {n: draw(_HEADER_VALUE) for n in names}
         doc["response"] = response
@@ -991,3 +988,18 @@ def test_dedupe_auto_needs_a_signature_unless_stored() -> None:
 def test_dedupe_filter_ignored_response_errors_name_the_field(extra: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_document({"dag_id": "dag_a", **extra})
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Refresh", "Clear-Site-Data", "Access-Control-Allow-Origin", "Content-Security-Policy", "Location"],
+)
+def test_parse_document_response_header_outside_allow_list_config_error(name: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} is not allowed in a response"):
+        parse_document(_doc(response={"headers": {name: "x"}}))
+
+
+def test_parse_document_stored_refused_header_dropped() -> None:
+    doc = _doc(response={"headers": {"Refresh": "0; url=https://evil", "X-Ok": "1"}})
+    webhook = parse_document(doc, stored=True).webhook
+    assert webhook.response.headers == (("X-Ok", "1"),)

@@ -33,7 +33,7 @@ def test_response_value_valid_table(status: Any, headers: Any, body: Any, expect
         (199, None, None, "between 200 and 599"),
         (600, None, None, "between 200 and 599"),
         (200, {"Bad Name": "x"}, None, "not valid"),
-        (200, {"Content-Type": "x"}, None, "set by the server"),
+        (200, {"Content-Type": "x"}, None, "not allowed"),
         (200, {"X-A": "a\r\nSet-Cookie: x"}, None, "one line"),
         (200, None, {"x": object()}, "JSON-serialisable"),
         (200, None, {"x": float("nan")}, "JSON-serialisable"),
@@ -129,3 +129,12 @@ def test_operator_template_fields_and_lazy_package_export() -> None:
     assert tuple(WebhookResponseOperator.template_fields) == ("status_code", "headers", "body")
     with pytest.raises(AttributeError):
         airflow_webhook_trigger.Nope  # noqa: B018
+
+
+def test_http_response_always_carries_security_headers() -> None:
+    from airflow_webhook_trigger.response import body_response, json_response
+
+    for response in (body_response(200, "<b>x</b>", (("X-A", "1"),)), json_response(404, {"error": "x"})):
+        headers = dict(response.headers)
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Content-Security-Policy"].startswith("sandbox; default-src 'none'")
