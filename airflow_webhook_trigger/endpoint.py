@@ -37,7 +37,7 @@ from airflow_webhook_trigger.errors import (
     busy,
     check_declared_size,
 )
-from airflow_webhook_trigger.filters import first_failure
+from airflow_webhook_trigger.filters import FilterFailure, first_failure
 from airflow_webhook_trigger.jsonbody import NO_BODY, read_body
 from airflow_webhook_trigger.model import FORBIDDEN_READ_HEADERS, ID_RE, Webhook
 from airflow_webhook_trigger.query import QueryLimits, parse_query
@@ -273,9 +273,11 @@ class WebhookEndpoint:
             if key is not None and (prior := self._runs.prior_delivery(webhook.id, key)) is not None:
                 return self._repeat(webhook, key, prior, received_at, request_url, started)
         if webhook.filters:
-            reason = first_failure(webhook.filters, request.headers, query, None if body is NO_BODY else body)
-            if reason is not None:
-                return self._ignored(webhook, reason, received_at, key, started)
+            failure = first_failure(
+                webhook.filters, request.headers, query, None if body is NO_BODY else body
+            )
+            if failure is not None:
+                return self._ignored(webhook, failure, received_at, key, started)
         conf = build_conf(
             webhook,
             headers=request.headers,
@@ -419,12 +421,18 @@ class WebhookEndpoint:
         )
 
     def _ignored(
-        self, webhook: Webhook, reason: str, received_at: datetime, key: DeliveryKey | None, started: float
+        self,
+        webhook: Webhook,
+        failure: FilterFailure,
+        received_at: datetime,
+        key: DeliveryKey | None,
+        started: float,
     ) -> HttpResponse:
-        """A request its webhook's filter leaves out: answered, no run (PRODUCT §11)."""
+        """A request its webhook's filter leaves out: answered, no run. The caller learns which
+        condition failed; the record keeps what was seen and expected, for operators."""
         configured = webhook.ignored_response
         if configured is None:
-            response = json_response(200, {"ignored": True, "reason": reason})
+            response = json_response(200, {"ignored": True, "reason": failure.reason})
         else:
             response = body_response(configured.status, configured.body, configured.headers)
         row = DeliveryRow(
@@ -432,7 +440,7 @@ class WebhookEndpoint:
             webhook_id=webhook.id,
             received_at=received_at,
             outcome="filtered",
-            error=error_text(reason),
+            error=error_text(failure.detail),
             dag_id=webhook.dag_id,
             delivery_key=None if key is None else key.value,
         )

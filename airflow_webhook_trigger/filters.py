@@ -47,6 +47,7 @@ __all__ = [
     "MAX_PATTERN_LENGTH",
     "MAX_VALUES",
     "Condition",
+    "FilterFailure",
     "filter_document",
     "first_failure",
     "parse_filter",
@@ -134,27 +135,44 @@ def filter_document(conditions: Sequence[Condition]) -> list[dict[str, object]]:
     return out
 
 
+@dataclass(frozen=True)
+class FilterFailure:
+    """Why a request's filter left it out, told two ways.
+
+    ``reason`` goes to the caller, who may be anyone: which condition failed, never a
+    configured value (a filter may be a shared-secret check) nor the value seen.
+    ``detail`` goes to the delivery record, for operators: the value seen and the one expected.
+    """
+
+    reason: str
+    detail: str
+
+
 def first_failure(
     conditions: Sequence[Condition], headers: Headers, query: object, body: object
-) -> str | None:
+) -> FilterFailure | None:
     """Judge a request by its filter; never raises.
 
     :param conditions: as returned by :func:`parse_filter`
     :param headers: the request's headers
     :param query: the parsed query (``dict`` of strings, lists and dicts)
     :param body: the parsed body: any JSON value, ``None`` when empty, or a form's ``dict``
-    :return: ``None`` if every condition holds, else why the first one fails, e.g.
+    :return: ``None`` if every condition holds, else the first failure, e.g. reason
+        ``"condition 2 (body ref equals) does not hold"``, detail
         ``"body ref is 'refs/heads/dev', not 'refs/heads/main'"``
     """
-    for cond in conditions:
+    for number, cond in enumerate(conditions, start=1):
         if cond.source == "header":
             values = headers.get_all(cond.path)
             actual: object = values[0] if values else ABSENT
         else:
             actual = lookup(query if cond.source == "query" else body, cond.segments)
-        reason = _judge(cond, actual)
-        if reason is not None:
-            return f"{cond.source} {cond.path} {reason}"
+        why = _judge(cond, actual)
+        if why is not None:
+            return FilterFailure(
+                reason=f"condition {number} ({cond.source} {cond.path} {cond.op}) does not hold",
+                detail=f"{cond.source} {cond.path} {why}",
+            )
     return None
 
 

@@ -290,7 +290,9 @@ def _standard(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequ
                 malformed += 1
         # other versions (v1a: asymmetric) are not ours to check
     if not given:
-        raise _fail("webhook-signature is malformed" if malformed else "webhook-signature has no v1 signature")
+        raise _fail(
+            "webhook-signature is malformed" if malformed else "webhook-signature has no v1 signature"
+        )
     signed = msg_id.encode("utf-8") + b"." + stamp.encode("ascii") + b"." + request.body
     keys = [standard_webhooks_key(s) for s in secrets]
     if not _any_matches(given, [_mac(k, signed) for k in keys]):

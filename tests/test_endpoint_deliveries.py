@@ -139,7 +139,10 @@ def test_filter_leaves_a_request_out_without_a_run() -> None:
     assert payload["ignored"] is True and "X-GitHub-Event" in payload["reason"]
     assert runs.triggered == []
     [row] = recorder.rows
-    assert row.outcome == "filtered" and row.status == 200 and row.error == payload["reason"]
+    # the caller learns which condition failed; the record keeps what was seen and expected
+    assert payload["reason"] == "condition 1 (header X-GitHub-Event equals) does not hold"
+    assert row.outcome == "filtered" and row.status == 200
+    assert row.error == "header X-GitHub-Event is 'ping', not 'push'"
     ok = endpoint.accept(webhook, _post(b"{}", ("X-GitHub-Event", "push")))
     assert isinstance(ok, HttpResponse) and ok.status == 200 and len(runs.triggered) == 1
 

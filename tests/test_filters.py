@@ -172,8 +172,8 @@ def test_first_failure_adversarial_subjects_on_accepted_patterns_finish(pattern:
     conditions = parse_filter([{"body": "a", "matches": pattern}])
     for subject in ADVERSARIAL:
         assert len(subject) <= MAX_MATCH_SUBJECT
-        reason = first_failure(conditions, Headers(), {}, {"a": subject})
-        assert reason is None or reason.startswith("body a is ")
+        failure = first_failure(conditions, Headers(), {}, {"a": subject})
+        assert failure is None or failure.detail.startswith("body a is ")
 
 
 # -- first_failure ---------------------------------------------------------------------
@@ -283,7 +283,8 @@ EVALUATED = [
 
 @pytest.mark.parametrize(("doc", "headers", "body", "expected"), EVALUATED)
 def test_first_failure_table(doc: object, headers: Headers, body: object, expected: str | None) -> None:
-    assert first_failure(parse_filter(doc), headers, {}, body) == expected
+    failure = first_failure(parse_filter(doc), headers, {}, body)
+    assert (failure and failure.detail) == expected
 
 
 QUERY = {"env": "prod", "tag": ["a", "b"], "user": {"name": "ann"}}
@@ -301,35 +302,39 @@ QUERY = {"env": "prod", "tag": ["a", "b"], "user": {"name": "ann"}}
     ],
 )
 def test_first_failure_query_table(doc: dict[str, object], expected: str | None) -> None:
-    assert first_failure(parse_filter([doc]), Headers(), QUERY, None) == expected
+    failure = first_failure(parse_filter([doc]), Headers(), QUERY, None)
+    assert (failure and failure.detail) == expected
 
 
 def test_first_failure_repeated_header_uses_first_value() -> None:
     headers = Headers([("X-Event", "push"), ("x-event", "ping")])
     assert first_failure(parse_filter([{"header": "X-EVENT", "equals": "push"}]), headers, {}, None) is None
-    reason = first_failure(parse_filter([{"header": "X-Event", "equals": "ping"}]), headers, {}, None)
-    assert reason == "header X-Event is 'push', not 'ping'"
+    failure = first_failure(parse_filter([{"header": "X-Event", "equals": "ping"}]), headers, {}, None)
+    assert failure is not None
+    assert failure.detail == "header X-Event is 'push', not 'ping'"
+    assert failure.reason == "condition 1 (header X-Event equals) does not hold"
 
 
 def test_first_failure_long_value_is_truncated() -> None:
-    reason = first_failure(parse_filter([{"body": "a", "equals": "x"}]), Headers(), {}, {"a": "y" * 10_000})
-    assert reason is not None
-    assert reason == "body a is '" + "y" * 79 + "..., not 'x'"
+    failure = first_failure(parse_filter([{"body": "a", "equals": "x"}]), Headers(), {}, {"a": "y" * 10_000})
+    assert failure is not None
+    assert failure.detail == "body a is '" + "y" * 79 + "..., not 'x'"
 
 
 def test_first_failure_huge_values_are_shown_bounded() -> None:
     body = {"a": list(range(100_000)), "b": 10**5000, "c": [[[[[]]]]] * 1000}
     for path in ("a", "b", "c"):
-        reason = first_failure(parse_filter([{"body": path, "equals": "x"}]), Headers(), {}, body)
-        assert reason is not None
-        assert len(reason) < 200
+        failure = first_failure(parse_filter([{"body": path, "equals": "x"}]), Headers(), {}, body)
+        assert failure is not None
+        assert len(failure.detail) < 200 and len(failure.reason) < 200
 
 
 def test_first_failure_subject_too_long_to_match() -> None:
     conditions = parse_filter([{"body": "a", "matches": "a*"}])
     assert first_failure(conditions, Headers(), {}, {"a": "a" * MAX_MATCH_SUBJECT}) is None
-    reason = first_failure(conditions, Headers(), {}, {"a": "a" * (MAX_MATCH_SUBJECT + 1)})
-    assert reason == f"body a is too long to match ({MAX_MATCH_SUBJECT + 1} characters, at most 4096)"
+    failure = first_failure(conditions, Headers(), {}, {"a": "a" * (MAX_MATCH_SUBJECT + 1)})
+    assert failure is not None
+    assert failure.detail == f"body a is too long to match ({MAX_MATCH_SUBJECT + 1} characters, at most 4096)"
 
 
 # -- round trip and properties ---------------------------------------------------------
@@ -380,8 +385,8 @@ _headers = st.lists(st.tuples(st.sampled_from(["X-Event", "x-event", "Other"]), 
 def test_first_failure_never_raises(
     docs: list[dict[str, object]], headers: list[tuple[str, str]], query: object, body: object
 ) -> None:
-    reason = first_failure(parse_filter(docs), Headers(headers), query, body)
-    assert reason is None or isinstance(reason, str)
+    failure = first_failure(parse_filter(docs), Headers(headers), query, body)
+    assert failure is None or isinstance(failure.reason, str)
 
 
 @given(st.lists(_condition_docs(), max_size=5))
@@ -408,5 +413,24 @@ def test_parse_filter_any_pattern_is_accepted_or_refused(pattern: str) -> None:
         except ConfigError:
             return
     for subject in ADVERSARIAL:
-        reason = first_failure((cond,), Headers(), {}, {"a": subject})
-        assert reason is None or isinstance(reason, str)
+        failure = first_failure((cond,), Headers(), {}, {"a": subject})
+        assert failure is None or isinstance(failure.reason, str)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"header": "X-Token", "equals": "s3cret-token"},
+        {"header": "X-Token", "in": ["s3cret-token", "other-s3cret"]},
+        {"header": "X-Token", "not_in": ["guess"]},
+        {"header": "X-Token", "matches": "s3cret-[a-z]+"},
+    ],
+)
+def test_first_failure_shared_secret_filter_reason_reveals_no_value(condition: dict[str, object]) -> None:
+    # a filter used as a shared-secret check: the caller must learn neither the expected
+    # value nor (echoed back) its own guess; the record's detail keeps both for operators
+    failure = first_failure(parse_filter([condition]), Headers([("X-Token", "guess")]), {}, None)
+    assert failure is not None
+    assert "s3cret" not in failure.reason and "guess" not in failure.reason
+    assert failure.reason.startswith("condition 1 (header X-Token ")
+    assert "guess" in failure.detail

@@ -234,7 +234,9 @@ def test_standard_webhooks_library_signature_verifies_in_a_list() -> None:
     _verify("standard-webhooks", SW_SECRET, headers, SW_BODY)
 
 
-@pytest.mark.parametrize("bad", ["v1,!!!notbase64", "v1," + base64.b64encode(b"short").decode(), "v1g0hM9SsE"])
+@pytest.mark.parametrize(
+    "bad", ["v1,!!!notbase64", "v1," + base64.b64encode(b"short").decode(), "v1g0hM9SsE"]
+)
 def test_standard_webhooks_malformed_entry_beside_valid_one_verifies(bad: str) -> None:
     # the spec's list: any valid v1 entry may match, a malformed neighbour does not refuse it
     from standardwebhooks import Webhook
