@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Literal, Protocol, overload
 
@@ -558,6 +558,10 @@ class WebhookEndpoint:
         if found is None:
             raise NotFound("no such run for this webhook")
         run, snapshot = found
+        if webhook.mode != "sync" and snapshot.response is not None:
+            # only a sync webhook's caller waits for an answer decided in the DAG: an async
+            # webhook's status URL tells the run's state, whatever its tasks wrote to XCom
+            snapshot = replace(snapshot, response=None)
         if not snapshot.settled:
             return json_response(
                 202,

@@ -256,7 +256,7 @@ def test_cli_create_chosen_id_with_auth_no_warning(cli: Any, store: Any) -> None
         (["--response-header", "X-A"], "error: --response-header 'X-A': expected NAME=VALUE\n"),
         (
             ["--response-header", "Content-Type=text/html"],
-            "error: webhook.response.headers: Content-Type is set",
+            "error: webhook.response.headers: Content-Type is not allowed in a response",
         ),
         (["--timeout", "0"], "error: webhook.sync.timeout_seconds: "),
         (["--timeout", "nan"], "error: webhook.sync.timeout_seconds: "),

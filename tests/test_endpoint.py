@@ -363,6 +363,23 @@ def test_status_pending_run_is_202_with_state_then_recorded_response() -> None:
     assert endpoint.status("GET", webhook.id, run_id, Headers()).body == b"done"
 
 
+def test_status_async_webhook_answers_run_state_not_recorded_response() -> None:
+    # an async webhook's status URL needs no auth when the webhook has none: what a task
+    # wrote to XCom is a sync caller's answer only, never served on an async one's link
+    webhook = _webhook(mode="async")
+    run_id = "webhook__hook-0123456789__x"
+    recorded = RecordedResponse(200, (("X-A", "1"),), "<script>alert(1)</script>", "t")
+    runs = FakeRuns(snapshots={run_id: RunSnapshot("running", recorded)})
+    endpoint, _ = _endpoint(webhook, runs=runs)
+    running = endpoint.status("GET", webhook.id, run_id, Headers())
+    assert running.status == 202
+    assert json.loads(running.body) == {"dag_id": "dag_a", "run_id": run_id, "state": "running"}
+    runs.snapshots[run_id] = RunSnapshot("success", recorded)
+    done = endpoint.status("GET", webhook.id, run_id, Headers())
+    assert (done.status, json.loads(done.body)["state"]) == (200, "success")
+    assert "X-A" not in dict(done.headers)
+
+
 @pytest.mark.parametrize(
     ("webhook_id", "run_id"),
     [
