@@ -109,6 +109,9 @@ def _metadata_engine(limits: DbLimits) -> Engine:
     if url.startswith("sqlite"):
         connect_args["check_same_thread"] = False  # as Airflow: sessions move between threads
     engine_args["pool_pre_ping"] = False
+    # the plugin's statements carry request data (conf, delivery keys): an error's text,
+    # which reaches the logs, names the statement but not its values
+    engine_args["hide_parameters"] = True
     if "poolclass" not in engine_args and "pool_size" in engine_args:
         engine_args["pool_timeout"] = limits.pool_timeout
     factory = getattr(airflow_settings, "create_metadata_engine", None)

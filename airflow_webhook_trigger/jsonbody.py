@@ -154,7 +154,28 @@ def parse_json(raw: bytes, *, max_depth: int = 64) -> object:
         and b"\\" in _PAIRED_ESCAPES.sub(b"", raw)
     ):
         raise BadRequest("JSON body has a \\u escape for an unpaired surrogate (RFC 8259 §8.2)")
+    if b"\\u0000" in raw and _holds_nul(value):
+        # valid JSON, but PostgreSQL's jsonb (the run's conf) cannot store it: refused here,
+        # before any write, rather than failing the commit
+        raise BadRequest("JSON body holds a NUL character (\\u0000), which cannot be stored")
     return value
+
+
+def _holds_nul(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    return True
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def parse_media_type(value: str) -> tuple[str, dict[str, str]]:

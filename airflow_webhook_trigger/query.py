@@ -161,6 +161,10 @@ def parse_query(raw: str | bytes, limits: QueryLimits = _DEFAULT_LIMITS) -> dict
             "(limit: webhook_trigger.query_max_length)"
         )
     text = _as_text(raw)
+    if "%00" in text or "\x00" in text:
+        # PostgreSQL's jsonb (the run's conf) and text columns cannot hold a NUL: refused
+        # here, before any write, not at commit
+        raise BadRequest("query string holds a NUL character (%00)")
     parts = text.split("&")
     if len(parts) - parts.count("") > limits.max_params:
         raise BadRequest(

@@ -122,6 +122,16 @@ ROWS = [
     Row("malformed json", "hook-open-0000001", 400, body=b'{"a": ', headers=JSON),
     Row("duplicate keys", "hook-open-0000001", 400, body=b'{"a": 1, "a": 2}', headers=JSON),
     Row("nan", "hook-open-0000001", 400, body=b'{"a": NaN}', headers=JSON),
+    # PostgreSQL's jsonb cannot store a NUL: refused before any write, not at commit
+    Row("nul in json", "hook-open-0000001", 400, body=b'{"a": "x\\u0000"}', headers=JSON, error="NUL"),
+    Row(
+        "nul in form",
+        "hook-open-0000001",
+        400,
+        body=b"a=x%00",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        error="NUL",
+    ),
     Row(
         "too deep", "hook-open-0000001", 400, body=b"[" * 65 + b"]" * 65, headers=JSON, error="json_max_depth"
     ),

@@ -181,17 +181,31 @@ def test_paths_from_tree_very_deep_tree_no_recursion_error() -> None:
     assert len(paths_from_tree(tree)) == 5000
 
 
-_JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5)
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=5)
+)
 _JSON_TREES = st.recursive(
     _JSON_SCALARS,
     lambda children: (
-        st.lists(children, max_size=8) | st.dictionaries(st.text(max_size=4), children, max_size=5)
+        st.lists(children, max_size=8)
+        | st.dictionaries(
+            st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=4), children, max_size=5
+        )
     ),
     max_leaves=20,
 )
 
 
-@given(st.dictionaries(st.text(max_size=4), _JSON_TREES, max_size=5), st.integers(0, 6))
+@given(
+    st.dictionaries(
+        st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=4), _JSON_TREES, max_size=5
+    ),
+    st.integers(0, 6),
+)
 def test_paths_from_tree_extract_all_paths_gives_tree_back(tree: dict[str, object], max_items: int) -> None:
     paths = paths_from_tree(tree, max_array_items=max_items)
     assert extract(tree, paths) == tree
@@ -209,15 +223,25 @@ _STRICT_TREES = st.recursive(
     | st.booleans()
     | st.integers(-(2**63), 2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=5),
+    | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=5),
     lambda children: (
-        st.lists(children, max_size=8) | st.dictionaries(st.text(max_size=4), children, max_size=5)
+        st.lists(children, max_size=8)
+        | st.dictionaries(
+            st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=4), children, max_size=5
+        )
     ),
     max_leaves=20,
 )
 
 
-@given(st.dictionaries(st.text(max_size=4), _STRICT_TREES, min_size=1, max_size=5))
+@given(
+    st.dictionaries(
+        st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=4),
+        _STRICT_TREES,
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_paths_from_sample_json_paths_parse_and_are_present(tree: dict[str, object]) -> None:
     result = paths_from_sample(json.dumps(tree))
     assert result.part == "body"
