@@ -261,6 +261,9 @@ def test_contract_row_same_answer_from_both_adapters(row: Row, client: Any, regi
         assert started == (1 if 200 <= row.status < 300 else 0), adapter
         for name, value in row.response_headers.items():
             assert response.headers.get(name) == value, (adapter, name)
+        # every answer is served on Airflow's origin: never sniffed, run or framed as a page
+        assert response.headers.get("x-content-type-options") == "nosniff", adapter
+        assert response.headers.get("content-security-policy", "").startswith("sandbox;"), adapter
         if row.status >= 400:
             payload = response.json()
             assert response.headers["content-type"] == "application/json"
@@ -270,7 +273,16 @@ def test_contract_row_same_answer_from_both_adapters(row: Row, client: Any, regi
         relevant = {
             k: v
             for k, v in response.headers.items()
-            if k in {"content-type", "allow", "www-authenticate", "retry-after", "x-handled-by"}
+            if k
+            in {
+                "content-type",
+                "allow",
+                "www-authenticate",
+                "retry-after",
+                "x-handled-by",
+                "x-content-type-options",
+                "content-security-policy",
+            }
         }
         answers[adapter] = (response.status_code, relevant, response.content)
     assert answers["fastapi"] == answers["flask"]
