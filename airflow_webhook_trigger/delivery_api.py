@@ -27,7 +27,8 @@ def replay_delivery(runtime: Runtime, delivery_id: str) -> DeliveryRow:
 
     :return: the replay's own delivery row (accepted, with its run)
     :raises NotFound: no such delivery, webhook or run
-    :raises Conflict: the delivery started no run
+    :raises Conflict: the delivery started no run, its webhook is disabled, or it now
+        triggers another DAG than the delivery's run
     """
     row = runtime.deliveries.get(delivery_id)
     if row is None:
@@ -37,6 +38,15 @@ def replay_delivery(runtime: Runtime, delivery_id: str) -> DeliveryRow:
             f"delivery {delivery_id} was {row.outcome}: only a delivery that started a run is replayed"
         )
     webhook = runtime.store.require(row.webhook_id)
+    # a replay is a delivery of the webhook as it is now: not one its operator switched off,
+    # nor one whose trigger variables were meant for another DAG than the one it now starts
+    if not webhook.enabled:
+        raise Conflict(f"webhook {webhook.id} is disabled: enable it to replay its deliveries")
+    if webhook.dag_id != row.dag_id:
+        raise Conflict(
+            f"webhook {webhook.id} now triggers DAG {webhook.dag_id}, not {row.dag_id} (the delivery's): "
+            "its earlier deliveries are not replayed"
+        )
     conf = runtime.gateway.run_conf(row.dag_id, row.run_id)
     if conf is None:
         raise NotFound(f"the run of delivery {delivery_id} ({row.run_id}) no longer exists")

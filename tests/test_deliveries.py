@@ -285,3 +285,35 @@ def test_management_api_round_trips_dedupe_and_filter(
     )
     assert bad.status_code == 422 and "filter[0]" in bad.json()["error"]
     assert client.delete("/webhook/api/webhooks/hook-api-dedupe01", headers=admin).status_code == 204
+
+
+def test_replay_refused_when_webhook_disabled_or_repointed(
+    client: Any, admin: dict[str, str], registered: None
+) -> None:
+    hook = "hook-replay-stale-01"
+    write = {**admin, **JSON}
+    created = client.post("/webhook/api/webhooks", json={"id": hook, "dag_id": "wt_plain"}, headers=write)
+    assert created.status_code == 201, created.text
+    try:
+        assert client.post(f"/webhook/trigger/{hook}", content=b'{"x": 1}', headers=JSON).status_code == 200
+        [accepted] = _deliveries(client, admin, hook, limit=10)
+        replay = f"/webhook/api/deliveries/{accepted['id']}/replay"
+
+        assert client.patch(
+            f"/webhook/api/webhooks/{hook}", json={"enabled": False}, headers=write
+        ).is_success
+        refused = client.post(replay, headers=admin)
+        assert refused.status_code == 409 and "disabled" in refused.json()["error"]
+
+        repointed = client.patch(
+            f"/webhook/api/webhooks/{hook}", json={"enabled": True, "dag_id": "wt_params"}, headers=write
+        )
+        assert repointed.is_success, repointed.text
+        refused = client.post(replay, headers=admin)
+        assert refused.status_code == 409 and "now triggers DAG wt_params" in refused.json()["error"]
+
+        back = client.patch(f"/webhook/api/webhooks/{hook}", json={"dag_id": "wt_plain"}, headers=write)
+        assert back.is_success, back.text
+        assert client.post(replay, headers=admin).status_code == 201
+    finally:
+        client.delete(f"/webhook/api/webhooks/{hook}", headers=admin)
