@@ -44,6 +44,9 @@ class Settings:
     sync_max_timeout_seconds: float = 120.0
     waiter_tick_seconds: float = 0.05
     flask_sync_max_waiting: int = 8
+    #: sync callers waiting at once per process, on both URLs; past it a sync delivery is
+    #: answered 503 + Retry-After before its run is started
+    sync_max_waiting: int = 256
     flask_blueprint: bool = True
     #: on the FastAPI app's first request, collect once then gc.freeze() the api-server's heap
     gc_freeze: bool = True

@@ -279,8 +279,14 @@ class TriggerRoute(_PluginRoute):
     async def answer(self, request: Request) -> HttpResponse:
         started = time.perf_counter()
         runtime = self._runtime()
-        endpoint = runtime.endpoint
         webhook = await self._located(request)
+        with runtime.sync_slot(webhook):
+            return await self._answer(request, runtime, webhook, started)
+
+    async def _answer(
+        self, request: Request, runtime: Runtime, webhook: Webhook, started: float
+    ) -> HttpResponse:
+        endpoint = runtime.endpoint
         with endpoint.recording(webhook, started):
             incoming = await _incoming(request, runtime, f"/trigger/{webhook.id}")
             proof = await self._authenticated(webhook, incoming)

@@ -73,12 +73,13 @@ def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
     started = time.perf_counter()
     endpoint = runtime.endpoint
     webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
-    with endpoint.recording(webhook, started):
-        incoming = _incoming(runtime, f"/trigger/{webhook_id}")
-        result = endpoint.accept(webhook, incoming, request_url=request.base_url, started=started)
-    if isinstance(result, PendingRun):
-        return _wait(runtime, result)
-    return result
+    with runtime.sync_slot(webhook):
+        with endpoint.recording(webhook, started):
+            incoming = _incoming(runtime, f"/trigger/{webhook_id}")
+            result = endpoint.accept(webhook, incoming, request_url=request.base_url, started=started)
+        if isinstance(result, PendingRun):
+            return _wait(runtime, result)
+        return result
 
 
 def _wait(runtime: Runtime, pending: PendingRun) -> HttpResponse:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.database import Database
 from airflow_webhook_trigger.delivery_log import DeliveryLog
 from airflow_webhook_trigger.endpoint import WebhookEndpoint
+from airflow_webhook_trigger.errors import busy
+from airflow_webhook_trigger.model import Webhook
 from airflow_webhook_trigger.source import CachedSource
 from airflow_webhook_trigger.store import WebhookStore
 from airflow_webhook_trigger.waiter import RunWaiter
@@ -33,6 +37,26 @@ class Runtime:
     flask_sync_slots: threading.BoundedSemaphore
     #: ``[api] base_url``: the public origin senders call (signed URLs are built on it)
     base_url: str = "http://localhost:8080"
+    #: ``sync_max_waiting`` slots: sync callers waiting at once in this process, both URLs
+    sync_waiting: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(Settings().sync_max_waiting)
+    )
+
+    @contextmanager
+    def sync_slot(self, webhook: Webhook) -> Iterator[None]:
+        """Hold one of the process's sync-caller slots while a sync delivery is handled and
+        waited for. Taken before its run is written: past the cap the sender gets 503 +
+        ``Retry-After`` and no run (a run committed then answered 503 would be started
+        again by the sender's retry)."""
+        if webhook.mode != "sync":
+            yield
+            return
+        if not self.sync_waiting.acquire(blocking=False):
+            raise busy("too many sync callers are waiting in this process", self.settings.retry_after_seconds)
+        try:
+            yield
+        finally:
+            self.sync_waiting.release()
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
@@ -74,6 +98,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         gateway=gateway,
         flask_sync_slots=threading.BoundedSemaphore(settings.flask_sync_max_waiting),
         base_url=base_url(),
+        sync_waiting=threading.BoundedSemaphore(settings.sync_max_waiting),
     )
 
 

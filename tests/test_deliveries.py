@@ -317,3 +317,31 @@ def test_replay_refused_when_webhook_disabled_or_repointed(
         assert client.post(replay, headers=admin).status_code == 201
     finally:
         client.delete(f"/webhook/api/webhooks/{hook}", headers=admin)
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_sync_callers_past_the_cap_get_503_and_no_run(adapter: str, client: Any, registered: None) -> None:
+    # the cap is taken before the run is written: a 503 leaves nothing for the retry to repeat
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    slots = shared_runtime().sync_waiting
+    held = 0
+    while slots.acquire(blocking=False):
+        held += 1
+    try:
+        before = len(runs_of("wt_plain"))
+        body = f'{{"event": {{"id": "evt-cap-{adapter}"}}}}'.encode()
+        url = f"{PREFIXES[adapter]}/trigger/hook-dedupe-sync1"
+        refused = client.post(url, content=body, headers=JSON)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"].isdigit()
+        assert "sync callers" in refused.json()["error"]
+        assert len(runs_of("wt_plain")) == before
+        # an async webhook is not held back by the sync callers' cap
+        other = f"{PREFIXES[adapter]}/trigger/hook-dedupe-00001"
+        headers = {**JSON, "X-Delivery": f"cap-async-{adapter}"}
+        assert client.post(other, content=b"{}", headers=headers).status_code == 200
+    finally:
+        for _ in range(held):
+            slots.release()
+    assert client.post(url, content=body, headers=JSON).status_code == 202  # 0.3 s, no scheduler
