@@ -133,7 +133,13 @@ def _trigger_app(
     runs = FakeRuns()
     source = CachedSource(FakeSource(webhooks), cache_seconds) if cache_seconds else FakeSource(webhooks)
     endpoint = WebhookEndpoint(settings, source, runs)
-    runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None, base_url="http://test")
+    runtime = SimpleNamespace(
+        settings=settings,
+        endpoint=endpoint,
+        waiter=None,
+        base_url="http://test",
+        sync_slot=lambda webhook: contextlib.nullcontext(),  # async webhooks only here
+    )
     admission = Admission(settings)
     app = Starlette(routes=[Route("/trigger/{webhook_id}", TriggerRoute(lambda: runtime, lambda: admission))])
     return app, runs, admission
@@ -319,7 +325,13 @@ def test_the_first_request_freezes_the_heap_unless_turned_off(monkeypatch: Any, 
     from airflow_webhook_trigger.endpoint import WebhookEndpoint
 
     endpoint = WebhookEndpoint(settings, FakeSource({}), FakeRuns())
-    runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None, base_url="http://test")
+    runtime = SimpleNamespace(
+        settings=settings,
+        endpoint=endpoint,
+        waiter=None,
+        base_url="http://test",
+        sync_slot=lambda webhook: contextlib.nullcontext(),  # async webhooks only here
+    )
     app = fastapi_app.create_app(lambda: runtime)  # type: ignore[arg-type,return-value]
     with TestClient(app) as client:
         for _ in range(3):
