@@ -55,10 +55,10 @@ from airflow_webhook_trigger.runs import (
 )
 from airflow_webhook_trigger.sample import sample_paths
 from airflow_webhook_trigger.signatures import (
-    SIGNATURE_HEADER_NAMES,
     SecretRef,
     SignedRequest,
     UnusableSecret,
+    is_credential_header,
 )
 from airflow_webhook_trigger.signatures import verify as verify_signature
 from airflow_webhook_trigger.source import CachedSource, WebhookSource
@@ -469,21 +469,26 @@ class WebhookEndpoint:
     ) -> tuple[dict[str, object], HttpResponse]:
         """``POST {prefix}/test/{id}``: the request as the webhook's sample, no run (PRODUCT §12).
 
-        Same auth as the webhook; the sample keeps every header but auth, cookies and
-        signatures, the parsed query and body. The answer lists the paths of each part.
+        Same auth as the webhook; the sample keeps every header but those that may carry a
+        credential (:func:`signatures.is_credential_header`), the parsed query and body. The
+        answer lists the paths of each part.
 
         :param authenticated: as for :meth:`accept`
         :return: the sample to store, and the answer
         :raises WebhookError: as :meth:`accept` would, before any run
         """
         body, query = self._checked_and_parsed(webhook, request, authenticated)
-        hidden = set(FORBIDDEN_READ_HEADERS) | SIGNATURE_HEADER_NAMES
-        if webhook.signature is not None and webhook.signature.header:
-            hidden.add(webhook.signature.header.lower())
+        configured = (
+            webhook.signature.header.lower() if webhook.signature and webhook.signature.header else ""
+        )
         # lower case: ASGI servers hand names over so, WSGI ones title-cased (and matching
         # a configured header ignores case anyway)
         headers = [
-            (name.lower(), value) for name, value in request.headers.fields() if name.lower() not in hidden
+            (name.lower(), value)
+            for name, value in request.headers.fields()
+            if name.lower() not in FORBIDDEN_READ_HEADERS
+            and name.lower() != configured
+            and not is_credential_header(name)
         ]
         sample: dict[str, object] = {
             "headers": [[name, value] for name, value in headers],

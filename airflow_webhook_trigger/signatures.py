@@ -53,6 +53,21 @@ SIGNATURE_HEADER_NAMES = frozenset(
         "x-twilio-signature",
     }
 )
+# Names that carry a credential by their look (X-Api-Key, X-Gitlab-Token, X-Auth-Token,
+# X-Shopify-Access-Token, X-Webhook-Secret, ...): a test capture keeps none of them either.
+_CREDENTIAL_NAME = re.compile(r"token|secret|passw|key|auth|session|cookie|signature|credential|hmac")
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header, by its name, may carry a credential: auth and cookies, every
+    scheme's signature headers, and names that look like a token, key, secret or password.
+
+    :param name: a header name, any case
+    """
+    lower = name.lower()
+    return lower in SIGNATURE_HEADER_NAMES or _CREDENTIAL_NAME.search(lower) is not None
+
+
 SCHEMES = ("github", "stripe", "slack", "shopify", "standard-webhooks", "twilio", "hmac")
 #: schemes whose signature covers a timestamp, checked against ``tolerance_seconds``
 TIMESTAMPED = frozenset({"stripe", "slack", "standard-webhooks"})

@@ -425,3 +425,26 @@ def test_secret_value_never_in_a_refusal() -> None:
         detail = _refused(scheme, secret, {}, b"{}")
         assert secret.decode() not in detail
         assert hmac.new(secret, b"{}", hashlib.sha256).hexdigest() not in detail
+
+
+@pytest.mark.parametrize(
+    ("name", "credential"),
+    [
+        ("Authorization", True),
+        ("X-Gitlab-Token", True),
+        ("x-api-key", True),
+        ("X-Shopify-Access-Token", True),
+        ("X-Hub-Signature-256", True),
+        ("webhook-signature", True),
+        ("X-Webhook-Secret", True),
+        ("Cookie", True),
+        ("X-GitHub-Event", False),
+        ("Content-Type", False),
+        ("X-Request-Id", False),
+        ("User-Agent", False),
+    ],
+)
+def test_is_credential_header_by_name(name: str, credential: bool) -> None:
+    from airflow_webhook_trigger.signatures import is_credential_header
+
+    assert is_credential_header(name) is credential
