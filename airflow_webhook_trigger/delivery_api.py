@@ -1,7 +1,8 @@
 """The delivery record's API (PRODUCT.md §12): deliveries, replay, the latest test capture.
 
-Routes of the management API (same permissions: reading needs ``GET`` on connections,
-replaying ``POST``), and the replay the CLI shares.
+Routes of the management API (same permissions: reading needs ``GET`` on connections
+and read access to the webhook's DAG, replaying ``POST`` and the right to trigger the
+DAG; see :mod:`~airflow_webhook_trigger.access`), and the replay the CLI shares.
 """
 
 from __future__ import annotations
@@ -10,10 +11,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from airflow_webhook_trigger.access import (
+    FULL,
+    DagAccess,
+    check_read,
+    check_trigger,
+    unknown_delivery,
+    unknown_webhook,
+)
 from airflow_webhook_trigger.delivery import OUTCOMES, DeliveryRow, as_utc
-from airflow_webhook_trigger.errors import BadRequest, Conflict, NotFound
+from airflow_webhook_trigger.errors import BadRequest, Conflict, Forbidden, NotFound
 from airflow_webhook_trigger.model import ID_RE
 from airflow_webhook_trigger.runtime import Runtime
 from airflow_webhook_trigger.sample import sample_paths
@@ -22,22 +31,39 @@ from airflow_webhook_trigger.sample import sample_paths
 MAX_LIMIT = 500
 
 
-def replay_delivery(runtime: Runtime, delivery_id: str) -> DeliveryRow:
-    """A new run with the trigger variables of an accepted delivery, ``webhook.replay_of`` set.
+def visible_delivery(runtime: Runtime, delivery_id: str, access: DagAccess) -> DeliveryRow:
+    """A delivery the caller may read: its DAG and, while it exists, its webhook's DAG.
 
-    :return: the replay's own delivery row (accepted, with its run)
-    :raises NotFound: no such delivery, webhook or run
-    :raises Conflict: the delivery started no run, its webhook is disabled, or it now
-        triggers another DAG than the delivery's run
+    :raises NotFound: no such delivery, or one the caller may not read (the same answer)
     """
     row = runtime.deliveries.get(delivery_id)
     if row is None:
-        raise NotFound(f"no delivery with id {delivery_id!r}")
+        raise unknown_delivery(delivery_id)
+    webhook = runtime.store.get(row.webhook_id)
+    dags = [d for d in (row.dag_id, webhook.dag_id if webhook else None) if d is not None]
+    # a row from before deliveries named their DAG, of a deleted webhook, names none: the CLI sees it
+    if not all(access.may_read(d) for d in dags) or (not dags and access is not FULL):
+        raise unknown_delivery(delivery_id)
+    return row
+
+
+def replay_delivery(runtime: Runtime, delivery_id: str, access: DagAccess = FULL) -> DeliveryRow:
+    """A new run with the trigger variables of an accepted delivery, ``webhook.replay_of`` set.
+
+    :param access: the caller's (the CLI's: every DAG)
+    :return: the replay's own delivery row (accepted, with its run)
+    :raises NotFound: no such delivery, webhook or run, or one the caller may not read
+    :raises Forbidden: the caller may not trigger the delivery's DAG
+    :raises Conflict: the delivery started no run, its webhook is disabled, or it now
+        triggers another DAG than the delivery's run
+    """
+    row = visible_delivery(runtime, delivery_id, access)
     if row.outcome != "accepted" or row.run_id is None or row.dag_id is None:
         raise Conflict(
             f"delivery {delivery_id} was {row.outcome}: only a delivery that started a run is replayed"
         )
     webhook = runtime.store.require(row.webhook_id)
+    check_trigger(access, [row.dag_id])
     # a replay is a delivery of the webhook as it is now: not one its operator switched off,
     # nor one whose trigger variables were meant for another DAG than the one it now starts
     if not webhook.enabled:
@@ -53,13 +79,36 @@ def replay_delivery(runtime: Runtime, delivery_id: str) -> DeliveryRow:
     return runtime.endpoint.replay(webhook, conf, delivery_id)
 
 
+#: the header a body-less write sent with the UI's cookie must carry (see :func:`not_cross_site`)
+SCRIPT_HEADER = "X-Requested-With"
+
+
+def not_cross_site(request: Request) -> None:
+    """A dependency of the writes that take no body (delete, replay): proof of a script.
+
+    A JSON write proves it came from a script of a page allowed to send it (a cross-site
+    HTML form cannot send ``application/json`` without a CORS preflight); a body-less one
+    has no body to prove it. A write authenticated by a header (``Authorization``) cannot
+    be forged across sites: the browser never adds one. One authenticated by the UI's
+    cookie must carry ``X-Requested-With`` (any value), which a form cannot send either.
+
+    :raises Forbidden: a cookie-authenticated body-less write without the header
+    """
+    if "authorization" in request.headers or SCRIPT_HEADER.lower() in request.headers:
+        return
+    raise Forbidden(
+        f"send the {SCRIPT_HEADER} header with this request (a write with no body, authenticated "
+        "by a cookie, needs it: a cross-site form cannot send it)"
+    )
+
+
 #: ``GET .../sample?since=``: a page listening for the next capture polls with it
 _SINCE = Query(default=None, description="answer 204 unless a capture is newer than this")
 
 
 def _delivery_id(value: str) -> str:
     if len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
-        raise NotFound(f"no delivery with id {value[:40]!r}")
+        raise unknown_delivery(value)
     return value
 
 
@@ -86,8 +135,10 @@ def deliveries_router(
     runtime: Callable[[], Runtime],
     route_class: type,
     requires_permission: Callable[[str], Any],
+    caller: Any,
     errors: Callable[..., dict[int | str, dict[str, Any]]],
 ) -> APIRouter:
+    """:param caller: a FastAPI dependency giving the caller's :class:`DagAccess`"""
     router = APIRouter(tags=["deliveries"], route_class=route_class)
     read = [Depends(requires_permission("GET"))]
 
@@ -107,15 +158,18 @@ def deliveries_router(
         webhook_id: str,
         outcome: str | None = Query(default=None, pattern="^(accepted|duplicate|filtered|rejected)$"),
         limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
+        access: DagAccess = caller,
     ) -> Any:
         if not ID_RE.match(webhook_id):
-            raise NotFound(f"no webhook with id {webhook_id[:70]!r}")
+            raise unknown_webhook(webhook_id)
         if outcome is not None and outcome not in OUTCOMES:
             raise BadRequest(f"outcome must be one of {', '.join(OUTCOMES)}")
         current = runtime()
-        current.store.require(webhook_id)
+        check_read(access, webhook_id, [current.store.require(webhook_id).dag_id])
         rows = current.deliveries.list(webhook_id, outcome, limit)
-        return {"deliveries": [r.as_json() for r in rows]}
+        # deliveries from before a re-point name the DAG they started: that DAG's to show
+        shown = access.readable({r.dag_id for r in rows if r.dag_id is not None})
+        return {"deliveries": [r.as_json() for r in rows if r.dag_id is None or r.dag_id in shown]}
 
     @router.get(
         "/deliveries/{delivery_id}",
@@ -123,21 +177,18 @@ def deliveries_router(
         summary="One delivery",
         responses={**ok(_DELIVERY), **errors(404)},
     )
-    def show_delivery(delivery_id: str) -> Any:
-        row = runtime().deliveries.get(_delivery_id(delivery_id))
-        if row is None:
-            raise NotFound(f"no delivery with id {delivery_id!r}")
-        return row.as_json()
+    def show_delivery(delivery_id: str, access: DagAccess = caller) -> Any:
+        return visible_delivery(runtime(), _delivery_id(delivery_id), access).as_json()
 
     @router.post(
         "/deliveries/{delivery_id}/replay",
-        dependencies=[Depends(requires_permission("POST"))],
+        dependencies=[Depends(requires_permission("POST")), Depends(not_cross_site)],
         status_code=201,
         summary="Start a new run with the trigger variables of an accepted delivery",
         responses={**ok(_DELIVERY, 201), **errors(404, 409, 422)},
     )
-    def replay(delivery_id: str) -> Any:
-        return replay_delivery(runtime(), _delivery_id(delivery_id)).as_json()
+    def replay(delivery_id: str, access: DagAccess = caller) -> Any:
+        return replay_delivery(runtime(), _delivery_id(delivery_id), access).as_json()
 
     @router.get(
         "/webhooks/{webhook_id}/sample",
@@ -161,9 +212,10 @@ def deliveries_router(
     def sample(
         webhook_id: str,
         since: datetime | None = _SINCE,
+        access: DagAccess = caller,
     ) -> Any:
         current = runtime()
-        current.store.require(webhook_id)
+        check_read(access, webhook_id, [current.store.require(webhook_id).dag_id])
         found = current.deliveries.sample(webhook_id)
         if since is not None and (found is None or found[0] <= as_utc(since)):
             return Response(status_code=204)

@@ -1,14 +1,20 @@
 """The management REST API: CRUD, URLs and sample parsing, under the plugin prefix.
 
-Protected by Airflow's auth manager with the *connection* permissions (a webhook's
-configuration is as sensitive as a connection): reading needs ``GET`` on
-connections, changing needs ``POST``/``PUT``/``DELETE``. No token -> 401; a user
-without the permission -> 403. Responses never include a password or its hash.
+Protected by Airflow's auth manager twice: with the *connection* permissions (a
+webhook's configuration is as sensitive as a connection: reading needs ``GET`` on
+connections, changing needs ``POST``/``PUT``/``DELETE``), and with the permissions of
+each webhook's DAG (:mod:`~airflow_webhook_trigger.access`: reading needs read access to
+the DAG, writing the right to trigger it; lists show only readable DAGs' webhooks). No
+token -> 401; a user without the permission -> 403; a webhook whose DAG the user may not
+read -> 404, as if it did not exist. Responses never include a password or its hash.
 
 Writes take only ``application/json`` (415 otherwise): Airflow's UI authenticates with
 a cookie, and a cross-site HTML form can send ``text/plain`` but not JSON without a
-CORS preflight. Every error, expected or not, is the core's JSON error, rendered in one
-place (:class:`JsonErrorRoute`); the OpenAPI schema documents each status and body.
+CORS preflight. Writes with no body (delete, replay) sent with that cookie must carry
+``X-Requested-With`` instead (:func:`~airflow_webhook_trigger.delivery_api.not_cross_site`).
+
+Every error, expected or not, is the core's JSON error, rendered in one place
+(:class:`JsonErrorRoute`); the OpenAPI schema documents each status and body.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from airflow_webhook_trigger.access import DagAccess, check_read, check_write
 from airflow_webhook_trigger.database import Database, is_unavailable
 from airflow_webhook_trigger.delivery import OUTCOMES, DeliveryRow
-from airflow_webhook_trigger.delivery_api import deliveries_router
+from airflow_webhook_trigger.delivery_api import deliveries_router, not_cross_site
 from airflow_webhook_trigger.errors import (
     BadRequest,
     ConfigError,
@@ -152,6 +159,13 @@ def _json_object(value: object) -> dict[str, Any]:
     return value
 
 
+def _dag_of(document: dict[str, Any]) -> str | None:
+    """The DAG a document names, checked as a DAG id; None when it names none (the
+    document's own validation then says what is wrong)."""
+    dag_id = document.get("dag_id")
+    return dag_id if isinstance(dag_id, str) and DAG_ID_RE.match(dag_id) else None
+
+
 # -- the OpenAPI schema ----------------------------------------------------------------
 
 _ERROR_SCHEMA: dict[str, Any] = {
@@ -162,8 +176,8 @@ _ERROR_SCHEMA: dict[str, Any] = {
 _WHY = {
     400: "Malformed request: body or query parameter",
     401: "No valid Airflow token",
-    403: "The token's user lacks the connection permission",
-    404: "No such webhook (or delivery)",
+    403: "The user lacks the connection permission, or may not trigger the webhook's DAG",
+    404: "No such webhook (or delivery), or one of a DAG the user may not read",
     409: "A webhook with this id exists (replay: the delivery started no run)",
     413: "Body over max_body_bytes",
     415: "The body is not application/json",
@@ -297,14 +311,20 @@ def _ok(status: int, schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
 
 
 def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
-    from airflow_webhook_trigger.airflow_compat import base_url, requires_permission
+    from airflow_webhook_trigger.airflow_compat import base_url, dag_access_dependency, requires_permission
     from airflow_webhook_trigger.airflow_secrets import AirflowVault
 
     route_class = route_class_for(runtime)
     router = APIRouter(prefix="/api", tags=["webhooks"], route_class=route_class)
-    router.include_router(deliveries_router(runtime, route_class, requires_permission, _errors))
+    caller = Depends(dag_access_dependency())
+    router.include_router(deliveries_router(runtime, route_class, requires_permission, caller, _errors))
     read = [Depends(requires_permission("GET"))]
     json_body = json_body_reader(runtime)
+
+    def readable(webhook_id: str, access: DagAccess) -> Webhook:
+        webhook = runtime().store.require(webhook_id)
+        check_read(access, webhook.id, [webhook.dag_id])
+        return webhook
 
     def view(webhook: Webhook, latest: dict[str, DeliveryRow] | None = None) -> dict[str, object]:
         current = runtime()
@@ -329,10 +349,15 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
             **_errors(400),
         },
     )
-    def list_webhooks(dag_id: str | None = Query(default=None, pattern=r"^[A-Za-z0-9_.-]{1,250}$")) -> Any:
+    def list_webhooks(
+        dag_id: str | None = Query(default=None, pattern=r"^[A-Za-z0-9_.-]{1,250}$"),
+        access: DagAccess = caller,
+    ) -> Any:
         if dag_id is not None and not DAG_ID_RE.match(dag_id):
             raise BadRequest("dag_id is not a valid DAG id (letters, digits, '_', '.', '-')")
         webhooks = runtime().store.list(dag_id)
+        visible = access.readable({w.dag_id for w in webhooks})
+        webhooks = [w for w in webhooks if w.dag_id in visible]
         latest = runtime().deliveries.latest([w.id for w in webhooks])
         return {"webhooks": [view(w, latest) for w in webhooks]}
 
@@ -344,8 +369,9 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         openapi_extra=_body(WEBHOOK_DOCUMENT, {"dag_id": "payment_callback"}),
         responses={**_ok(201, _VIEW), **_errors(400, 409, 413, 415, 422)},
     )
-    def create_webhook(body: object = Depends(json_body)) -> Any:
+    def create_webhook(body: object = Depends(json_body), access: DagAccess = caller) -> Any:
         document = _json_object(body)
+        check_write(access, str(document.get("id", "")), None, _dag_of(document))
         applied = upsert(runtime().store, document, env=os.environ, create_only=True, vault=AirflowVault())
         return changed(applied.webhook, 201, applied.warnings)
 
@@ -355,8 +381,8 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         summary="Show a webhook",
         responses={**_ok(200, _VIEW), **_errors(404)},
     )
-    def show_webhook(webhook_id: str) -> Any:
-        return view(runtime().store.require(webhook_id))
+    def show_webhook(webhook_id: str, access: DagAccess = caller) -> Any:
+        return view(readable(webhook_id, access))
 
     @router.put(
         "/webhooks/{webhook_id}",
@@ -365,10 +391,12 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         openapi_extra=_body(WEBHOOK_DOCUMENT, {"dag_id": "payment_callback", "mode": "async"}),
         responses={**_ok(200, _VIEW), **_errors(400, 404, 413, 415, 422)},
     )
-    def replace_webhook(webhook_id: str, body: object = Depends(json_body)) -> Any:
+    def replace_webhook(
+        webhook_id: str, body: object = Depends(json_body), access: DagAccess = caller
+    ) -> Any:
         store = runtime().store
         document = _json_object(body)
-        store.require(webhook_id)
+        check_write(access, webhook_id, store.require(webhook_id).dag_id, _dag_of(document))
         if document.get("id", webhook_id) != webhook_id:
             raise BadRequest("the id in the body differs from the id in the URL")
         applied = upsert(store, {**document, "id": webhook_id}, env=os.environ, vault=AirflowVault())
@@ -381,10 +409,12 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         openapi_extra=_body(WEBHOOK_CHANGES, {"enabled": False}),
         responses={**_ok(200, _VIEW), **_errors(400, 404, 413, 415, 422)},
     )
-    def patch_webhook(webhook_id: str, body: object = Depends(json_body)) -> Any:
+    def patch_webhook(webhook_id: str, body: object = Depends(json_body), access: DagAccess = caller) -> Any:
         store = runtime().store
         changes = _json_object(body)
-        current = to_document(store.require(webhook_id))
+        webhook = store.require(webhook_id)
+        check_write(access, webhook_id, webhook.dag_id, _dag_of(changes) or webhook.dag_id)
+        current = to_document(webhook)
         if "id" in changes and changes["id"] != webhook_id:
             raise BadRequest("the id of a webhook cannot be changed")
         applied = upsert(
@@ -394,13 +424,14 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
 
     @router.delete(
         "/webhooks/{webhook_id}",
-        dependencies=[Depends(requires_permission("DELETE"))],
+        dependencies=[Depends(requires_permission("DELETE")), Depends(not_cross_site)],
         status_code=204,
         response_class=Response,
         summary="Delete a webhook",
         responses={204: {"description": "Deleted"}, **_errors(404)},
     )
-    def delete_webhook(webhook_id: str) -> Response:
+    def delete_webhook(webhook_id: str, access: DagAccess = caller) -> Response:
+        check_write(access, webhook_id, runtime().store.require(webhook_id).dag_id, None)
         runtime().store.delete(webhook_id)
         runtime().source.invalidate()
         return Response(status_code=204)
@@ -416,8 +447,8 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
             **_errors(404),
         },
     )
-    def url_of_webhook(webhook_id: str) -> Any:
-        webhook = runtime().store.require(webhook_id)
+    def url_of_webhook(webhook_id: str, access: DagAccess = caller) -> Any:
+        webhook = readable(webhook_id, access)
         return {"id": webhook.id, "url": view(webhook)["url"]}
 
     @router.post(

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from airflow_webhook_trigger.access import unknown_webhook
 from airflow_webhook_trigger.errors import Conflict, NotFound
 from airflow_webhook_trigger.model import (
     DEFINITION_KEYS,
@@ -198,7 +199,7 @@ class WebhookStore:
     def require(self, webhook_id: str) -> Webhook:
         webhook = self.get(webhook_id)
         if webhook is None:
-            raise NotFound(f"no webhook with id {webhook_id!r}")
+            raise unknown_webhook(webhook_id)
         return webhook
 
     def list(self, dag_id: str | None = None) -> list[Webhook]:

@@ -114,11 +114,14 @@ def runs_of(dag_id: str) -> list[Any]:
     return list(runs)
 
 
-def jwt_for(role: str) -> str:
+def jwt_for(role: str, username: str | None = None) -> str:
+    """A token of the user ``username`` (default: named as its role) with this SimpleAuthManager role;
+    users named ``limited*`` meet tests/auth_manager.py's DAG-level refusals."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
-    return str(get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=role, role=role)))
+    user = SimpleAuthManagerUser(username=username or role, role=role)
+    return str(get_auth_manager().generate_jwt(user))
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from airflow_webhook_trigger.ui_page import bundle_version
+from tests.auth_manager import HIDDEN_DAG, READ_ONLY_DAG
 from tests.integration import jwt_for
 
 pytestmark = [
@@ -106,13 +107,15 @@ class Tab:
 def open_as(browser: Any) -> Iterator[Callable[..., Tab]]:
     contexts: list[Any] = []
 
-    def open_as(base: str, role: str, *, dark: bool = False, allowed: tuple[str, ...] = ()) -> Tab:
+    def open_as(
+        base: str, role: str, *, dark: bool = False, allowed: tuple[str, ...] = (), user: str | None = None
+    ) -> Tab:
         context = browser.new_context(
             viewport={"width": 1400, "height": 900},
             color_scheme="dark" if dark else "light",
             base_url=base.rstrip("/") + "/",
         )
-        context.add_cookies([{"name": "_token", "value": jwt_for(role), "url": base}])
+        context.add_cookies([{"name": "_token", "value": jwt_for(role, user), "url": base}])
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=_origin(base))
         # the Airflow UI keeps its color mode in localStorage (next-themes), "system" by default
         context.add_init_script(f"localStorage.setItem('theme', '{'dark' if dark else 'light'}')")
@@ -288,6 +291,36 @@ def test_a_viewer_sees_why_not(airflow_server: str, open_as: Any) -> None:
     alert = tab.page.get_by_role("alert").filter(has_text=PERMISSION)
     alert.wait_for()
     assert "connections" in alert.inner_text().lower()
+    tab.assert_clean()
+
+
+def test_the_page_lists_only_what_the_dags_permissions_show(airflow_server: str, open_as: Any) -> None:
+    # tests/auth_manager.py: the limited user may not see HIDDEN_DAG and may only read READ_ONLY_DAG
+    docs = [
+        {"id": "hook-browser-hide", "dag_id": HIDDEN_DAG},
+        {"id": "hook-browser-read", "dag_id": READ_ONLY_DAG},
+        {"id": "hook-browser-mine", "dag_id": "payment_callback"},
+    ]
+    with _api(airflow_server) as api:
+        for doc in docs:
+            api.delete(f"/webhook/api/webhooks/{doc['id']}")
+            assert api.post("/webhook/api/webhooks", json=doc).status_code == 201
+    tab = open_as(airflow_server, "op", user="limited", allowed=("status of 403",))
+    _open_list(tab)
+    page = tab.page
+    page.locator('[data-webhook-id="hook-browser-mine"]').wait_for()
+    page.locator('[data-webhook-id="hook-browser-read"]').wait_for()
+    assert page.locator('[data-webhook-id="hook-browser-hide"]').count() == 0
+    assert "hook-browser-hide" not in page.locator("body").inner_text()
+    # a webhook of a DAG it may only read: switching it off is refused, and the page says why
+    page.get_by_label("Enabled hook-browser-read", exact=True).click()
+    alert = page.get_by_role("alert").filter(has_text=f"DAG {READ_ONLY_DAG}")
+    alert.wait_for()
+    assert "trigger" in alert.inner_text()
+    with _api(airflow_server) as api:
+        assert api.get("/webhook/api/webhooks/hook-browser-read").json()["enabled"] is True
+        for doc in docs:
+            api.delete(f"/webhook/api/webhooks/{doc['id']}")
     tab.assert_clean()
 
 

@@ -359,3 +359,49 @@ def test_sync_callers_past_the_cap_get_503_and_no_run(adapter: str, client: Any,
         for _ in range(held):
             slots.release()
     assert client.post(url, content=body, headers=JSON).status_code == 202  # 0.3 s, no scheduler
+
+
+def test_deliveries_answer_to_the_dags_permissions(
+    client: Any, admin: dict[str, str], registered: None
+) -> None:
+    # tests/auth_manager.py: the limited user may not see wt_plain and may only read wt_shapes
+    limited = {"Authorization": f"Bearer {jwt_for('op', 'limited')}"}
+    hook = "hook-perm-deliver1"
+    write = {**admin, **JSON}
+    created = client.post("/webhook/api/webhooks", json={"id": hook, "dag_id": "wt_plain"}, headers=write)
+    assert created.status_code == 201, created.text
+    try:
+        assert client.post(f"/webhook/trigger/{hook}", content=b'{"x": 1}', headers=JSON).status_code == 200
+        client.post(f"/webhook/test/{hook}", content=b'{"x": 2}', headers=JSON)
+        [on_hidden] = _deliveries(client, admin, hook, limit=10)
+        for path in (
+            f"webhooks/{hook}/deliveries",
+            f"webhooks/{hook}/sample",
+            f"deliveries/{on_hidden['id']}",
+        ):
+            hidden = client.get(f"/webhook/api/{path}", headers=limited)
+            assert hidden.status_code == 404, (path, hidden.text)
+            assert "wt_plain" not in hidden.text and on_hidden["run_id"] not in hidden.text
+        replay = f"/webhook/api/deliveries/{on_hidden['id']}/replay"
+        assert client.post(replay, headers=limited).status_code == 404
+
+        # re-pointed at a DAG the user may read: the new DAG's record shows, the old one's stays hidden
+        repointed = client.patch(f"/webhook/api/webhooks/{hook}", json={"dag_id": "wt_shapes"}, headers=write)
+        assert repointed.is_success, repointed.text
+        accepted = client.post(f"/webhook/trigger/{hook}", content=b'{"x": 3}', headers=JSON)
+        assert accepted.status_code == 200, accepted.text
+        _deliveries(client, admin, hook)  # flushes the record
+        shown = client.get(f"/webhook/api/webhooks/{hook}/deliveries", headers=limited)
+        assert shown.status_code == 200, shown.text
+        assert [d["dag_id"] for d in shown.json()["deliveries"]] == ["wt_shapes"]
+        assert client.get(f"/webhook/api/deliveries/{on_hidden['id']}", headers=limited).status_code == 404
+        on_read_only = shown.json()["deliveries"][0]
+        # reading is not triggering: its replay is refused, naming the DAG
+        refused = client.post(f"/webhook/api/deliveries/{on_read_only['id']}/replay", headers=limited)
+        assert refused.status_code == 403 and "wt_shapes" in refused.json()["error"]
+        assert (
+            client.post(f"/webhook/api/deliveries/{on_read_only['id']}/replay", headers=admin).status_code
+            == 201
+        )
+    finally:
+        client.delete(f"/webhook/api/webhooks/{hook}", headers=admin)

@@ -9,6 +9,7 @@ import pytest
 
 from airflow_webhook_trigger.auth import password_matches_hash
 from airflow_webhook_trigger.model import to_document
+from tests.auth_manager import HIDDEN_DAG, READ_ONLY_DAG
 from tests.integration import basic, jwt_for
 
 pytestmark = [
@@ -697,3 +698,119 @@ def test_management_signed_webhook_literal_secret_never_returned_and_kept_on_pat
     )
     assert refused.status_code == 422
     assert "UNSET_VAR_Q is not set" in refused.json()["error"]
+
+
+# -- DAG-level permissions (tests/auth_manager.py: the limited user may not see wt_plain, and
+#    may only read wt_shapes) -----------------------------------------------------------
+
+HIDDEN = {"id": "hook-hidden-00001", "dag_id": HIDDEN_DAG}
+READ_ONLY = {"id": "hook-readonly-001", "dag_id": READ_ONLY_DAG}
+OWN = {"id": "hook-own-0000001", "dag_id": "payment_callback"}
+
+
+@pytest.fixture
+def limited(api_app: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {jwt_for('op', 'limited')}"}
+
+
+@pytest.fixture
+def three(client: Any, store: Any, admin: dict[str, str]) -> None:
+    for doc in (HIDDEN, READ_ONLY, OWN):
+        _create(client, admin, doc)
+
+
+def test_management_list_shows_only_readable_dags_webhooks(
+    client: Any, three: None, admin: dict[str, str], limited: dict[str, str]
+) -> None:
+    def ids(headers: dict[str, str], **params: str) -> set[str]:
+        response = client.get(f"{API}/webhooks", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return {w["id"] for w in response.json()["webhooks"]}
+
+    assert ids(admin) == {HIDDEN["id"], READ_ONLY["id"], OWN["id"]}
+    assert ids(limited) == {READ_ONLY["id"], OWN["id"]}
+    assert ids(limited, dag_id=HIDDEN_DAG) == set()
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("GET", "", None),
+        ("GET", "/url", None),
+        ("GET", "/deliveries", None),
+        ("GET", "/sample", None),
+        ("PUT", "", {"dag_id": "payment_callback"}),
+        ("PATCH", "", {"enabled": False}),
+        ("DELETE", "", None),
+    ],
+)
+def test_management_hidden_dags_webhook_answers_as_unknown(
+    client: Any, three: None, limited: dict[str, str], method: str, suffix: str, body: object
+) -> None:
+    hidden = client.request(method, f"{API}/webhooks/{HIDDEN['id']}{suffix}", json=body, headers=limited)
+    unknown = client.request(method, f"{API}/webhooks/hook-nowhere-0001{suffix}", json=body, headers=limited)
+    assert hidden.status_code == unknown.status_code == 404, hidden.text
+    assert hidden.json()["error"] == unknown.json()["error"].replace("hook-nowhere-0001", HIDDEN["id"])
+    assert HIDDEN_DAG not in hidden.text
+
+
+def test_management_read_only_dag_is_shown_but_not_written(
+    client: Any, three: None, store: Any, limited: dict[str, str]
+) -> None:
+    url = f"{API}/webhooks/{READ_ONLY['id']}"
+    assert client.get(url, headers=limited).status_code == 200
+    assert client.get(f"{url}/url", headers=limited).status_code == 200
+    for method, body in (("PUT", READ_ONLY), ("PATCH", {"enabled": False}), ("DELETE", None)):
+        refused = client.request(method, url, json=body, headers=limited)
+        assert refused.status_code == 403, (method, refused.text)
+        assert READ_ONLY_DAG in refused.json()["error"]
+    assert store.require(READ_ONLY["id"]).enabled
+
+
+def test_management_write_needs_the_right_to_trigger_both_dags(
+    client: Any, three: None, store: Any, limited: dict[str, str]
+) -> None:
+    create = client.post(f"{API}/webhooks", json={"dag_id": READ_ONLY_DAG}, headers=limited)
+    assert create.status_code == 403, create.text
+    create = client.post(f"{API}/webhooks", json={"dag_id": HIDDEN_DAG}, headers=limited)
+    assert create.status_code == 403, create.text
+    own = f"{API}/webhooks/{OWN['id']}"
+    for method in ("PUT", "PATCH"):
+        repointed = client.request(method, own, json={"dag_id": READ_ONLY_DAG}, headers=limited)
+        assert repointed.status_code == 403, (method, repointed.text)
+    assert store.require(OWN["id"]).dag_id == "payment_callback"
+    assert client.patch(own, json={"enabled": False}, headers=limited).status_code == 200
+    made = client.post(f"{API}/webhooks", json={"dag_id": "payment_callback"}, headers=limited)
+    assert made.status_code == 201, made.text
+    assert client.delete(own, headers=limited).status_code == 204
+
+
+def test_management_admin_still_manages_every_dag(client: Any, three: None, admin: dict[str, str]) -> None:
+    for doc in (HIDDEN, READ_ONLY):
+        assert (
+            client.patch(f"{API}/webhooks/{doc['id']}", json={"enabled": False}, headers=admin).status_code
+            == 200
+        )
+
+
+def test_management_bodyless_writes_with_the_cookie_need_the_script_header(
+    client: Any, store: Any, admin: dict[str, str]
+) -> None:
+    # a cross-site form can POST with the UI's cookie but cannot add a header: delete and
+    # replay, which have no JSON body to prove a script sent them, need X-Requested-With
+    _create(client, admin)
+    cookie = {"Cookie": f"_token={jwt_for('admin')}"}
+    url = f"{API}/webhooks/{DOC['id']}"
+    forged = client.delete(url, headers=cookie)
+    assert forged.status_code == 403, forged.text
+    assert "X-Requested-With" in forged.json()["error"]
+    forged = client.post(f"{API}/deliveries/{'0' * 32}/replay", headers=cookie)
+    assert forged.status_code == 403, forged.text
+    assert store.get(DOC["id"]) is not None
+    assert client.get(url, headers=cookie).status_code == 200  # reads need nothing more
+    assert (
+        client.delete(url, headers={**cookie, "X-Requested-With": "airflow-webhook-trigger"}).status_code
+        == 204
+    )
+    _create(client, admin)
+    assert client.delete(url, headers=admin).status_code == 204  # a token header cannot be forged

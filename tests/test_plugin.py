@@ -55,7 +55,7 @@ def test_plugin_package_import_no_airflow() -> None:
     "module",
     ["model", "paths", "query", "jsonbody", "sample", "auth", "request", "response", "errors", "endpoint",
      "config", "registry", "store", "cli", "database", "dedupe", "filters", "delivery", "delivery_log",
-     "delivery_cli", "runs", "source", "signatures", "conf", "ui_page"],
+     "delivery_cli", "runs", "source", "signatures", "conf", "ui_page", "access"],
 )  # fmt: skip
 def test_plugin_core_module_import_no_airflow_no_web_framework(module: str) -> None:
     loaded = _imported_after([f"airflow_webhook_trigger.{module}"])

@@ -86,6 +86,8 @@ describe("list", () => {
     expect(api.find("DELETE", `${API}/webhooks`)).toHaveLength(0);
     await user.click(within(dialog).getByRole("button", { name: "Delete" }));
     await waitFor(() => expect(api.find("DELETE", `${API}/webhooks/hook_0001`)).toHaveLength(1));
+    // a body-less write with the cookie proves it comes from a script (the API refuses it otherwise)
+    expect(api.find("DELETE", `${API}/webhooks/hook_0001`)[0].headers["X-Requested-With"]).toBeTruthy();
     await waitFor(() => expect(document.querySelector("[data-webhook-id]")).toBeNull());
     expect(api.find("GET", `${API}/webhooks`)).toHaveLength(2);
   });
@@ -189,6 +191,7 @@ describe("deliveries", () => {
     );
     await user.click(within(rowA).getByRole("button", { name: "Replay" }));
     await waitFor(() => expect(api.find("POST", `${API}/deliveries/${a}/replay`)).toHaveLength(1));
+    expect(api.find("POST", `${API}/deliveries/${a}/replay`)[0].headers["X-Requested-With"]).toBeTruthy();
     expect(await screen.findByText("webhook__replayed")).toBeInTheDocument();
     await waitFor(() => expect(document.querySelector(`[data-delivery-id="${n}"]`)).not.toBeNull());
     await user.click(screen.getByRole("button", { name: "Back" }));

@@ -144,9 +144,12 @@ async function errorText(response: Response): Promise<string> {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  // X-Requested-With: the API refuses a cookie-authenticated write with no body without it
+  // (a cross-site form cannot send it)
+  const headers = { Accept: "application/json", "X-Requested-With": "airflow-webhook-trigger" };
+  const init: RequestInit = { method, credentials: "same-origin", headers };
   if (body !== undefined) {
-    init.headers = { Accept: "application/json", "Content-Type": "application/json" };
+    init.headers = { ...headers, "Content-Type": "application/json" };
     init.body = JSON.stringify(body);
   }
   let response: Response;

@@ -21,7 +21,7 @@ const COVER: CSSProperties = {
 };
 
 export const PERMISSION_MESSAGE =
-  "You need Airflow's Connections permissions to manage webhooks: read to see them; create, edit and delete to change them.";
+  "You need Airflow's Connections permissions to manage webhooks (read to see them; create, edit and delete to change them) and, to change one, the right to trigger its DAG.";
 
 export function ErrorAlert({ error }: { error: unknown }) {
   if (error === null || error === undefined) return null;
