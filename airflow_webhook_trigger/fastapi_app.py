@@ -39,7 +39,13 @@ from airflow_webhook_trigger.errors import (
 )
 from airflow_webhook_trigger.model import Webhook
 from airflow_webhook_trigger.request import Headers, WebhookRequest
-from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
+from airflow_webhook_trigger.response import (
+    INTERNAL_ERROR,
+    SECURITY_HEADERS,
+    HttpResponse,
+    error_response,
+    json_response,
+)
 from airflow_webhook_trigger.runs import Deferred, PendingRun
 from airflow_webhook_trigger.runtime import Runtime
 from airflow_webhook_trigger.ttl_cache import Missing
@@ -379,7 +385,8 @@ def _ui_asset_endpoint(runtime: Callable[[], Runtime]) -> Callable[[Request], Aw
         found = asset(name, current.base_url, current.settings.url_prefix)
         if found is None:
             return as_response(error_response(NotFound(f"no UI asset named {name[:64]!r}")))
-        headers = {"ETag": found.etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+        # a script and icons, loaded by Airflow's page: opened on their own, they run nothing
+        headers = {"ETag": found.etag, "Cache-Control": "no-cache", **dict(SECURITY_HEADERS)}
         if found.etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
         return Response(found.body, media_type=found.media_type, headers=headers)

@@ -46,7 +46,13 @@ from airflow_webhook_trigger.fastapi_app import as_response, http_exception_resp
 from airflow_webhook_trigger.jsonbody import is_json_media_type, parse_json, parse_media_type
 from airflow_webhook_trigger.model import DAG_ID_RE, Webhook, to_document
 from airflow_webhook_trigger.registry import upsert
-from airflow_webhook_trigger.response import INTERNAL_ERROR, HttpResponse, error_response, json_response
+from airflow_webhook_trigger.response import (
+    INTERNAL_ERROR,
+    SECURITY_HEADERS,
+    HttpResponse,
+    error_response,
+    json_response,
+)
 from airflow_webhook_trigger.runtime import Runtime
 from airflow_webhook_trigger.sample import paths_from_sample
 from airflow_webhook_trigger.signatures import SCHEMES
@@ -92,6 +98,13 @@ class JsonErrorRoute(APIRoute):
         database = self.database  # bound: reads the runtime's database when called
 
         async def guarded(request: Request) -> Response:
+            response = await answered(request)
+            # JSON only, but on Airflow's origin: never sniffed into a page, nor run, nor framed
+            for name, value in SECURITY_HEADERS:
+                response.headers.setdefault(name, value)
+            return response
+
+        async def answered(request: Request) -> Response:
             try:
                 return await handler(request)
             except WebhookError as exc:

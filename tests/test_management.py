@@ -814,3 +814,23 @@ def test_management_bodyless_writes_with_the_cookie_need_the_script_header(
     )
     _create(client, admin)
     assert client.delete(url, headers=admin).status_code == 204  # a token header cannot be forged
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"{API}/webhooks", None),
+        ("GET", f"{API}/webhooks/hook-nowhere-0001", None),  # 404
+        ("POST", f"{API}/webhooks", {"dag_id": "wt_plain", "mode": "sometimes"}),  # 422
+        ("POST", f"{API}/parse-sample", {"sample": "?a=1"}),
+        ("GET", f"{API}/nowhere", None),  # no route
+    ],
+)
+def test_management_answers_carry_the_sandboxing_headers(
+    client: Any, store: Any, admin: dict[str, str], method: str, path: str, body: object
+) -> None:
+    # JSON, but on Airflow's origin: a browser that opens one neither sniffs it into a page nor runs it
+    for headers in (admin, {}):  # and the 401 of Airflow's own check
+        response = client.request(method, path, json=body, headers=headers)
+        assert response.headers["x-content-type-options"] == "nosniff", response.status_code
+        assert response.headers["content-security-policy"].startswith("sandbox;"), response.status_code

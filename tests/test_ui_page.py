@@ -104,6 +104,8 @@ def test_the_app_serves_the_bundle_as_javascript(client: Any) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["x-content-type-options"] == "nosniff"
+    # opened on its own (a tab, an <iframe>), the asset is a sandboxed document that runs nothing
+    assert response.headers["content-security-policy"].startswith("sandbox")
     assert response.text.startswith(PREAMBLE)
     etag = response.headers["etag"]
     again = client.get("/webhook/ui/webhooks.js", headers={"If-None-Match": etag})
