@@ -49,6 +49,7 @@ from airflow_webhook_trigger.response import (
 from airflow_webhook_trigger.runs import Deferred, PendingRun
 from airflow_webhook_trigger.runtime import Runtime
 from airflow_webhook_trigger.ttl_cache import Missing
+from airflow_webhook_trigger.waiter import SyncSlot
 
 log = logging.getLogger(__name__)
 
@@ -286,11 +287,11 @@ class TriggerRoute(_PluginRoute):
         started = time.perf_counter()
         runtime = self._runtime()
         webhook = await self._located(request)
-        with runtime.sync_slot(webhook):
-            return await self._answer(request, runtime, webhook, started)
+        with runtime.sync_slot(webhook) as slot:
+            return await self._answer(request, runtime, webhook, started, slot)
 
     async def _answer(
-        self, request: Request, runtime: Runtime, webhook: Webhook, started: float
+        self, request: Request, runtime: Runtime, webhook: Webhook, started: float, slot: SyncSlot | None
     ) -> HttpResponse:
         endpoint = runtime.endpoint
         with endpoint.recording(webhook, started):
@@ -319,6 +320,8 @@ class TriggerRoute(_PluginRoute):
                     )
         if isinstance(result, PendingRun):
             # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
+            if slot is not None:
+                slot.waits_on(result.run.key)
             snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)
             return endpoint.finish(result, snapshot)
         return result

@@ -73,11 +73,13 @@ def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
     started = time.perf_counter()
     endpoint = runtime.endpoint
     webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
-    with runtime.sync_slot(webhook):
+    with runtime.sync_slot(webhook) as slot:
         with endpoint.recording(webhook, started):
             incoming = _incoming(runtime, f"/trigger/{webhook_id}")
             result = endpoint.accept(webhook, incoming, request_url=request.base_url, started=started)
         if isinstance(result, PendingRun):
+            if slot is not None:
+                slot.waits_on(result.run.key)
             return _wait(runtime, result)
         return result
 

@@ -17,7 +17,7 @@ from airflow_webhook_trigger.errors import busy
 from airflow_webhook_trigger.model import Webhook
 from airflow_webhook_trigger.source import CachedSource
 from airflow_webhook_trigger.store import WebhookStore
-from airflow_webhook_trigger.waiter import RunWaiter
+from airflow_webhook_trigger.waiter import RunWaiter, SyncCallers, SyncSlot
 
 if TYPE_CHECKING:
     from airflow_webhook_trigger.airflow_compat import AirflowRunGateway
@@ -37,26 +37,26 @@ class Runtime:
     flask_sync_slots: threading.BoundedSemaphore
     #: ``[api] base_url``: the public origin senders call (signed URLs are built on it)
     base_url: str = "http://localhost:8080"
-    #: ``sync_max_waiting`` slots: sync callers waiting at once in this process, both URLs
-    sync_waiting: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(Settings().sync_max_waiting)
-    )
+    #: ``sync_max_waiting``: sync callers waiting at once in this process, both URLs (by run)
+    sync_waiting: SyncCallers = field(default_factory=lambda: SyncCallers(Settings().sync_max_waiting))
 
     @contextmanager
-    def sync_slot(self, webhook: Webhook) -> Iterator[None]:
-        """Hold one of the process's sync-caller slots while a sync delivery is handled and
-        waited for. Taken before its run is written: past the cap the sender gets 503 +
-        ``Retry-After`` and no run (a run committed then answered 503 would be started
-        again by the sender's retry)."""
+    def sync_slot(self, webhook: Webhook) -> Iterator[SyncSlot | None]:
+        """Hold a place among the process's sync callers while a sync delivery is handled and
+        waited for (None for an async webhook). Taken before its run is written: past the
+        cap the sender gets 503 + ``Retry-After`` and no run (a run committed then answered
+        503 would be started again by the sender's retry). Repeats of one delivery share
+        one place once they know their run (:meth:`SyncSlot.waits_on`)."""
         if webhook.mode != "sync":
-            yield
+            yield None
             return
-        if not self.sync_waiting.acquire(blocking=False):
+        slot = self.sync_waiting.take()
+        if slot is None:
             raise busy("too many sync callers are waiting in this process", self.settings.retry_after_seconds)
         try:
-            yield
+            yield slot
         finally:
-            self.sync_waiting.release()
+            slot.release()
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
@@ -98,7 +98,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         gateway=gateway,
         flask_sync_slots=threading.BoundedSemaphore(settings.flask_sync_max_waiting),
         base_url=base_url(),
-        sync_waiting=threading.BoundedSemaphore(settings.sync_max_waiting),
+        sync_waiting=SyncCallers(settings.sync_max_waiting),
     )
 
 

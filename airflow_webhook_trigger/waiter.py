@@ -206,3 +206,71 @@ class RunWaiter:
                 if self._clock() - self._last_error_logged >= ERROR_LOG_INTERVAL:
                     self._last_error_logged = self._clock()
                     log.exception("webhook waiter: polling pending runs failed; retrying")
+
+
+class SyncSlot:
+    """One sync caller's place under :class:`SyncCallers`' cap, from before its run is written
+    until it is answered. Once the caller knows its run (:meth:`waits_on`), a repeat of a
+    delivery another caller already waits for gives its place back and shares that one."""
+
+    def __init__(self, callers: SyncCallers) -> None:
+        self._callers = callers
+        self._run: int | None = None
+        self._released = False
+
+    def waits_on(self, run_key: int) -> None:
+        if self._run is None and not self._released:
+            self._run = run_key
+            self._callers._join(run_key)
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._callers._leave(self._run)
+
+
+class SyncCallers:
+    """The cap on sync callers waiting in one process (``sync_max_waiting``), counted by the
+    runs they wait for: twenty repeats of one sync delivery hold one place, not twenty.
+
+    A place is taken before the run is written (:meth:`take`: None past the cap, so the
+    sender gets a 503 and no run is started that its retry would start again).
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._lock = threading.Lock()
+        self._taken = 0
+        #: run key -> callers waiting for it (the run holds one place, whatever the count)
+        self._runs: dict[int, int] = {}
+
+    @property
+    def taken(self) -> int:
+        with self._lock:
+            return self._taken
+
+    def take(self) -> SyncSlot | None:
+        with self._lock:
+            if self._taken >= self.cap:
+                return None
+            self._taken += 1
+        return SyncSlot(self)
+
+    def _join(self, run_key: int) -> None:
+        with self._lock:
+            waiting = self._runs.get(run_key, 0)
+            self._runs[run_key] = waiting + 1
+            if waiting:  # the run holds a place already: this caller's goes back
+                self._taken -= 1
+
+    def _leave(self, run_key: int | None) -> None:
+        with self._lock:
+            if run_key is None:
+                self._taken -= 1
+                return
+            waiting = self._runs[run_key] - 1
+            if waiting:
+                self._runs[run_key] = waiting
+            else:  # the run's last caller: its place goes back
+                del self._runs[run_key]
+                self._taken -= 1

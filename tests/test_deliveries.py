@@ -7,6 +7,7 @@ import concurrent.futures
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -338,10 +339,7 @@ def test_sync_callers_past_the_cap_get_503_and_no_run(adapter: str, client: Any,
     # the cap is taken before the run is written: a 503 leaves nothing for the retry to repeat
     from airflow_webhook_trigger.runtime import shared_runtime
 
-    slots = shared_runtime().sync_waiting
-    held = 0
-    while slots.acquire(blocking=False):
-        held += 1
+    held = _fill_sync_places(shared_runtime().sync_waiting, leave=0)
     try:
         before = len(runs_of("wt_plain"))
         body = f'{{"event": {{"id": "evt-cap-{adapter}"}}}}'.encode()
@@ -356,9 +354,55 @@ def test_sync_callers_past_the_cap_get_503_and_no_run(adapter: str, client: Any,
         headers = {**JSON, "X-Delivery": f"cap-async-{adapter}"}
         assert client.post(other, content=b"{}", headers=headers).status_code == 200
     finally:
-        for _ in range(held):
-            slots.release()
+        for slot in held:
+            slot.release()
     assert client.post(url, content=body, headers=JSON).status_code == 202  # 0.3 s, no scheduler
+
+
+def _fill_sync_places(callers: Any, leave: int) -> list[Any]:
+    """Take every place among the process's sync callers but ``leave``."""
+    held = []
+    while callers.cap - callers.taken > leave:
+        held.append(callers.take())
+    return held
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_repeats_of_one_sync_delivery_share_one_place(adapter: str, client: Any, registered: None) -> None:
+    # two places left: the first caller's run holds one while it waits; each repeat takes the
+    # other while it is written, then shares the run's. Without sharing the second repeat is a 503.
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.registry import upsert
+    from airflow_webhook_trigger.runtime import shared_runtime
+    from airflow_webhook_trigger.store import WebhookStore
+
+    hook = f"hook-sync-share-{adapter}"
+    doc = {
+        "id": hook,
+        "dag_id": "wt_plain",
+        "mode": "sync",
+        "sync": {"timeout_seconds": 3},
+        "dedupe": {"key": "header:X-Request-Id"},
+    }
+    upsert(WebhookStore(db_session), doc, env={})
+    callers = shared_runtime().sync_waiting
+    held = _fill_sync_places(callers, leave=2)
+    url, headers = f"{PREFIXES[adapter]}/trigger/{hook}", {**JSON, "X-Request-Id": f"one-{time.time()}"}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(5) as pool:
+            first = pool.submit(client.post, url, content=b'{"n": 1}', headers=headers)
+            answers = []
+            for _ in range(4):
+                time.sleep(0.25)  # no two repeats are being written at once
+                answers.append(pool.submit(client.post, url, content=b'{"n": 1}', headers=headers))
+            results = [first.result(), *(a.result() for a in answers)]
+    finally:
+        for slot in held:
+            slot.release()
+        WebhookStore(db_session).delete(hook)
+    assert [r.status_code for r in results] == [202] * 5, [r.text for r in results]
+    assert len({r.headers["x-airflow-run-id"] for r in results}) == 1
+    assert callers.taken == 0
 
 
 def test_deliveries_answer_to_the_dags_permissions(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from airflow_webhook_trigger.waiter import RecordedResponse, RunSnapshot, RunWaiter, next_poll
+from airflow_webhook_trigger.waiter import RecordedResponse, RunSnapshot, RunWaiter, SyncCallers, next_poll
 
 RESPONSE = RecordedResponse(201, (("X-A", "1"),), {"ok": True}, "respond")
 
@@ -250,3 +250,60 @@ def test_wait_on_idle_waiter_polls_at_once_whatever_the_tick() -> None:
     waiter = RunWaiter(runs.fetch, tick=3600)
     assert waiter.wait(5, timeout=30) == RunSnapshot("success")
     assert runs.fetches == [(5,)]
+
+
+# -- the sync callers' cap ---------------------------------------------------------------
+
+
+def test_sync_callers_cap_refuses_past_it_and_frees_on_release() -> None:
+    callers = SyncCallers(2)
+    first, second = callers.take(), callers.take()
+    assert first is not None and second is not None
+    assert callers.take() is None
+    first.release()
+    first.release()  # once only
+    assert callers.taken == 1
+    assert callers.take() is not None
+
+
+def test_sync_callers_repeats_of_one_run_hold_one_place() -> None:
+    callers = SyncCallers(2)
+    first = callers.take()
+    assert first is not None
+    first.waits_on(7)
+    repeats = []
+    for _ in range(20):  # each takes a place while it is written, then shares the run's
+        repeat = callers.take()
+        assert repeat is not None
+        repeat.waits_on(7)
+        repeats.append(repeat)
+    assert callers.taken == 1
+    other = callers.take()
+    assert other is not None
+    other.waits_on(8)  # another run: its own place
+    assert callers.take() is None
+    first.release()  # the run's first caller leaves: its repeats still hold the run's place
+    assert callers.taken == 2
+    for repeat in repeats:
+        repeat.release()
+    assert callers.taken == 1
+    other.release()
+    assert callers.taken == 0
+
+
+def test_sync_callers_threads_leave_the_count_exact() -> None:
+    callers = SyncCallers(64)
+
+    def caller(n: int) -> None:
+        for _ in range(200):
+            slot = callers.take()
+            if slot is not None:
+                slot.waits_on(n % 3)
+                slot.release()
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert callers.taken == 0
