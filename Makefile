@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-sqlite test-postgres lint demo bench dist clean ui ui-check screenshots
+.PHONY: install test unit test-sqlite test-postgres lint demo bench dist clean ui ui-check screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(BIN)/.installed
 ## Run the whole suite on SQLite, then on PostgreSQL (127.0.0.1:5432), plus lint and types.
 test: install
 	bash scripts/test.sh
+
+## The developer's loop (~40 s): the tests that need no Airflow, no database server and no browser.
+unit: install
+	$(BIN)/python -m pytest -q -m "not airflow and not e2e and not browser and not fault and not demo"
 
 test-sqlite: install
 	bash scripts/test.sh sqlite
