@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from airflow_webhook_trigger.errors import ConfigError
 
 SECTION = "webhook_trigger"
+#: a numeric setting's field metadata: 0 is a valid value (every other number must be > 0)
+ZERO_ALLOWED = "zero_allowed"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ class Settings:
     db_lock_timeout_seconds: float = 3.0
     db_timeout_seconds: float = 5.0
     db_pool_timeout_seconds: float = 1.0
-    registry_cache_seconds: float = 1.0
+    #: 0: every lookup reads the database (the only limit that may be 0)
+    registry_cache_seconds: float = field(default=1.0, metadata={ZERO_ALLOWED: True})
     sync_default_timeout_seconds: float = 25.0
     sync_max_timeout_seconds: float = 120.0
     waiter_tick_seconds: float = 0.05
@@ -61,14 +64,15 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check_prefix(self.url_prefix)
+        # every number is a limit, and a limit cannot be disabled: > 0, unless its field says 0 is allowed
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("url_prefix", "flask_blueprint", "gc_freeze", "trigger_fast_path"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            if f.name == "registry_cache_seconds":
+            if f.metadata.get(ZERO_ALLOWED):
                 _require(f.name, value, value >= 0, "must be >= 0")
-                continue
-            _require(f.name, value, value > 0, "must be > 0 (limits cannot be disabled)")
+            else:
+                _require(f.name, value, value > 0, "must be > 0 (limits cannot be disabled)")
         _require("json_max_depth", self.json_max_depth, self.json_max_depth <= 512, "must be <= 512")
         _require("query_max_depth", self.query_max_depth, self.query_max_depth <= 32, "must be <= 32")
         _require(

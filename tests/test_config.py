@@ -97,3 +97,23 @@ def test_the_readme_documents_every_setting_with_its_default() -> None:
         default = getattr(Settings(), f.name)
         shown = str(default).lower() if isinstance(default, bool) else str(default)
         assert table[f.name] in (shown, shown.removesuffix(".0")), (f.name, table[f.name], default)
+
+
+def test_every_number_is_a_limit_that_cannot_be_disabled() -> None:
+    # by type, not by a list of names: a new numeric setting is checked, a new boolean is not
+    from dataclasses import fields
+
+    from airflow_webhook_trigger.config import ZERO_ALLOWED, Settings
+
+    for f in fields(Settings):
+        default = f.default
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        for bad in (-1, 0):
+            if bad == 0 and f.metadata.get(ZERO_ALLOWED):
+                continue
+            raw = {f.name: str(bad)}
+            with pytest.raises(ConfigError, match=f.name):
+                settings_from_lookup(raw.get)
+    assert settings_from_lookup({"registry_cache_seconds": "0"}.get).registry_cache_seconds == 0
+    assert settings_from_lookup({"gc_freeze": "false"}.get).gc_freeze is False
