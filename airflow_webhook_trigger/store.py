@@ -8,7 +8,7 @@ The schema is versioned by the alembic migrations in ``migrations/``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -209,9 +209,6 @@ class WebhookStore:
         with self._sessions() as session:
             rows = session.execute(query).all()
         return [webhook_from_row(row) for row in rows]
-
-    def __iter__(self) -> Iterator[Webhook]:
-        return iter(self.list())
 
     def create(self, webhook: Webhook) -> Webhook:
         now = datetime.now(timezone.utc)
