@@ -598,6 +598,11 @@ def test_cli_apply_one_password_env_unset_exit_1_nothing_written(
             "webhooks:\n  - {dag_id: wt_plain, id: hook-ok-00000001}\n  - {dag_id: wt_plain, mode: x}\n",
             "error: webhooks[1].mode: 'x' must be one of async, sync\n",
         ),
+        (
+            "webhooks:\n  - {dag_id: wt_plain, id: hook-ok-00000001}\n"
+            "  - {dag_id: wt_plain, filter: [{body: a, matches: '(?=a).*'}]}\n",
+            "error: webhooks[1].filter[0].matches: '(?=a).*' is not a regular expression RE2 accepts",
+        ),
     ],
 )
 def test_cli_apply_invalid_file_exit_1_nothing_written(
