@@ -294,7 +294,7 @@ def test_management_api_round_trips_dedupe_and_filter(
     }
     bad = client.post(
         "/webhook/api/webhooks",
-        json={"dag_id": "wt_plain", "filter": [{"body": "a", "matches": "(a+)+"}]},
+        json={"dag_id": "wt_plain", "filter": [{"body": "a", "matches": "(?=a).*"}]},
         headers=admin,
     )
     assert bad.status_code == 422 and "filter[0]" in bad.json()["error"]
