@@ -36,6 +36,7 @@ Unicode's). A pattern RE2 refuses is a :class:`ConfigError`.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -59,6 +60,8 @@ __all__ = [
     "first_failure",
     "parse_filter",
 ]
+
+log = logging.getLogger(__name__)
 
 Source: TypeAlias = Literal["header", "query", "body"]
 Operator: TypeAlias = Literal["equals", "in", "not_in", "exists", "matches"]
@@ -118,11 +121,14 @@ class Condition:
         object.__setattr__(self, "_typed", json.dumps(self.value, default=repr))
 
 
-def parse_filter(value: object, where: str = "filter") -> tuple[Condition, ...]:
+def parse_filter(value: object, where: str = "filter", *, stored: bool = False) -> tuple[Condition, ...]:
     """Validate a webhook's ``filter`` document.
 
     :param value: the list of conditions from YAML or JSON; ``None`` or ``[]`` is no filter
     :param where: the document's location, for messages
+    :param stored: read back from the store: a ``matches`` pattern stored before patterns
+        ran on RE2, and refused by it, is kept as a condition that never holds (fail
+        closed, with a warning) rather than making the whole webhook unreadable
     :return: the conditions, in order
     :raises ConfigError: a condition is malformed; the message names it, e.g.
         ``filter[1]: give exactly one of header, query, body``
@@ -133,7 +139,7 @@ def parse_filter(value: object, where: str = "filter") -> tuple[Condition, ...]:
         raise _err(where, "must be a list of conditions")
     if len(value) > MAX_CONDITIONS:
         raise _err(where, f"has {len(value)} conditions, at most {MAX_CONDITIONS}")
-    return tuple(_condition(item, f"{where}[{i}]") for i, item in enumerate(value))
+    return tuple(_condition(item, f"{where}[{i}]", stored) for i, item in enumerate(value))
 
 
 def filter_document(conditions: Sequence[Condition]) -> list[dict[str, object]]:
@@ -197,7 +203,7 @@ def _err(where: str, why: str) -> ConfigError:
     return ConfigError(f"{where}: {why}")
 
 
-def _condition(item: object, where: str) -> Condition:
+def _condition(item: object, where: str, stored: bool = False) -> Condition:
     if not isinstance(item, Mapping):
         raise _err(where, "must be a mapping")
     for key in item:
@@ -226,8 +232,15 @@ def _condition(item: object, where: str) -> Condition:
             raise _err(here, "must be true or false")
         value = raw
     else:
-        regex = _pattern(raw, here)
-        value = regex.pattern
+        try:
+            regex = _pattern(raw, here)
+        except ConfigError as exc:
+            if not (stored and isinstance(raw, str)):
+                raise
+            log.warning("%s; until it is changed, the condition never holds", exc)
+            value = raw
+        else:
+            value = regex.pattern
     return Condition(source, path, segments, op, value, regex)
 
 

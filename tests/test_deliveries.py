@@ -41,6 +41,7 @@ WEBHOOKS: list[dict[str, Any]] = [
         ],
     },
     {"id": "hook-capcap-00001", "dag_id": "wt_plain"},
+    {"id": "hook-oldregex-001", "dag_id": "wt_plain"},
     {
         "id": "hook-flood-00001",
         "dag_id": "wt_plain",
@@ -212,6 +213,37 @@ def test_a_test_capture_becomes_the_sample_and_starts_no_run(
     older = client.get(url, params={"since": "2000-01-01T00:00:00"}, headers=admin)
     assert older.status_code == 200 and older.json()["captured_at"] == captured_at
     assert client.get(url, params={"since": "yesterday"}, headers=admin).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def stored_lookahead(registered: None) -> None:
+    """hook-oldregex-001 as stored before patterns ran on RE2: a lookahead in its filter."""
+    from sqlalchemy import select, update
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.store import webhooks_table
+
+    where = webhooks_table.c.id == "hook-oldregex-001"
+    with db_session() as session:
+        stored = session.execute(select(webhooks_table.c.definition).where(where)).scalar_one()
+        definition = json.loads(stored)
+        definition["filter"] = [{"body": "ref", "matches": "(?=refs/).*"}]
+        session.execute(update(webhooks_table).where(where).values(definition=json.dumps(definition)))
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_a_stored_pattern_re2_refuses_filters_every_delivery(
+    adapter: str, client: Any, admin: dict[str, str], stored_lookahead: None
+) -> None:
+    before = len(runs_of("wt_plain"))
+    response = client.post(
+        f"{PREFIXES[adapter]}/trigger/hook-oldregex-001", content=b'{"ref": "refs/heads/main"}', headers=JSON
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"ignored": True, "reason": "condition 1 (body ref matches) does not hold"}
+    assert len(runs_of("wt_plain")) == before
+    shown = client.get("/webhook/api/webhooks/hook-oldregex-001", headers=admin)
+    assert shown.status_code == 200 and shown.json()["filter"] == [{"body": "ref", "matches": "(?=refs/).*"}]
 
 
 @pytest.mark.parametrize("adapter", PREFIXES)

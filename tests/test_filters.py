@@ -177,6 +177,18 @@ def test_parse_filter_pattern_re2_refuses_is_config_error(pattern: str, why: str
     assert "no backreferences, lookarounds" in message
 
 
+def test_parse_filter_stored_pattern_re2_refuses_never_holds(caplog: pytest.LogCaptureFixture) -> None:
+    # stored before patterns ran on RE2: the webhook still loads, and its filter fails closed
+    conditions = parse_filter([{"body": "a", "matches": "(?=a).*"}], stored=True)
+    assert filter_document(conditions) == [{"body": "a", "matches": "(?=a).*"}]
+    assert "invalid perl operator: (?=" in caplog.text and "never holds" in caplog.text
+    for value in ("a", "ab", ""):
+        failure = first_failure(conditions, Headers(), {}, {"a": value})
+        assert failure is not None and failure.reason == "condition 1 (body a matches) does not hold"
+    with pytest.raises(ConfigError, match="must be a non-empty pattern string"):
+        parse_filter([{"body": "a", "matches": 5}], stored=True)
+
+
 ADVERSARIAL = [
     "a" * MAX_MATCH_SUBJECT,
     "x" * MAX_MATCH_SUBJECT,
