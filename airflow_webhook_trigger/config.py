@@ -61,6 +61,10 @@ class Settings:
     dedupe_window_days: int = 7
     #: deliveries not accepted wait in memory for a batched write: at most this many
     delivery_buffer_size: int = 1000
+    #: test captures (``POST {prefix}/test/{id}``) stored per webhook per minute, per process
+    test_capture_max_per_minute: int = 10
+    #: body bytes of those captures per webhook per minute, per process
+    test_capture_max_bytes_per_minute: int = 8 * 1024 * 1024
 
     def __post_init__(self) -> None:
         _check_prefix(self.url_prefix)

@@ -203,6 +203,13 @@ def deliveries_router(
                         "captured_at": {"type": "string", "format": "date-time"},
                         "sample": {"type": "object"},
                         "paths": {"type": "object"},
+                        "dropped_headers": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "Names (lower case) of the headers the capture did not "
+                            "keep because they may carry a credential; empty for a capture stored "
+                            "before the plugin listed them",
+                        },
                     },
                 }
             ),
@@ -222,6 +229,12 @@ def deliveries_router(
         if found is None:
             raise NotFound(f"webhook {webhook_id} has no test capture yet: POST one to its test URL")
         captured_at, captured = found
-        return {"captured_at": captured_at.isoformat(), "sample": captured, "paths": sample_paths(captured)}
+        dropped = captured.pop("dropped_headers", [])
+        return {
+            "captured_at": captured_at.isoformat(),
+            "sample": captured,
+            "paths": sample_paths(captured),
+            "dropped_headers": dropped,
+        }
 
     return router

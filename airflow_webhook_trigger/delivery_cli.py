@@ -83,14 +83,15 @@ def show_sample(args: argparse.Namespace, out: TextIO) -> int:
     if found is None:
         raise NotFound(f"webhook {args.id} has no test capture yet: POST a request to its test URL")
     captured_at, sample = found
+    dropped = sample.pop("dropped_headers", [])
     paths = sample_paths(sample)
     if args.json:
-        out.write(
-            json.dumps({"captured_at": captured_at.isoformat(), "sample": sample, "paths": paths}, indent=2)
-            + "\n"
-        )
+        shown = {"captured_at": captured_at.isoformat(), "sample": sample, "paths": paths}
+        out.write(json.dumps({**shown, "dropped_headers": dropped}, indent=2) + "\n")
         return 0
     out.write(f"# captured {captured_at.isoformat(timespec='seconds')}\n")
+    if dropped:
+        out.write(f"# dropped (may carry a credential): {', '.join(dropped)}\n")
     out.write(json.dumps(sample, indent=2, ensure_ascii=False) + "\n")
     for part in ("headers", "query", "body"):
         for path in paths[part]:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Literal, Protocol, overload
 
 from airflow_webhook_trigger.auth import BasicAuthChecker
+from airflow_webhook_trigger.capture_budget import CaptureBudget
 from airflow_webhook_trigger.conf import build_conf
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.dedupe import DeliveryKey, delivery_key
@@ -32,6 +33,7 @@ from airflow_webhook_trigger.errors import (
     Conflict,
     MethodNotAllowed,
     NotFound,
+    TooManyRequests,
     WebhookError,
     body_too_large,
     busy,
@@ -133,6 +135,9 @@ class WebhookEndpoint:
             max_array_index=settings.query_max_array_index,
             max_params=settings.query_max_params,
             max_length=settings.query_max_length,
+        )
+        self._captures = CaptureBudget(
+            settings.test_capture_max_per_minute, settings.test_capture_max_bytes_per_minute, timer
         )
 
     def locate(self, method: str, webhook_id: str, content_length: str | None) -> Webhook:
@@ -470,30 +475,42 @@ class WebhookEndpoint:
         """``POST {prefix}/test/{id}``: the request as the webhook's sample, no run (PRODUCT §12).
 
         Same auth as the webhook; the sample keeps every header but those that may carry a
-        credential (:func:`signatures.is_credential_header`), the parsed query and body. The
-        answer lists the paths of each part.
+        credential (:func:`signatures.is_credential_header`), the parsed query and body, and
+        names the headers it dropped (``dropped_headers``, lower case, each once). The
+        answer lists the paths of each part. At most ``test_capture_max_per_minute``
+        captures and ``test_capture_max_bytes_per_minute`` body bytes per webhook per
+        minute are stored in this process (:class:`CaptureBudget`).
 
         :param authenticated: as for :meth:`accept`
         :return: the sample to store, and the answer
-        :raises WebhookError: as :meth:`accept` would, before any run
+        :raises WebhookError: as :meth:`accept` would, before any run;
+            :class:`TooManyRequests` (429 + ``Retry-After``) past the caps, nothing to store
         """
         body, query = self._checked_and_parsed(webhook, request, authenticated)
+        retry_after = self._captures.take(webhook.id, len(request.body))
+        if retry_after is not None:
+            raise TooManyRequests(
+                f"too many test captures of webhook {webhook.id} this minute; retry later",
+                headers={"Retry-After": str(retry_after)},
+            )
         configured = (
             webhook.signature.header.lower() if webhook.signature and webhook.signature.header else ""
         )
         # lower case: ASGI servers hand names over so, WSGI ones title-cased (and matching
         # a configured header ignores case anyway)
-        headers = [
-            (name.lower(), value)
-            for name, value in request.headers.fields()
-            if name.lower() not in FORBIDDEN_READ_HEADERS
-            and name.lower() != configured
-            and not is_credential_header(name)
-        ]
+        headers: list[tuple[str, str]] = []
+        dropped: dict[str, None] = {}  # in order of arrival, each once
+        for name, value in request.headers.fields():
+            lower = name.lower()
+            if lower in FORBIDDEN_READ_HEADERS or lower == configured or is_credential_header(name):
+                dropped[lower] = None
+            else:
+                headers.append((lower, value))
         sample: dict[str, object] = {
             "headers": [[name, value] for name, value in headers],
             "query": query,
             "body": None if body is NO_BODY else body,
+            "dropped_headers": list(dropped),
         }
         return sample, json_response(200, sample_paths(sample))
 

@@ -71,6 +71,12 @@ class UnprocessableEntity(WebhookError):
     status_code = 422
 
 
+class TooManyRequests(WebhookError):
+    """The caller used up a budget of its own (test captures); ``Retry-After`` says when."""
+
+    status_code = 429
+
+
 class ServiceUnavailable(WebhookError):
     """The metadata DB cannot take the run now; the caller should retry."""
 

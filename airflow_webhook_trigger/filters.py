@@ -21,25 +21,33 @@ Typing, decided once for every operator:
   body holds strings, like the query.
 - A missing value fails every operator but ``exists: false`` (``not_in`` included); a JSON
   ``null`` is a value, so it exists. A repeated header is judged by its first value.
+
+``matches`` runs on RE2 (``google-re2``), whose time is linear in the value's length
+whatever the pattern: a pattern comes from whoever may write a webhook, and Python's
+backtracking ``re`` holds the GIL (the whole api-server) for as long as it tries. The
+pattern must match the whole value (``fullmatch``, as ``\\A(?:pattern)\\z`` would). RE2's
+syntax is Python's less what needs backtracking: no backreferences (``\\1``,
+``(?P=n)``), lookarounds (``(?=``, ``(?!``, ``(?<=``, ``(?<!``), conditionals, possessive
+quantifiers or atomic groups, no ``(?x)``, ``\\z`` for Python's ``\\Z``, and a repeat count
+of at most 1000. ``\\d``, ``\\w``, ``\\s`` and ``\\b`` are ASCII (``\\pN``, ``\\pL`` are
+Unicode's). A pattern RE2 refuses is a :class:`ConfigError`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeAlias
+from typing import Final, Literal, Protocol, TypeAlias
+
+import re2
 
 from airflow_webhook_trigger.errors import ConfigError
 from airflow_webhook_trigger.paths import ABSENT, Segment, lookup, parse_path, render_path
 from airflow_webhook_trigger.request import Headers
-
-try:  # the stdlib's own regex parser: what re.compile builds is what gets checked
-    import re._parser as _sre_parse  # Python >= 3.11
-except ImportError:  # pragma: no cover - Python 3.10, where sre_parse is not yet deprecated
-    import sre_parse as _sre_parse
 
 __all__ = [
     "MAX_CONDITIONS",
@@ -52,6 +60,8 @@ __all__ = [
     "first_failure",
     "parse_filter",
 ]
+
+log = logging.getLogger(__name__)
 
 Source: TypeAlias = Literal["header", "query", "body"]
 Operator: TypeAlias = Literal["equals", "in", "not_in", "exists", "matches"]
@@ -72,11 +82,18 @@ _HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 # Credentials are auth's business; a filter on them would copy them into reasons and records.
 _CREDENTIAL_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _SHOWN: Final = 80
-_REPEATS: Final = frozenset({"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"})
-_ONE_CHARACTER: Final = frozenset({"LITERAL", "NOT_LITERAL", "IN"})
-# Paths a backtracking match may explore, estimated by _paths(): two unbounded
-# quantifiers over the same characters (``.*.*``) on a capped subject, measured at ~0.05 s.
-_MAX_PATHS: Final = (MAX_MATCH_SUBJECT + 1) ** 2
+#: memory RE2 may use for one pattern (its compiled program and its DFA caches); a bigger
+#: program is refused at compile time, a full cache makes RE2 fall back to its NFA (still linear)
+_MAX_MEMORY: Final = 1 << 20
+
+
+class Regex(Protocol):
+    """A compiled RE2 pattern: the part of ``re2._Regexp`` filters use."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def fullmatch(self, text: str) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -96,7 +113,7 @@ class Condition:
     segments: tuple[Segment, ...]
     op: Operator
     value: object
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: Regex | None = field(default=None, compare=False, repr=False)
     # Python's == says True == 1; two configurations that differ so must not compare equal.
     _typed: str = field(init=False, repr=False)
 
@@ -104,11 +121,14 @@ class Condition:
         object.__setattr__(self, "_typed", json.dumps(self.value, default=repr))
 
 
-def parse_filter(value: object, where: str = "filter") -> tuple[Condition, ...]:
+def parse_filter(value: object, where: str = "filter", *, stored: bool = False) -> tuple[Condition, ...]:
     """Validate a webhook's ``filter`` document.
 
     :param value: the list of conditions from YAML or JSON; ``None`` or ``[]`` is no filter
     :param where: the document's location, for messages
+    :param stored: read back from the store: a ``matches`` pattern stored before patterns
+        ran on RE2, and refused by it, is kept as a condition that never holds (fail
+        closed, with a warning) rather than making the whole webhook unreadable
     :return: the conditions, in order
     :raises ConfigError: a condition is malformed; the message names it, e.g.
         ``filter[1]: give exactly one of header, query, body``
@@ -119,7 +139,7 @@ def parse_filter(value: object, where: str = "filter") -> tuple[Condition, ...]:
         raise _err(where, "must be a list of conditions")
     if len(value) > MAX_CONDITIONS:
         raise _err(where, f"has {len(value)} conditions, at most {MAX_CONDITIONS}")
-    return tuple(_condition(item, f"{where}[{i}]") for i, item in enumerate(value))
+    return tuple(_condition(item, f"{where}[{i}]", stored) for i, item in enumerate(value))
 
 
 def filter_document(conditions: Sequence[Condition]) -> list[dict[str, object]]:
@@ -178,14 +198,12 @@ def first_failure(
 
 # --------------------------------------------------------------------------- parsing
 
-# Nodes of the stdlib regex parser are untyped: (opcode, argument) pairs, read by name.
-
 
 def _err(where: str, why: str) -> ConfigError:
     return ConfigError(f"{where}: {why}")
 
 
-def _condition(item: object, where: str) -> Condition:
+def _condition(item: object, where: str, stored: bool = False) -> Condition:
     if not isinstance(item, Mapping):
         raise _err(where, "must be a mapping")
     for key in item:
@@ -214,8 +232,15 @@ def _condition(item: object, where: str) -> Condition:
             raise _err(here, "must be true or false")
         value = raw
     else:
-        regex = _pattern(raw, here)
-        value = regex.pattern
+        try:
+            regex = _pattern(raw, here)
+        except ConfigError as exc:
+            if not (stored and isinstance(raw, str)):
+                raise
+            log.warning("%s; until it is changed, the condition never holds", exc)
+            value = raw
+        else:
+            value = regex.pattern
     return Condition(source, path, segments, op, value, regex)
 
 
@@ -256,135 +281,28 @@ def _scalars(raw: object, source: Source, where: str) -> tuple[object, ...]:
     return tuple(_scalar(v, source, f"{where}[{i}]") for i, v in enumerate(raw))
 
 
-def _pattern(raw: object, where: str) -> re.Pattern[str]:
+def _pattern(raw: object, where: str) -> Regex:
     if not isinstance(raw, str) or not raw:
         raise _err(where, "must be a non-empty pattern string")
     if len(raw) > MAX_PATTERN_LENGTH:
         raise _err(where, f"pattern is longer than {MAX_PATTERN_LENGTH} characters")
     try:
-        regex = re.compile(raw)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise _err(where, f"{raw!r} is not a valid regular expression: {exc}") from None
-    # Python's re has no timeout and backtracks, so a pattern that can try exponentially
-    # (or high-polynomially) many ways to match would hold a worker; refuse those here.
-    try:
-        paths = _paths(_sre_parse.parse(raw))
-    except _Refused as exc:
-        raise _err(where, f"{raw!r} {exc}") from None
-    if paths > _MAX_PATHS:
+        return _compile(raw)
+    except re2.error as exc:
+        why = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
         raise _err(
             where,
-            f"{raw!r} could backtrack through too many ways to match (quantifiers over the same "
-            "characters in a row, like .*.*.*): bound them ({1,64}) or separate them by a literal",
-        )
+            f"{raw!r} is not a regular expression RE2 accepts: {why} (RE2 has no backreferences, "
+            "lookarounds, possessive quantifiers or atomic groups, and repeats at most {1000})",
+        ) from None
+
+
+def _compile(pattern: str) -> Regex:
+    options = re2.Options()
+    options.log_errors = False  # the message is the caller's; RE2 would also print it to stderr
+    options.max_mem = _MAX_MEMORY
+    regex: Regex = re2.compile(pattern, options)
     return regex
-
-
-class _Refused(Exception):
-    pass
-
-
-def _paths(items: Any) -> int:
-    """An upper bound on the ways a backtracking match of ``items`` can go.
-
-    Rules (each quantifier is capped by :data:`MAX_MATCH_SUBJECT`):
-
-    - refused: a backreference (``\\1``, ``(?P=n)``, ``(?(1)...)``: no linear bound), and a
-      group repeated more than once that holds a quantifier or an alternation (``(a+)+``,
-      ``(a*)*``, ``(\\w+\\s?)*``, ``(a|aa)+``: exponential). ``(\\.\\d+)?`` is fine: once.
-      (The parser folds ``(a|b)+`` into the set ``[ab]+``, which is safe and accepted.)
-    - a sequence multiplies its items' counts, alternatives add theirs;
-    - but a run of single characters with one quantifier over a character class, followed
-      right away by an ASCII punctuation literal the class cannot match (``\\d+\\.``,
-      ``[a-z]+_``), can reach that literal only one way, so the count restarts there:
-      ``v\\d+\\.\\d+\\.\\d+`` is linear, ``.*-.*-.*`` is cubic.
-    """
-    total, run, repeats, clean = 0, 1, 0, True
-    before: Any = None  # the class of the item just before, if it was a clean quantifier
-    for op, av in items:
-        name = str(op)
-        if name.startswith("GROUPREF"):
-            raise _Refused("uses a backreference, which can take exponential time to match")
-        if name == "LITERAL" and clean and repeats == 1 and before is not None and _excludes(before, av):
-            total, run, repeats, before = total + run, 1, 0, None
-            continue
-        count, before = 1, None
-        if name in _REPEATS:
-            low, high, sub = av
-            if high > 1 and _has_choice(sub):
-                raise _Refused(
-                    "repeats a group that holds a quantifier or an alternation, which can take "
-                    "exponential time to match: flatten it, e.g. (a+)+ is a+"
-                )
-            inner = _paths(sub)
-            if high > 1:
-                count = (min(high, MAX_MATCH_SUBJECT) - low + 1) * inner
-            else:
-                count = (1 if low == 0 else 0) + inner
-            repeats += 1
-            sub_items = list(sub)
-            if len(sub_items) == 1 and str(sub_items[0][0]) in _ONE_CHARACTER:
-                before = sub_items[0]
-            else:
-                clean = False
-        elif name == "SUBPATTERN":
-            count = _paths(av[-1])
-        elif name == "ATOMIC_GROUP":
-            count = _paths(av)
-        elif name in ("ASSERT", "ASSERT_NOT"):
-            count = _paths(av[1])
-        elif name == "BRANCH":
-            count = sum(_paths(branch) for branch in av[1])
-        if name not in _ONE_CHARACTER and name not in _REPEATS and name != "AT":
-            clean = False
-        run = min(run * count, _MAX_PATHS + 1)
-    return min(total + run, _MAX_PATHS + 1)
-
-
-def _has_choice(items: Any) -> bool:
-    for op, av in items:
-        name = str(op)
-        if name in _REPEATS or name == "BRANCH":
-            return True
-        if name == "SUBPATTERN" and _has_choice(av[-1]):
-            return True
-        if name == "ATOMIC_GROUP" and _has_choice(av):
-            return True
-        if name in ("ASSERT", "ASSERT_NOT") and _has_choice(av[1]):
-            return True
-        if name == "GROUPREF_EXISTS":
-            return True
-    return False
-
-
-def _excludes(item: Any, code: int) -> bool:
-    """Whether a one-character matcher surely cannot match ``chr(code)``."""
-    char = chr(code)
-    # ASCII punctuation has no case variants, and no other character folds to it.
-    if not (char.isascii() and char.isprintable() and not char.isalnum()):
-        return False
-    op, av = item
-    name = str(op)
-    if name == "LITERAL":
-        return bool(av != code)
-    if name == "NOT_LITERAL":
-        return bool(av == code)
-    if name != "IN":
-        return False
-    for entry_op, entry_av in av:
-        entry = str(entry_op)
-        if entry == "LITERAL" and entry_av != code:
-            continue
-        if entry == "RANGE" and not entry_av[0] <= code <= entry_av[1]:
-            continue
-        if entry == "CATEGORY" and str(entry_av) == "CATEGORY_DIGIT":
-            continue
-        if entry == "CATEGORY" and str(entry_av) == "CATEGORY_WORD" and char != "_":
-            continue
-        if entry == "CATEGORY" and str(entry_av) == "CATEGORY_SPACE" and char != " ":
-            continue
-        return False  # a negated set, another category, or the character itself
-    return True
 
 
 # --------------------------------------------------------------------------- judging
@@ -410,8 +328,11 @@ def _judge(cond: Condition, actual: object) -> str | None:
         return f"is {_show(actual)}, not a string to match"
     if len(actual) > MAX_MATCH_SUBJECT:
         return f"is too long to match ({len(actual)} characters, at most {MAX_MATCH_SUBJECT})"
-    if cond._regex is not None and cond._regex.fullmatch(actual):
-        return None
+    try:
+        if cond._regex is not None and cond._regex.fullmatch(actual):
+            return None
+    except UnicodeEncodeError:  # a lone surrogate (from a %-escape or a header): no UTF-8 to match
+        return f"is {_show(actual)}, which is not valid Unicode to match"
     return f"is {_show(actual)}, which does not match {_show(cond.value)}"
 
 

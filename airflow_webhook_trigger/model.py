@@ -377,7 +377,7 @@ def parse_document(doc_: object, *, where: str = "webhook", stored: bool = False
         response=_response(doc.get("response"), f"{where}.response", stored),
         sync_timeout_seconds=float(timeout) if timeout is not None else None,
         dedupe=parse_dedupe(doc.get("dedupe"), f"{where}.dedupe"),
-        filters=parse_filter(doc.get("filter"), f"{where}.filter"),
+        filters=parse_filter(doc.get("filter"), f"{where}.filter", stored=stored),
         ignored_response=(
             None
             if doc.get("ignored_response") is None

@@ -598,6 +598,11 @@ def test_cli_apply_one_password_env_unset_exit_1_nothing_written(
             "webhooks:\n  - {dag_id: wt_plain, id: hook-ok-00000001}\n  - {dag_id: wt_plain, mode: x}\n",
             "error: webhooks[1].mode: 'x' must be one of async, sync\n",
         ),
+        (
+            "webhooks:\n  - {dag_id: wt_plain, id: hook-ok-00000001}\n"
+            "  - {dag_id: wt_plain, filter: [{body: a, matches: '(?=a).*'}]}\n",
+            "error: webhooks[1].filter[0].matches: '(?=a).*' is not a regular expression RE2 accepts",
+        ),
     ],
 )
 def test_cli_apply_invalid_file_exit_1_nothing_written(
@@ -979,7 +984,13 @@ def test_cli_deliveries_replay_and_sample(cli: Any, store: Any, client: Any) -> 
 
     code, _, err = cli("sample", "hook-cli-record1")
     assert code == 1 and "no test capture yet" in err
-    assert client.post("/webhook/test/hook-cli-record1?x=1", json={"a": {"b": 1}}).status_code == 200
+    test_url = "/webhook/test/hook-cli-record1?x=1"
+    assert client.post(test_url, json={"a": {"b": 1}}, headers={"X-Api-Key": "k3y"}).status_code == 200
     code, out, _ = cli("sample", "hook-cli-record1")
     assert code == 0
     assert "body\ta\nbody\ta.b\n" in out and "query\tx\n" in out
+    assert "# dropped (may carry a credential): x-api-key\n" in out and "k3y" not in out
+    code, out, _ = cli("sample", "hook-cli-record1", "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["dropped_headers"] == ["x-api-key"] and "dropped_headers" not in shown["sample"]

@@ -40,6 +40,8 @@ WEBHOOKS: list[dict[str, Any]] = [
             {"body": "ref", "matches": "refs/heads/main"},
         ],
     },
+    {"id": "hook-capcap-00001", "dag_id": "wt_plain"},
+    {"id": "hook-oldregex-001", "dag_id": "wt_plain"},
     {
         "id": "hook-flood-00001",
         "dag_id": "wt_plain",
@@ -192,6 +194,17 @@ def test_a_test_capture_becomes_the_sample_and_starts_no_run(
     assert sample.status_code == 200
     assert sample.json()["paths"] == paths
     assert "s3cr3t" not in sample.text and "t0k3n" not in sample.text and "k3y-value" not in sample.text
+    # the sample names what it dropped, by name only
+    assert sample.json()["dropped_headers"] == [
+        "cookie",
+        "authorization",
+        "x-gitlab-token",
+        "x-api-key",
+        "x-auth-token",
+        "x-shopify-access-token",
+        "x-webhook-secret",
+    ]
+    assert "dropped_headers" not in sample.json()["sample"]
     # a page listening for the next capture asks with ?since: 204 until a newer one comes
     captured_at = sample.json()["captured_at"]
     url = "/webhook/api/webhooks/hook-filter-00001/sample"
@@ -200,6 +213,70 @@ def test_a_test_capture_becomes_the_sample_and_starts_no_run(
     older = client.get(url, params={"since": "2000-01-01T00:00:00"}, headers=admin)
     assert older.status_code == 200 and older.json()["captured_at"] == captured_at
     assert client.get(url, params={"since": "yesterday"}, headers=admin).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def stored_lookahead(registered: None) -> None:
+    """hook-oldregex-001 as stored before patterns ran on RE2: a lookahead in its filter."""
+    from sqlalchemy import select, update
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+    from airflow_webhook_trigger.store import webhooks_table
+
+    where = webhooks_table.c.id == "hook-oldregex-001"
+    with db_session() as session:
+        stored = session.execute(select(webhooks_table.c.definition).where(where)).scalar_one()
+        definition = json.loads(stored)
+        definition["filter"] = [{"body": "ref", "matches": "(?=refs/).*"}]
+        session.execute(update(webhooks_table).where(where).values(definition=json.dumps(definition)))
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_a_stored_pattern_re2_refuses_filters_every_delivery(
+    adapter: str, client: Any, admin: dict[str, str], stored_lookahead: None
+) -> None:
+    before = len(runs_of("wt_plain"))
+    response = client.post(
+        f"{PREFIXES[adapter]}/trigger/hook-oldregex-001", content=b'{"ref": "refs/heads/main"}', headers=JSON
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"ignored": True, "reason": "condition 1 (body ref matches) does not hold"}
+    assert len(runs_of("wt_plain")) == before
+    shown = client.get("/webhook/api/webhooks/hook-oldregex-001", headers=admin)
+    assert shown.status_code == 200 and shown.json()["filter"] == [{"body": "ref", "matches": "(?=refs/).*"}]
+
+
+@pytest.mark.parametrize("adapter", PREFIXES)
+def test_test_captures_past_the_caps_are_429_and_store_nothing(
+    adapter: str, client: Any, admin: dict[str, str], registered: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_webhook_trigger.capture_budget import CaptureBudget
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    endpoint = shared_runtime().endpoint
+    url = f"{PREFIXES[adapter]}/test/hook-capcap-00001"
+    sample_url = "/webhook/api/webhooks/hook-capcap-00001/sample"
+
+    def captured() -> object:
+        return client.get(sample_url, headers=admin).json()["sample"]["body"]
+
+    # the count: 2 a minute
+    monkeypatch.setattr(endpoint, "_captures", CaptureBudget(2, 10_000, time.monotonic))
+    for n in range(2):
+        assert client.post(url, content=json.dumps({"n": n}).encode(), headers=JSON).status_code == 200
+    refused = client.post(url, content=b'{"n": 2}', headers=JSON)
+    assert refused.status_code == 429, refused.text
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.json() == {
+        "error": "too many test captures of webhook hook-capcap-00001 this minute; retry later"
+    }
+    assert captured() == {"n": 1}
+    # the bytes: 40 a minute
+    monkeypatch.setattr(endpoint, "_captures", CaptureBudget(10, 40, time.monotonic))
+    assert client.post(url, content=b'{"n": "' + b"x" * 20 + b'"}', headers=JSON).status_code == 200
+    refused = client.post(url, content=b'{"n": "' + b"y" * 20 + b'"}', headers=JSON)
+    assert refused.status_code == 429 and "retry-after" in refused.headers
+    assert captured() == {"n": "x" * 20}
 
 
 def test_a_flood_of_bad_signatures_writes_a_bounded_record(
@@ -295,7 +372,7 @@ def test_management_api_round_trips_dedupe_and_filter(
     }
     bad = client.post(
         "/webhook/api/webhooks",
-        json={"dag_id": "wt_plain", "filter": [{"body": "a", "matches": "(a+)+"}]},
+        json={"dag_id": "wt_plain", "filter": [{"body": "a", "matches": "(?=a).*"}]},
         headers=admin,
     )
     assert bad.status_code == 422 and "filter[0]" in bad.json()["error"]

@@ -11,7 +11,13 @@ import pytest
 from airflow_webhook_trigger.config import Settings
 from airflow_webhook_trigger.delivery import DeliveryRow
 from airflow_webhook_trigger.endpoint import WebhookEndpoint
-from airflow_webhook_trigger.errors import BadRequest, Conflict, Unauthorized, UnprocessableEntity
+from airflow_webhook_trigger.errors import (
+    BadRequest,
+    Conflict,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+)
 from airflow_webhook_trigger.model import parse_document
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import HttpResponse
@@ -190,6 +196,8 @@ def test_capture_keeps_no_credential_and_lists_paths() -> None:
                 ("Cookie", "session=abc"),
                 ("X-Hub-Signature-256", "sha256=00"),
                 ("X-GitHub-Event", "push"),
+                ("X-Api-Key", "k3y"),
+                ("x-api-key", "k3y-again"),
             ]
         ),
         b"ref=main&x[]=1",
@@ -200,12 +208,52 @@ def test_capture_keeps_no_credential_and_lists_paths() -> None:
     for secret in ("c2VjcmV0", "session=abc", "sha256=00"):
         assert secret not in text
     assert sample["headers"] == [["content-type", "application/json"], ["x-github-event", "push"]]
+    # the sample names what it dropped, each once, in the order it came
+    assert sample["dropped_headers"] == ["authorization", "cookie", "x-hub-signature-256", "x-api-key"]
     assert json.loads(answer.body) == {
         "headers": ["content-type", "x-github-event"],
         "query": ["ref", "x", "x[0]"],
         "body": ["repository", "repository.full_name", "ref"],
     }
     assert runs.triggered == []
+
+
+def test_capture_past_the_count_cap_is_429_with_retry_after() -> None:
+    endpoint, _, _, webhook = _setup()
+    for _ in range(Settings().test_capture_max_per_minute):
+        endpoint.capture(webhook, _post(b"{}"))  # type: ignore[arg-type]
+    with pytest.raises(TooManyRequests) as info:
+        endpoint.capture(webhook, _post(b"{}"))  # type: ignore[arg-type]
+    assert info.value.status_code == 429
+    assert 1 <= int(info.value.headers["Retry-After"]) <= 60
+
+
+def test_capture_failing_auth_uses_none_of_the_cap() -> None:
+    from airflow_webhook_trigger.auth import hash_password
+    from airflow_webhook_trigger.model import BasicAuth
+
+    endpoint, _, _, webhook = _setup()
+    webhook = webhook.with_changes(auth=BasicAuth("u", hash_password("right-password")))  # type: ignore[attr-defined]
+    for _ in range(3 * Settings().test_capture_max_per_minute):
+        with pytest.raises(Unauthorized):
+            endpoint.capture(webhook, _post(b"{}"))  # type: ignore[arg-type]
+    good = _post(b"{}", ("Authorization", "Basic dTpyaWdodC1wYXNzd29yZA=="))
+    sample, _ = endpoint.capture(webhook, good)  # type: ignore[arg-type]
+    assert sample["dropped_headers"] == ["authorization"]
+
+
+def test_capture_past_the_byte_cap_is_429() -> None:
+    webhook = parse_document({"id": "hook-0123456789", "dag_id": "dag_a"}).webhook
+    endpoint = WebhookEndpoint(
+        Settings(test_capture_max_bytes_per_minute=100),
+        FakeSource({webhook.id: webhook}),
+        FakeRuns(),
+        clock=lambda: NOW,
+        timer=lambda: 0.0,
+    )
+    endpoint.capture(webhook, _post(b'{"a": "' + b"x" * 80 + b'"}'))
+    with pytest.raises(TooManyRequests):
+        endpoint.capture(webhook, _post(b'{"a": "' + b"x" * 20 + b'"}'))
 
 
 def test_capture_needs_the_webhooks_own_auth() -> None:

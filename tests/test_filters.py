@@ -95,7 +95,10 @@ INVALID = [
     ([{"body": "a", "exists": "yes"}], "filter[0].exists: must be true or false"),
     ([{"body": "a", "matches": 5}], "filter[0].matches: must be a non-empty pattern string"),
     ([{"body": "a", "matches": "a" * 257}], "filter[0].matches: pattern is longer than 256"),
-    ([{"body": "a", "matches": "(unclosed"}], "filter[0].matches: '(unclosed' is not a valid regular"),
+    (
+        [{"body": "a", "matches": "(unclosed"}],
+        "filter[0].matches: '(unclosed' is not a regular expression RE2",
+    ),
 ]
 
 
@@ -111,7 +114,7 @@ def test_parse_filter_where_prefixes_message() -> None:
         parse_filter([{"equals": 1}], where="webhooks[2].filter")
 
 
-# -- matches: bounded patterns ---------------------------------------------------------
+# -- matches: RE2 ------------------------------------------------------------------------
 
 ACCEPTED = [
     r"refs/heads/(main|release-.*)",
@@ -119,27 +122,42 @@ ACCEPTED = [
     r"v\d+\.\d+",
     r"v\d+\.\d+\.\d+",
     r"v\d+(\.\d+)?",
-    r"(a|b)+",  # folded into the set [ab]+ by the parser
+    r"(a|b)+",
     r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
     r"[^/]+/[^/]+/.*",
-    r".*.*",
     r"(?i)push|pull_request",
-    r"(?=a).*",
+    r"(?P<name>[a-z]+)-\pN+",
+    # backtracking engines take exponential or polynomial time on these; RE2 is linear
+    r"(a+)+",
+    r"(a*)*",
+    r"(\w+\s?)*",
+    r"(a|aa)+",
+    r"(\d{1,3}\.){3}\d{1,3}",
+    r".*.*",
+    r".*.*x",  # issue #28: accepted by the old guard although the README said refused
+    r".*.*.*x",
+    r".*-.*-.*",
+    r".*.*.{64}x",
+    r"[ab]*a[ab]{1000}",  # RE2's own worst kind: a DFA too big for its memory, run as an NFA
+    r"(?:[a-z]{1,1000}|\w{1,1000}|.{1,1000})*y",
 ]
 
 REFUSED = [
-    (r"(a+)+", "repeats a group"),
-    (r"(a*)*", "repeats a group"),
-    (r"(\w+\s?)*", "repeats a group"),
-    (r"(a|aa)+", "repeats a group"),
-    (r"(?:x+y)+", "repeats a group"),
-    (r"(\d{1,3}\.){3}\d{1,3}", "repeats a group"),
-    (r"(a)\1", "backreference"),
-    (r"(?P<x>a)(?P=x)", "backreference"),
-    (r"(a)?(?(1)b|c)", "backreference"),
-    (r".*.*.*x", "too many ways"),
-    (r"a*a*a*b", "too many ways"),
-    (r".*-.*-.*", "too many ways"),
+    (r"(a)\1", "invalid escape sequence: \\1"),
+    (r"(?P<x>a)(?P=x)", "invalid perl operator: (?P"),
+    (r"(a)?(?(1)b|c)", "invalid perl operator: (?("),
+    (r"(?=a).*", "invalid perl operator: (?="),
+    (r"(?!a).*", "invalid perl operator: (?!"),
+    (r"(?<=a)b", "invalid perl operator: (?<="),
+    (r"(?<!a)b", "invalid perl operator: (?<!"),
+    # issue #28: a fixed repeat inside a lookahead, cubic on Python's re (seconds at 4 KiB)
+    (r".*.*(?=\w{300}\W)x", "invalid perl operator: (?="),
+    (r"a++", "bad repetition operator: ++"),
+    (r"(?>a)", "invalid perl operator: (?>"),
+    (r"a{1001}", "invalid repetition size: {1001}"),
+    (r"(?:a{100}){100}", "invalid repetition size: {100}"),
+    (r"\Z", "invalid escape sequence: \\Z"),
+    (r"\pL{1000}", "pattern too large"),
 ]
 
 
@@ -150,14 +168,30 @@ def test_parse_filter_ordinary_pattern_is_accepted(pattern: str) -> None:
 
 
 @pytest.mark.parametrize(("pattern", "why"), REFUSED)
-def test_parse_filter_catastrophic_pattern_is_refused(pattern: str, why: str) -> None:
+def test_parse_filter_pattern_re2_refuses_is_config_error(pattern: str, why: str) -> None:
     with pytest.raises(ConfigError, match=r"^filter\[0\]\.matches: ") as info:
         parse_filter([{"body": "a", "matches": pattern}])
-    assert why in str(info.value)
+    message = str(info.value)
+    assert why in message
+    assert "is not a regular expression RE2 accepts" in message
+    assert "no backreferences, lookarounds" in message
+
+
+def test_parse_filter_stored_pattern_re2_refuses_never_holds(caplog: pytest.LogCaptureFixture) -> None:
+    # stored before patterns ran on RE2: the webhook still loads, and its filter fails closed
+    conditions = parse_filter([{"body": "a", "matches": "(?=a).*"}], stored=True)
+    assert filter_document(conditions) == [{"body": "a", "matches": "(?=a).*"}]
+    assert "invalid perl operator: (?=" in caplog.text and "never holds" in caplog.text
+    for value in ("a", "ab", ""):
+        failure = first_failure(conditions, Headers(), {}, {"a": value})
+        assert failure is not None and failure.reason == "condition 1 (body a matches) does not hold"
+    with pytest.raises(ConfigError, match="must be a non-empty pattern string"):
+        parse_filter([{"body": "a", "matches": 5}], stored=True)
 
 
 ADVERSARIAL = [
     "a" * MAX_MATCH_SUBJECT,
+    "x" * MAX_MATCH_SUBJECT,
     "a" * (MAX_MATCH_SUBJECT - 1) + "!",
     "1" * (MAX_MATCH_SUBJECT - 1) + "x",
     "v" + "1." * (MAX_MATCH_SUBJECT // 2 - 1) + "x",
@@ -174,6 +208,35 @@ def test_first_failure_adversarial_subjects_on_accepted_patterns_finish(pattern:
         assert len(subject) <= MAX_MATCH_SUBJECT
         failure = first_failure(conditions, Headers(), {}, {"a": subject})
         assert failure is None or failure.detail.startswith("body a is ")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "subject", "holds"),
+    [
+        (r".*.*x", "a" * 1023 + "x", True),
+        (r".*.*x", "a" * 1024, False),
+        (r"(a+)+", "a" * MAX_MATCH_SUBJECT, True),
+        (r"(a+)+", "a" * (MAX_MATCH_SUBJECT - 1) + "!", False),
+        (r".*.*.{64}x", "a" * (MAX_MATCH_SUBJECT - 1) + "x", True),
+        (r"heads/dev", "refs/heads/dev", False),  # a full match, not a search
+        (r"a|b", "ab", False),  # the whole pattern is anchored, not its first branch
+        (r"a$", "a\n", False),  # no trailing newline slips through
+        (r"\d+", "\u0661\u0662", False),  # \d is ASCII in RE2
+        (r"\pN+", "\u0661\u0662", True),
+        (r"(?i)é", "É", True),
+        (r"caf.", "café", True),  # . is a character, not a byte
+    ],
+)
+def test_first_failure_matches_semantics(pattern: str, subject: str, holds: bool) -> None:
+    failure = first_failure(parse_filter([{"body": "a", "matches": pattern}]), Headers(), {}, {"a": subject})
+    assert (failure is None) is holds
+
+
+def test_first_failure_lone_surrogate_fails_the_match() -> None:
+    conditions = parse_filter([{"body": "a", "matches": ".*"}])
+    failure = first_failure(conditions, Headers(), {}, {"a": "x\ud800"})
+    assert failure is not None
+    assert failure.detail == "body a is 'x\\ud800', which is not valid Unicode to match"
 
 
 # -- first_failure ---------------------------------------------------------------------

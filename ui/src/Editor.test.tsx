@@ -200,6 +200,7 @@ describe("editor", () => {
         captured_at: "2024-01-02T00:00:00.5+00:00",
         sample: {},
         paths: { headers: ["x-github-event", "user-agent"], query: ["a"], body: ["ref", "repository.name"] },
+        dropped_headers: ["authorization", "x-api-key"],
       };
       mockFetch({
         [`GET ${API}/webhooks`]: { body: { webhooks: [view({ request: { body: [{ path: "ref" }] } })] } },
@@ -228,6 +229,7 @@ describe("editor", () => {
         await vi.advanceTimersByTimeAsync(2100);
       });
       const captured = await screen.findByRole("region", { name: "Captured test request" });
+      expect(within(captured).getByText("Not kept, may carry a credential: authorization, x-api-key")).toBeInTheDocument();
       await user.click(within(captured).getByRole("button", { name: "Add all body" }));
       expect(paths("Body fields")).toEqual(["ref", "repository.name"]);
       await user.click(within(captured).getByRole("button", { name: "Add headers x-github-event" }));

@@ -92,6 +92,8 @@ export interface Capture {
   captured_at: string;
   sample: unknown;
   paths: { headers: string[]; query: string[]; body: string[] };
+  /** Names of the headers the capture left out because they may carry a credential. */
+  dropped_headers?: string[];
 }
 
 /** An error answered by the API: `message` is the API's own words. */

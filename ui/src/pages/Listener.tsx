@@ -117,6 +117,11 @@ export function Listener({
           <Text fontSize="sm" fontWeight="semibold">
             Captured at {new Date(capture.captured_at).toLocaleString()}
           </Text>
+          {(capture.dropped_headers ?? []).length > 0 && (
+            <Text fontSize="xs" color="fg.muted" mt="1">
+              Not kept, may carry a credential: {(capture.dropped_headers ?? []).join(", ")}
+            </Text>
+          )}
           {PARTS.map((part) => {
             const paths = capture.paths[part] ?? [];
             return (
