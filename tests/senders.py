@@ -60,6 +60,8 @@ SIGNED_WEBHOOKS: list[dict[str, Any]] = [
     {"id": "hook-both-0000001", "dag_id": "wt_plain",
      "auth": {"basic": {"username": "u", "password": "both-pass"},
               "signature": {"scheme": "github", "secret_env": "WT_GITHUB_SECRET"}}},
+    {"id": "hook-ghempty-00001", "dag_id": "wt_plain", "request": {"allow_empty_body": True},
+     "auth": {"signature": {"scheme": "github", "secret_env": "WT_GITHUB_SECRET"}}},
     {"id": "hook-unset-000001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "github", "secret_env": "WT_UNSET_LATER"}}},
 ]  # fmt: skip
@@ -172,6 +174,16 @@ SIGNED_ROWS: list[dict[str, Any]] = [
      "headers": {**JSON, "X-Hub-Signature-256": "sha256=caf\u00e9".encode()}, "error": "X-Hub-Signature-256"},
     {"name": "github signed, body not json", "webhook": "hook-gh-000000001", "status": 415, "body": b"a=1",
      "headers": {"Content-Type": "text/plain"}, "signer": github()},
+    # an empty body signed (what a status poll of a signed webhook used to send): no delivery,
+    # on every scheme, unless the webhook says empty deliveries are valid
+    {"name": "github empty body signed", "webhook": "hook-gh-000000001", "status": 400, "body": b"",
+     "headers": JSON, "signer": github(), "error": "empty body"},
+    {"name": "hmac empty body signed", "webhook": "hook-hmac-0000001", "status": 400, "body": b"",
+     "signer": generic(), "error": "request.allow_empty_body"},
+    {"name": "github empty body allowed", "webhook": "hook-ghempty-00001", "status": 200, "body": b"",
+     "signer": github()},
+    {"name": "github empty body allowed, unsigned", "webhook": "hook-ghempty-00001", "status": 401,
+     "body": b"", "error": "X-Hub-Signature-256 is missing"},
     # Stripe: the SDK's header; the previous secret still verifies during a rotation
     {"name": "stripe signed", "webhook": "hook-stripe-00001", "status": 200, "body": EVENT, "headers": JSON,
      "signer": stripe()},
