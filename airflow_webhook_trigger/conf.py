@@ -21,6 +21,7 @@ def build_conf(
     received_at: datetime,
     max_conf_bytes: int,
     handle: str,
+    signed: tuple[str, ...] | None = None,
     delivery: str | None = None,
 ) -> dict[str, object]:
     """Map the parsed parts of a request to the run's conf.
@@ -34,6 +35,7 @@ def build_conf(
     :param query: the parsed query string
     :param body: the parsed JSON body, or ``NO_BODY``
     :param handle: the webhook's handle (``conf.webhook.handle``; its id is never in conf)
+    :param signed: what the verified signature covered (``conf.webhook.signed``), if any
     :param delivery: the delivery key, with ``dedupe`` (``conf.webhook.delivery``)
     :raises PayloadTooLarge: the encoded conf exceeds ``max_conf_bytes``
     """
@@ -65,6 +67,8 @@ def build_conf(
 
     conf.update(aliases)
     meta: dict[str, object] = {"handle": handle, "mode": webhook.mode, "received_at": received_at.isoformat()}
+    if signed is not None:
+        meta["signed"] = list(signed)
     if delivery is not None:
         meta["delivery"] = delivery
     conf["webhook"] = meta

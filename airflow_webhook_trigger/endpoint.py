@@ -19,7 +19,7 @@ from typing import Literal, Protocol, overload
 from airflow_webhook_trigger.auth import BasicAuthChecker
 from airflow_webhook_trigger.conf import build_conf
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.dedupe import DeliveryKey, delivery_key
+from airflow_webhook_trigger.dedupe import SIGNED_DIGEST_KEYS, DeliveryKey, delivery_key
 from airflow_webhook_trigger.delivery import (
     DeliveryRecorder,
     DeliveryRow,
@@ -57,10 +57,12 @@ from airflow_webhook_trigger.runs import (
 )
 from airflow_webhook_trigger.sample import sample_paths
 from airflow_webhook_trigger.signatures import (
+    SIGNED_PARTS,
     SecretRef,
     SignedRequest,
     UnusableSecret,
     is_credential_header,
+    signed_digest,
 )
 from airflow_webhook_trigger.signatures import verify as verify_signature
 from airflow_webhook_trigger.source import CachedSource, WebhookSource
@@ -277,10 +279,19 @@ class WebhookEndpoint:
         body, query = self._checked_and_parsed(webhook, request, authenticated)
         received_at = self._clock()
         key = None
+        scheme = webhook.signature.scheme if webhook.signature else None
         if webhook.dedupe is not None:
-            scheme = webhook.signature.scheme if webhook.signature else None
+            digest = None
+            if webhook.dedupe.auto and scheme in SIGNED_DIGEST_KEYS:  # verified by now
+                digest = signed_digest(scheme, SignedRequest(request.headers, request.body, request.url))
             key = delivery_key(
-                webhook.dedupe, scheme, headers=request.headers, query=query, body=body, raw_body=request.body
+                webhook.dedupe,
+                scheme,
+                headers=request.headers,
+                query=query,
+                body=body,
+                raw_body=request.body,
+                signed_digest=digest,
             )
             if key is not None and (prior := self._runs.prior_delivery(webhook.id, key)) is not None:
                 return self._repeat(webhook, key, prior, received_at, request_url, started)
@@ -298,6 +309,7 @@ class WebhookEndpoint:
             received_at=received_at,
             max_conf_bytes=self.settings.max_conf_bytes,
             handle=self.tokens.handle(webhook.id),
+            signed=None if scheme is None else SIGNED_PARTS[scheme],
             delivery=None if key is None else key.value,
         )
         return self.start(

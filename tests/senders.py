@@ -62,6 +62,10 @@ SIGNED_WEBHOOKS: list[dict[str, Any]] = [
               "signature": {"scheme": "github", "secret_env": "WT_GITHUB_SECRET"}}},
     {"id": "hook-ghempty-00001", "dag_id": "wt_plain", "request": {"allow_empty_body": True},
      "auth": {"signature": {"scheme": "github", "secret_env": "WT_GITHUB_SECRET"}}},
+    {"id": "hook-ghdedupe-0001", "dag_id": "wt_plain", "dedupe": {"key": "auto"},
+     "auth": {"signature": {"scheme": "github", "secret_env": "WT_GITHUB_SECRET"}}},
+    {"id": "hook-twdedupe-0001", "dag_id": "wt_plain", "dedupe": {"key": "auto"},
+     "auth": {"signature": {"scheme": "twilio", "secret_env": "WT_TWILIO_TOKEN"}}},
     {"id": "hook-unset-000001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "github", "secret_env": "WT_UNSET_LATER"}}},
 ]  # fmt: skip

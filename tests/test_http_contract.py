@@ -322,6 +322,61 @@ def test_contract_status_url_opened_by_its_token_alone_from_both(client: Any, re
     assert answers == [unknown, unknown]
 
 
+@pytest.mark.parametrize(
+    ("webhook", "signer", "body", "content_type", "changes", "signed"),
+    [
+        (
+            "hook-ghdedupe-0001",
+            "github",
+            b'{"ref": "refs/heads/main", "n": %d}',
+            "application/json",
+            [
+                ({"X-GitHub-Delivery": "d-1", "X-GitHub-Event": "push"}, ""),
+                ({"X-GitHub-Delivery": "d-2", "X-GitHub-Event": "push"}, ""),
+                ({"X-GitHub-Delivery": "d-3", "X-GitHub-Event": "release"}, "?deploy=1"),
+            ],
+            ["body"],
+        ),
+        (
+            "hook-twdedupe-0001",
+            "twilio",
+            b"From=%%2B1555&Body=n%d",
+            "application/x-www-form-urlencoded",
+            [({"I-Twilio-Idempotency-Token": "t-1"}, ""), ({"I-Twilio-Idempotency-Token": "t-2"}, "")],
+            ["url", "body"],
+        ),
+    ],
+)
+def test_contract_signed_delivery_resent_with_new_unsigned_parts_is_one_run_on_both(
+    client: Any,
+    registered: None,
+    webhook: str,
+    signer: str,
+    body: bytes,
+    content_type: str,
+    changes: list[tuple[dict[str, str], str]],
+    signed: list[str],
+) -> None:
+    from tests import senders
+
+    for n, adapter in enumerate(PREFIXES):
+        raw = body % n
+        url = f"{PREFIXES[adapter]}/trigger/{webhook}"
+        signature = getattr(senders, signer)()(raw, f"http://localhost:8080{url}")
+        before = _run_count()
+        run_ids = set()
+        for headers, query in changes:
+            response = client.post(
+                url + query, content=raw, headers={"Content-Type": content_type, **signature, **headers}
+            )
+            assert response.status_code == 200, (adapter, response.text)
+            run_ids.add(response.headers["x-airflow-run-id"])
+        assert len(run_ids) == 1 and _run_count() == before + 1, adapter
+        [run] = [r for r in runs_of("wt_plain") if r.run_id in run_ids]
+        assert run.conf["webhook"]["signed"] == signed, adapter
+        assert run.conf["webhook"]["delivery"].startswith("signed-sha256:"), adapter
+
+
 def test_contract_accepted_run_holds_trigger_variables(client: Any, registered: None) -> None:
     for adapter in PREFIXES:
         response = _send(client, adapter, next(r for r in ROWS if r.name == "accepted"))
