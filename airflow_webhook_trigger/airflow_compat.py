@@ -65,6 +65,14 @@ def base_url() -> str:
     return url.rstrip("/")
 
 
+def server_secret() -> bytes:
+    """``[api] secret_key``: the secret every api-server replica shares (Airflow requires
+    them to), keying run handles and status tokens (:mod:`run_tokens`). Never logged."""
+    from airflow.configuration import conf
+
+    return str(conf.get("api", "secret_key", fallback="")).encode("utf-8")
+
+
 def base_url_configured() -> bool:
     """Whether ``[api] base_url`` is set (Airflow has no default: URLs would say localhost:8080)."""
     from airflow.configuration import conf

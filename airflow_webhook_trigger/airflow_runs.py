@@ -42,8 +42,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: a run id used only to build the per-version task instance rows; never written
-_PLACEHOLDER_RUN_ID = "webhook__template"
+#: a run id used only to build the per-version task instance rows; never written. In the
+#: format of :func:`runs.make_run_id` (``webhook__{handle}__...``, a handle of 16 hex
+#: characters) so that what Airflow computes from it matches a real run's
+_PLACEHOLDER_RUN_ID = "webhook__0000000000000000__template"
 #: the run type webhook runs have; a DAG whose ``allowed_run_types`` omits it refuses them
 MANUAL = "manual"
 

@@ -83,6 +83,12 @@ def _definition_flags(p: argparse.ArgumentParser, *, creating: bool) -> None:
     )
     if not creating:
         p.add_argument("--clear-fields", action="store_true", help="read no configured field any more")
+    p.add_argument(
+        "--allow-empty-body",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a signed webhook accepts a delivery with an empty body (default: refused, 400)",
+    )
     p.add_argument("--response-status", type=int, metavar="CODE", help="async answer status (2xx)")
     p.add_argument("--response-body", metavar="TEXT", help="async answer body: text or JSON object/array")
     p.add_argument("--response-header", action="append", metavar="NAME=VALUE", help="async answer header")
@@ -138,13 +144,15 @@ def _apply_flags(doc: dict[str, Any], args: argparse.Namespace, stdin: TextIO) -
         doc.pop("auth", None)
     request = dict(doc.get("request", {}))
     if getattr(args, "clear_fields", False):
-        request = {}
+        request = {k: v for k, v in request.items() if k not in ("headers", "query", "body")}
     if args.header:
         request["headers"] = [_field(h, "name") for h in args.header]
     if args.query:
         request["query"] = [_field(q, "path") for q in args.query]
     if args.body:
         request["body"] = [_field(b, "path") for b in args.body]
+    if args.allow_empty_body is not None:
+        request["allow_empty_body"] = args.allow_empty_body
     doc["request"] = request
     response = dict(doc.get("response", {}))
     if args.response_status is not None:

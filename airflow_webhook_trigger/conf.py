@@ -20,6 +20,8 @@ def build_conf(
     body: object,
     received_at: datetime,
     max_conf_bytes: int,
+    handle: str,
+    signed: tuple[str, ...] | None = None,
     delivery: str | None = None,
 ) -> dict[str, object]:
     """Map the parsed parts of a request to the run's conf.
@@ -32,6 +34,8 @@ def build_conf(
     :param headers: case-insensitive view of the request headers
     :param query: the parsed query string
     :param body: the parsed JSON body, or ``NO_BODY``
+    :param handle: the webhook's handle (``conf.webhook.handle``; its id is never in conf)
+    :param signed: what the verified signature covered (``conf.webhook.signed``), if any
     :param delivery: the delivery key, with ``dedupe`` (``conf.webhook.delivery``)
     :raises PayloadTooLarge: the encoded conf exceeds ``max_conf_bytes``
     """
@@ -62,7 +66,9 @@ def build_conf(
             conf["body"] = body
 
     conf.update(aliases)
-    meta: dict[str, object] = {"id": webhook.id, "mode": webhook.mode, "received_at": received_at.isoformat()}
+    meta: dict[str, object] = {"handle": handle, "mode": webhook.mode, "received_at": received_at.isoformat()}
+    if signed is not None:
+        meta["signed"] = list(signed)
     if delivery is not None:
         meta["delivery"] = delivery
     conf["webhook"] = meta

@@ -2,7 +2,11 @@
 
 A webhook with ``dedupe: {key: ...}`` starts one run per key: a sender's retry carries
 the key of its first attempt. ``auto`` takes the key each sender documents for its
-signature scheme (§9); otherwise the key is a header, a body path or a query path.
+signature scheme (§9) when the signature covers it with a timestamp; for a scheme whose
+signature covers no timestamp (GitHub, Shopify, Twilio, generic HMAC) the delivery-id
+header is not signed, so the key is the digest of what is signed: a captured delivery sent
+again with another id, event header or query string is the same delivery. Otherwise the
+key is a header, a body path or a query path.
 Pure functions over the parsed request: no I/O.
 """
 
@@ -16,19 +20,21 @@ from typing import Literal
 from airflow_webhook_trigger.errors import BadRequest, ConfigError
 from airflow_webhook_trigger.paths import ABSENT, Segment, lookup, parse_path, render_path
 from airflow_webhook_trigger.request import Headers
+from airflow_webhook_trigger.signatures import SCHEMES, TIMESTAMPED
 
 Source = Literal["header", "body", "query"]
 
-#: the delivery key each sender sends with its signature, and retries with (PRODUCT §9);
-#: Slack's Events API has ``event_id``, its slash commands and interactions have none
+#: the delivery key each sender sends with a signature over a timestamp, and retries with
+#: (PRODUCT §9); Slack's Events API has ``event_id``, its slash commands and interactions none
 AUTO_KEYS: dict[str, tuple[Source, str]] = {
-    "github": ("header", "X-GitHub-Delivery"),  # docs.github.com: "Delivery headers"
     "stripe": ("body", "id"),  # the Event object's id, the same on every retry
     "slack": ("body", "event_id"),
-    "shopify": ("header", "X-Shopify-Webhook-Id"),
-    "standard-webhooks": ("header", "webhook-id"),  # the spec: "the same on retries"
-    "twilio": ("header", "I-Twilio-Idempotency-Token"),
+    "standard-webhooks": ("header", "webhook-id"),  # the spec: "the same on retries"; signed
 }
+#: schemes whose signature covers no timestamp: ``auto`` is the digest of what is signed
+#: (their delivery ids, X-GitHub-Delivery, X-Shopify-Webhook-Id, I-Twilio-Idempotency-Token,
+#: are unsigned headers anyone may change)
+SIGNED_DIGEST_KEYS = frozenset(SCHEMES) - TIMESTAMPED
 #: schemes whose key may be absent from a request: then it is not deduplicated
 OPTIONAL_AUTO_KEYS = frozenset({"slack"})
 #: the longest key accepted (a sender's ids are far shorter)
@@ -102,15 +108,15 @@ def parse_key_text(text: object, where: str = "dedupe.key") -> DedupeSpec:
 
 
 def check_scheme(spec: DedupeSpec, scheme: str | None, where: str = "dedupe.key") -> None:
-    """``auto`` needs a signature scheme that names a delivery key.
+    """``auto`` needs a signature scheme.
 
-    :raises ConfigError: no scheme, or one without a key (``hmac``)
+    :raises ConfigError: no scheme
     """
-    if spec.auto and (scheme is None or scheme not in AUTO_KEYS):
+    if spec.auto and (scheme is None or scheme not in (*AUTO_KEYS, *SIGNED_DIGEST_KEYS)):
         what = "no signature check" if scheme is None else f"signature scheme {scheme}"
         raise ConfigError(
-            f'{where}: auto takes the sender\'s delivery key, and {what} has none; use "header:NAME", '
-            '"body:PATH" or "query:PATH"'
+            f"{where}: auto takes the sender's delivery key or the digest of what it signs, and "
+            f'{what} has neither; use "header:NAME", "body:PATH" or "query:PATH"'
         )
 
 
@@ -131,11 +137,19 @@ def delivery_key(
     query: object,
     body: object,
     raw_body: bytes,
+    signed_digest: str | None = None,
 ) -> DeliveryKey | None:
     """The request's delivery key; None when the scheme's key is optional and absent.
 
+    :param signed_digest: :func:`signatures.signed_digest` of the verified request, the
+        key of ``auto`` for the schemes in :data:`SIGNED_DIGEST_KEYS`
     :raises BadRequest: the key is missing, empty, not a string or number, or too long
     """
+    body_sha256 = hashlib.sha256(raw_body).hexdigest()
+    if spec.auto and scheme in SIGNED_DIGEST_KEYS:
+        if signed_digest is None:  # an adapter that skipped the signature: never a guess
+            raise BadRequest("the delivery key (what the signature covers) is missing")
+        return DeliveryKey(value=f"signed-sha256:{signed_digest}", body_sha256=body_sha256)
     where = resolve(spec, scheme)
     if where.source == "header":
         found: object = headers.get(where.name)
@@ -158,4 +172,4 @@ def delivery_key(
             f"the delivery key ({label}) is longer than {MAX_KEY_LENGTH} characters",
             extra={"key": where.text},
         )
-    return DeliveryKey(value=value, body_sha256=hashlib.sha256(raw_body).hexdigest())
+    return DeliveryKey(value=value, body_sha256=body_sha256)

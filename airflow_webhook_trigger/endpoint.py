@@ -20,7 +20,7 @@ from airflow_webhook_trigger.auth import BasicAuthChecker
 from airflow_webhook_trigger.capture_budget import CaptureBudget
 from airflow_webhook_trigger.conf import build_conf
 from airflow_webhook_trigger.config import Settings
-from airflow_webhook_trigger.dedupe import DeliveryKey, delivery_key
+from airflow_webhook_trigger.dedupe import SIGNED_DIGEST_KEYS, DeliveryKey, delivery_key
 from airflow_webhook_trigger.delivery import (
     DeliveryRecorder,
     DeliveryRow,
@@ -30,6 +30,7 @@ from airflow_webhook_trigger.delivery import (
     new_delivery_id,
 )
 from airflow_webhook_trigger.errors import (
+    BadRequest,
     Conflict,
     MethodNotAllowed,
     NotFound,
@@ -43,8 +44,9 @@ from airflow_webhook_trigger.filters import FilterFailure, first_failure
 from airflow_webhook_trigger.jsonbody import NO_BODY, read_body
 from airflow_webhook_trigger.model import FORBIDDEN_READ_HEADERS, ID_RE, Webhook
 from airflow_webhook_trigger.query import QueryLimits, parse_query
-from airflow_webhook_trigger.request import Headers, WebhookRequest
+from airflow_webhook_trigger.request import WebhookRequest
 from airflow_webhook_trigger.response import HttpResponse, body_response, json_response
+from airflow_webhook_trigger.run_tokens import RunTokens
 from airflow_webhook_trigger.runs import (
     RUN_ID_HEADER,
     RUN_ID_RE,
@@ -57,10 +59,12 @@ from airflow_webhook_trigger.runs import (
 )
 from airflow_webhook_trigger.sample import sample_paths
 from airflow_webhook_trigger.signatures import (
+    SIGNED_PARTS,
     SecretRef,
     SignedRequest,
     UnusableSecret,
     is_credential_header,
+    signed_digest,
 )
 from airflow_webhook_trigger.signatures import verify as verify_signature
 from airflow_webhook_trigger.source import CachedSource, WebhookSource
@@ -121,8 +125,12 @@ class WebhookEndpoint:
         secrets: SecretResolver | None = None,
         deliveries: DeliveryRecorder | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        tokens: RunTokens | None = None,
     ) -> None:
+        """:param tokens: run handles and status tokens under the replicas' shared secret
+        (default: a random secret, this process only)"""
         self.settings = settings
+        self.tokens = tokens or RunTokens()
         self._source = source
         self._runs = runs
         self._clock = clock
@@ -202,6 +210,12 @@ class WebhookEndpoint:
             self._auth.check(webhook.auth, request.headers)
         spec = webhook.signature
         if spec is not None:
+            if not request.body and not webhook.allow_empty_body:
+                # a signature over nothing may have been made for something else (a poll)
+                raise BadRequest(
+                    "an empty body is not a delivery of this signed webhook "
+                    "(request.allow_empty_body is false)"
+                )
             if self._secrets is None:  # a webhook with a signature, and no way to read secrets
                 raise busy("the webhook's signing secret cannot be read", self.settings.retry_after_seconds)
             keys = [self._secrets.resolve(webhook.id, spec.scheme, spec.secret)]
@@ -270,10 +284,19 @@ class WebhookEndpoint:
         body, query = self._checked_and_parsed(webhook, request, authenticated)
         received_at = self._clock()
         key = None
+        scheme = webhook.signature.scheme if webhook.signature else None
         if webhook.dedupe is not None:
-            scheme = webhook.signature.scheme if webhook.signature else None
+            digest = None
+            if webhook.dedupe.auto and scheme in SIGNED_DIGEST_KEYS:  # verified by now
+                digest = signed_digest(scheme, SignedRequest(request.headers, request.body, request.url))
             key = delivery_key(
-                webhook.dedupe, scheme, headers=request.headers, query=query, body=body, raw_body=request.body
+                webhook.dedupe,
+                scheme,
+                headers=request.headers,
+                query=query,
+                body=body,
+                raw_body=request.body,
+                signed_digest=digest,
             )
             if key is not None and (prior := self._runs.prior_delivery(webhook.id, key)) is not None:
                 return self._repeat(webhook, key, prior, received_at, request_url, started)
@@ -290,6 +313,8 @@ class WebhookEndpoint:
             body=body,
             received_at=received_at,
             max_conf_bytes=self.settings.max_conf_bytes,
+            handle=self.tokens.handle(webhook.id),
+            signed=None if scheme is None else SIGNED_PARTS[scheme],
             delivery=None if key is None else key.value,
         )
         return self.start(
@@ -308,7 +333,7 @@ class WebhookEndpoint:
         defer: bool = False,
     ) -> HttpResponse | PendingRun | Deferred:
         """Start the run of an accepted delivery, recorded with it (``defer``: see :meth:`accept`)."""
-        run_id = make_run_id(webhook.id, received_at)
+        run_id = make_run_id(self.tokens.handle(webhook.id), received_at)
         row = self._accepted_row(webhook, run_id, received_at, started, key)
 
         def answer(result: TriggeredRun | PriorDelivery) -> HttpResponse | PendingRun:
@@ -341,13 +366,16 @@ class WebhookEndpoint:
             return self._repeat(webhook, key, result, received_at, request_url, started)
         self.deliveries.record(row, stored=True)
         if webhook.mode == "sync":
-            return PendingRun(
-                result, self._sync_timeout(webhook), f"{request_url}/runs/{result.run_id}", row, started
-            )
+            status_url = self._status_url(webhook, request_url, result.run_id)
+            return PendingRun(result, self._sync_timeout(webhook), status_url, row, started)
         configured = webhook.response
         return body_response(
             configured.status, configured.body, (*configured.headers, (RUN_ID_HEADER, result.run_id))
         )
+
+    def _status_url(self, webhook: Webhook, request_url: str, run_id: str) -> str:
+        """The run's status URL, with the token that alone opens it."""
+        return f"{request_url}/runs/{run_id}?{self.tokens.status_query(webhook.id, run_id)}"
 
     def replay(self, webhook: Webhook, conf: dict[str, object], replay_of: str) -> DeliveryRow:
         """A new run with a past delivery's trigger variables, marked ``webhook.replay_of``.
@@ -356,11 +384,13 @@ class WebhookEndpoint:
         :param replay_of: the delivery replayed
         """
         received_at = self._clock()
-        meta = conf.get("webhook")
-        meta = dict(meta) if isinstance(meta, dict) else {"id": webhook.id, "mode": webhook.mode}
+        first = conf.get("webhook")
+        meta: dict[str, object] = dict(first) if isinstance(first, dict) else {"mode": webhook.mode}
         meta.pop("delivery", None)  # the key stays the first run's: a replay claims none
-        meta.update(received_at=received_at.isoformat(), replay_of=replay_of)
-        run_id = make_run_id(webhook.id, received_at)
+        meta.pop("id", None)  # a run from before handles: the id is never copied on
+        handle = self.tokens.handle(webhook.id)
+        meta.update(handle=handle, received_at=received_at.isoformat(), replay_of=replay_of)
+        run_id = make_run_id(handle, received_at)
         row = self._accepted_row(webhook, run_id, received_at, self._timer(), None, replay_of)
         self._runs.trigger(webhook.dag_id, run_id, {**conf, "webhook": meta}, record=row, keyed=False)
         self.deliveries.record(row, stored=True)  # no claim: never a repeat's delivery
@@ -418,7 +448,7 @@ class WebhookEndpoint:
         if webhook.mode == "sync":
             # the first run gone (Airflow's db clean): nothing to wait for
             timeout = self._sync_timeout(webhook) if prior.run_key else 0.0
-            return PendingRun(run, timeout, f"{request_url}/runs/{run.run_id}", row, started)
+            return PendingRun(run, timeout, self._status_url(webhook, request_url, run.run_id), row, started)
         configured = webhook.response
         self.deliveries.record(row.answered(configured.status, (self._timer() - started) * 1000))
         return body_response(
@@ -560,22 +590,23 @@ class WebhookEndpoint:
             )
         return run_answer(pending.run, snapshot)
 
-    def status(
-        self, method: str, webhook_id: str, run_id: str, headers: Headers, url: str = ""
-    ) -> HttpResponse:
-        """``GET {trigger URL}/runs/{run_id}``: the recorded response, or the run's state.
+    def status(self, method: str, webhook_id: str, run_id: str, query_string: bytes) -> HttpResponse:
+        """``GET {trigger URL}/runs/{run_id}?token=...``: the recorded response, or the run's state.
 
-        Same auth as the webhook. A run that is not this webhook's is unknown (404).
+        Opened by the run's token (the status URL handed to its sync caller), never by the
+        webhook's credentials: a poll carries nothing that could start a run. Without a
+        valid token, or for a run that is not this webhook's, it is unknown (404, the same
+        answer whether the webhook exists or not).
         """
         if method not in ("GET", "HEAD"):
             raise MethodNotAllowed(f"method {method[:16]} not allowed; use GET", headers={"Allow": "GET"})
+        if not self.tokens.matches(webhook_id, run_id, query_string):  # before any lookup
+            raise NotFound("no such run for this webhook")
         webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
         if webhook is None or not webhook.enabled:
             raise NotFound("no such webhook")
-        # a GET: a signature covers the empty body
-        self.authenticate(webhook, WebhookRequest(method, headers, b"", b"", url))
         found = None
-        if run_id.startswith(f"webhook__{webhook.id}__") and RUN_ID_RE.match(run_id):
+        if run_id.startswith(self.tokens.run_prefix(webhook.id)) and RUN_ID_RE.match(run_id):
             found = self._runs.snapshot(webhook.dag_id, run_id)
         if found is None:
             raise NotFound("no such run for this webhook")

@@ -332,14 +332,11 @@ class StatusRoute(_PluginRoute):
 
     async def answer(self, request: Request) -> HttpResponse:
         params = request.path_params
-        headers = _headers(request)
         webhook_id, run_id = str(params.get("webhook_id", "")), str(params.get("run_id", ""))
-        runtime = self._runtime()
-        path = f"{runtime.settings.url_prefix}/trigger/{webhook_id}/runs/{run_id}"
-        url = public_url(runtime.base_url, path, request.scope.get("query_string", b""))
-        status = runtime.endpoint.status
+        query_string = request.scope.get("query_string", b"")
+        status = self._runtime().endpoint.status
         return await self._admission().lookup(
-            lambda: status(request.method, webhook_id, run_id, headers, url)
+            lambda: status(request.method, webhook_id, run_id, query_string)
         )
 
 

@@ -122,13 +122,9 @@ def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Bluepri
         return _guarded(lambda: _handle(runtime(), webhook_id))
 
     def status(webhook_id: str, run_id: str) -> Response:
-        def answer() -> HttpResponse:
-            current = runtime()
-            path = f"{request.script_root}{current.settings.url_prefix}/trigger/{webhook_id}/runs/{run_id}"
-            url = public_url(current.base_url, path, request.query_string)
-            return current.endpoint.status(request.method, webhook_id, run_id, _headers(), url)
-
-        return _guarded(answer)
+        return _guarded(
+            lambda: runtime().endpoint.status(request.method, webhook_id, run_id, request.query_string)
+        )
 
     bp.add_url_rule(
         "/trigger/<webhook_id>",

@@ -253,7 +253,17 @@ _PROPERTIES: dict[str, Any] = {
             ),
         }
     ),
-    "request": _object({"headers": _FIELDS, "query": _FIELDS, "body": _FIELDS}),
+    "request": _object(
+        {
+            "headers": _FIELDS,
+            "query": _FIELDS,
+            "body": _FIELDS,
+            "allow_empty_body": {
+                "type": "boolean",
+                "description": "a signed webhook accepts an empty body (default false: 400)",
+            },
+        }
+    ),
     "response": _object(
         {
             "status": {"type": "integer", "minimum": 200, "maximum": 299},

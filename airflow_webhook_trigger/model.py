@@ -101,6 +101,8 @@ class Webhook:
     #: conditions a request must meet to start a run (PRODUCT §11), and the answer if not
     filters: tuple[Condition, ...] = ()
     ignored_response: AsyncResponse | None = None
+    #: a signed webhook accepts a delivery with an empty body (``request.allow_empty_body``)
+    allow_empty_body: bool = False
 
     def with_changes(self, **changes: object) -> Webhook:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -357,7 +359,10 @@ def parse_document(doc_: object, *, where: str = "webhook", stored: bool = False
                 password = PasswordInput(env=env)
 
     request = _mapping(doc.get("request") or {}, f"{where}.request")
-    _known_keys(request, {"headers", "query", "body"}, f"{where}.request")
+    _known_keys(request, {"headers", "query", "body", "allow_empty_body"}, f"{where}.request")
+    allow_empty_body = request.get("allow_empty_body", False)
+    if not isinstance(allow_empty_body, bool):
+        raise _err(f"{where}.request.allow_empty_body", "must be true or false")
     sync = _mapping(doc.get("sync") or {}, f"{where}.sync")
     _known_keys(sync, {"timeout_seconds"}, f"{where}.sync")
     timeout = sync.get("timeout_seconds")
@@ -383,6 +388,7 @@ def parse_document(doc_: object, *, where: str = "webhook", stored: bool = False
             if doc.get("ignored_response") is None
             else _response(doc["ignored_response"], f"{where}.ignored_response", stored)
         ),
+        allow_empty_body=allow_empty_body,
     )
     _check_aliases(webhook)
     if webhook.dedupe is not None and not stored:
@@ -426,6 +432,8 @@ def to_document(webhook: Webhook) -> dict[str, object]:
         request["query"] = [_field_doc("path", f.path, f.alias) for f in webhook.query]
     if webhook.body:
         request["body"] = [_field_doc("path", f.path, f.alias) for f in webhook.body]
+    if webhook.allow_empty_body:
+        request["allow_empty_body"] = True
     if request:
         doc["request"] = request
     doc["response"] = _response_document(webhook.response)

@@ -134,10 +134,11 @@ class RunGateway(Protocol):
         ...
 
 
-def make_run_id(webhook_id: str, received_at: datetime) -> str:
-    """A run id naming the webhook, unique, within Airflow's allowed run-id characters."""
+def make_run_id(handle: str, received_at: datetime) -> str:
+    """A run id naming the webhook by its handle (:meth:`RunTokens.handle`, never its id),
+    unique, within Airflow's allowed run-id characters."""
     stamp = received_at.strftime("%Y%m%dT%H%M%S.%fZ")
-    return f"webhook__{webhook_id}__{stamp}_{secrets.token_hex(4)}"
+    return f"webhook__{handle}__{stamp}_{secrets.token_hex(4)}"
 
 
 def run_answer(run: TriggeredRun, snapshot: RunSnapshot) -> HttpResponse:

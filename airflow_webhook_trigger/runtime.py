@@ -68,8 +68,10 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         db_limits,
         metadata_database,
         read_settings,
+        server_secret,
     )
     from airflow_webhook_trigger.airflow_secrets import AirflowSecrets
+    from airflow_webhook_trigger.run_tokens import RunTokens
 
     settings = settings or read_settings()
     database = metadata_database(db_limits(settings))
@@ -84,7 +86,12 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         metrics=AirflowStats(),
     )
     endpoint = WebhookEndpoint(
-        settings, source, gateway, secrets=AirflowSecrets(settings), deliveries=deliveries
+        settings,
+        source,
+        gateway,
+        secrets=AirflowSecrets(settings),
+        deliveries=deliveries,
+        tokens=RunTokens(server_secret() or None),  # unset: this process only, fail closed
     )
     waiter = RunWaiter(gateway.fetch_settled, settings.waiter_tick_seconds)
     return Runtime(

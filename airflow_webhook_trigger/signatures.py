@@ -71,6 +71,17 @@ def is_credential_header(name: str) -> bool:
 SCHEMES = ("github", "stripe", "slack", "shopify", "standard-webhooks", "twilio", "hmac")
 #: schemes whose signature covers a timestamp, checked against ``tolerance_seconds``
 TIMESTAMPED = frozenset({"stripe", "slack", "standard-webhooks"})
+#: what each scheme's signature covers, as ``conf.webhook.signed`` tells a DAG (``url``:
+#: scheme, host, path and query string; ``timestamp``: the signed time)
+SIGNED_PARTS: dict[str, tuple[str, ...]] = {
+    "github": ("body",),
+    "stripe": ("timestamp", "body"),
+    "slack": ("timestamp", "body"),
+    "shopify": ("body",),
+    "standard-webhooks": ("webhook-id", "timestamp", "body"),
+    "twilio": ("url", "body"),
+    "hmac": ("body",),
+}
 ALGORITHMS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 ENCODINGS = ("hex", "base64")
 DEFAULT_TOLERANCE = 300
@@ -344,6 +355,22 @@ def _twilio_form_message(url: str, body: bytes) -> bytes:
     # as twilio.request_validator.compute_signature: names sorted, then each name's values
     text = url + "".join(name + value for name in sorted(by_name) for value in sorted(by_name[name]))
     return text.encode("utf-8")
+
+
+def signed_digest(scheme: str, request: SignedRequest) -> str:
+    """The SHA-256 (hex) of what the scheme's signature covers, once verified: the same for
+    every request the same signature is valid for (Twilio: the URL without a default port,
+    the form's pairs sorted, as its validator signs them), whatever its unsigned parts say.
+    """
+    if scheme != "twilio":
+        return hashlib.sha256(request.body).hexdigest()
+    url = min(twilio_url_variants(request.url), key=lambda u: (len(u), u))
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded" or not request.body:
+        message = _twilio_form_message(url, request.body)
+    else:  # the URL carries bodySHA256, checked against the body
+        message = url.encode("utf-8")
+    return hashlib.sha256(message).hexdigest()
 
 
 def _twilio(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:

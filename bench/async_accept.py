@@ -241,10 +241,11 @@ def child_prepare(history: int) -> None:
     (``harness.seed_history``), print the REST conf the webhook implies."""
     from datetime import datetime, timezone
 
-    from airflow_webhook_trigger.airflow_compat import db_session, read_settings
+    from airflow_webhook_trigger.airflow_compat import db_session, read_settings, server_secret
     from airflow_webhook_trigger.conf import build_conf
     from airflow_webhook_trigger.jsonbody import read_body
     from airflow_webhook_trigger.registry import upsert
+    from airflow_webhook_trigger.run_tokens import RunTokens
     from airflow_webhook_trigger.store import WebhookStore
 
     harness.sync_dags()
@@ -265,6 +266,7 @@ def child_prepare(history: int) -> None:
         body=body,
         received_at=datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=timezone.utc),
         max_conf_bytes=settings.max_conf_bytes,
+        handle=RunTokens(server_secret() or None).handle(webhook.id),
     )
     history_s = harness.seed_history(DAG_ID, history)
     print(

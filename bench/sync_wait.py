@@ -542,7 +542,10 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
     await asyncio.sleep(2.0)
     rss_before = proc.memory_info().rss
     threads_before = proc.num_threads()
-    prefix = f"webhook__{HOOK_LONG}__"
+    from airflow_webhook_trigger.airflow_compat import server_secret
+    from airflow_webhook_trigger.run_tokens import RunTokens
+
+    prefix = RunTokens(server_secret() or None).run_prefix(HOOK_LONG)  # the api-server's secret
     runs_before = await asyncio.to_thread(count_runs, prefix)
 
     t0 = time.monotonic()

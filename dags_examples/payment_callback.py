@@ -31,7 +31,7 @@ with DAG(
             "amount": params["amount"],
             "currency": params["currency"],
             "request_id": params["request_id"],
-            "webhook_id": conf["webhook"]["id"],
+            "webhook": conf["webhook"]["handle"],  # names the webhook without its id
             "headers": conf["headers"],
             "body": conf.get("body"),
         }

@@ -114,7 +114,7 @@ curl -isS -w '\n' -u stripe:$PAYMENT_HOOK_PASSWORD -H 'Content-Type: application
 curl -isS -w '\n' -u stripe:wrong -H 'Content-Type: application/json' -d '{}' $PAY
 # A GitHub push, signed as GitHub signs it (X-Hub-Signature-256: HMAC-SHA256 of the exact
 # body with the webhook's secret, here by openssl): 202 {"accepted": true}, a github_push run.
-# Paste it twice: the same X-Airflow-Run-Id, no second run (one run per X-GitHub-Delivery)
+# Paste it twice: the same X-Airflow-Run-Id, no second run (one run per signed body)
 BODY='{"ref": "refs/heads/main", "repository": {"full_name": "acme/shop"}, "head_commit": {"id": "9fceb02"}}'
 curl -isS -w '\n' -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: d-1' -H "X-Hub-Signature-256: sha256=\$(printf '%s' "\$BODY" | openssl dgst -sha256 -hmac '$GITHUB_WEBHOOK_SECRET' | sed 's/^.* //')" --data-binary "\$BODY" '$GH?dry_run=1'
 # GitHub's ping (sent when a webhook is created), signed: 200 {"ignored": true, ...}, no run

@@ -103,6 +103,15 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
+def run_tokens() -> Any:
+    """Run handles and status tokens as every api-server under the tests' Airflow config
+    makes them (``[api] secret_key`` is fixed in :mod:`tests.airflow_env`)."""
+    from airflow_webhook_trigger.airflow_compat import server_secret
+    from airflow_webhook_trigger.run_tokens import RunTokens
+
+    return RunTokens(server_secret())
+
+
 def runs_of(dag_id: str) -> list[Any]:
     from airflow.models import DagRun
     from airflow.utils.session import create_session

@@ -199,6 +199,17 @@ def test_cli_create_status_204_without_body(cli: Any, store: Any) -> None:
 
 
 @airflow
+def test_cli_allow_empty_body_set_kept_by_clear_fields_and_unset(cli: Any, store: Any) -> None:
+    code, out, _ = cli("create", "--dag-id", "wt_plain", "--allow-empty-body", "--header", "X-A")
+    webhook_id = _created_id(out)
+    assert code == 0 and store.require(webhook_id).allow_empty_body is True
+    assert cli("update", webhook_id, "--clear-fields")[0] == 0
+    assert store.require(webhook_id).allow_empty_body is True
+    assert cli("update", webhook_id, "--no-allow-empty-body")[0] == 0
+    assert store.require(webhook_id).allow_empty_body is False
+
+
+@airflow
 def test_cli_create_json_prints_document_and_url(cli: Any, store: Any) -> None:
     code, out, _ = cli(
         "create", "--dag-id", "wt_plain", "--id", "hook-json-000001", "--username", "u", "--password-stdin",
@@ -974,7 +985,8 @@ def test_cli_deliveries_replay_and_sample(cli: Any, store: Any, client: Any) -> 
 
     code, out, err = cli("replay", rows[1]["id"])
     assert code == 0, err
-    assert f"replayed delivery {rows[1]['id']}: run webhook__hook-cli-record1__" in out
+    handle = shared_runtime().endpoint.tokens.handle("hook-cli-record1")
+    assert f"replayed delivery {rows[1]['id']}: run webhook__{handle}__" in out
     replays = [
         r for r in runs_of("wt_plain") if (r.conf or {}).get("webhook", {}).get("replay_of") == rows[1]["id"]
     ]

@@ -9,6 +9,7 @@ import pytest
 from airflow_webhook_trigger.dedupe import (
     AUTO_KEYS,
     MAX_KEY_LENGTH,
+    SIGNED_DIGEST_KEYS,
     DedupeSpec,
     check_scheme,
     delivery_key,
@@ -18,6 +19,7 @@ from airflow_webhook_trigger.dedupe import (
 from airflow_webhook_trigger.errors import BadRequest, ConfigError
 from airflow_webhook_trigger.jsonbody import NO_BODY
 from airflow_webhook_trigger.request import Headers
+from airflow_webhook_trigger.signatures import SCHEMES, TIMESTAMPED, SignedRequest, signed_digest
 
 
 @pytest.mark.parametrize(
@@ -61,23 +63,29 @@ def test_dedupe_mapping_needs_only_key() -> None:
         parse_dedupe("auto")
 
 
-@pytest.mark.parametrize("scheme", [None, "hmac"])
-def test_auto_needs_a_scheme_with_a_key(scheme: str | None) -> None:
+def test_auto_needs_a_signature_scheme() -> None:
     with pytest.raises(ConfigError, match="auto takes the sender's delivery key"):
+        check_scheme(DedupeSpec(auto=True), None)
+    check_scheme(parse_key_text("header:X-Id"), None)  # an explicit key needs no scheme
+    for scheme in SCHEMES:  # hmac too: its key is the digest of the body it signs
         check_scheme(DedupeSpec(auto=True), scheme)
-    check_scheme(parse_key_text("header:X-Id"), scheme)  # an explicit key needs no scheme
 
 
-def _key(spec: str, scheme: str | None = None, headers=(), query=None, body=NO_BODY, raw=b"{}"):  # type: ignore[no-untyped-def]
+def _key(spec: str, scheme: str | None = None, headers=(), query=None, body=NO_BODY, raw=b"{}", signed=None):  # type: ignore[no-untyped-def]
     return delivery_key(
-        parse_key_text(spec), scheme, headers=Headers(headers), query=query or {}, body=body, raw_body=raw
+        parse_key_text(spec),
+        scheme,
+        headers=Headers(headers),
+        query=query or {},
+        body=body,
+        raw_body=raw,
+        signed_digest=signed,
     )
 
 
 @pytest.mark.parametrize(
     ("scheme", "headers", "body", "expected"),
     [
-        ("github", [("x-github-delivery", "72d3162e-cc78-11e3")], {}, "72d3162e-cc78-11e3"),
         (
             "stripe",
             [],
@@ -85,17 +93,15 @@ def _key(spec: str, scheme: str | None = None, headers=(), query=None, body=NO_B
             "evt_1NG8Du2eZvKYlo2CUI79vXWy",
         ),
         ("slack", [], {"event_id": "Ev08MFMKH6"}, "Ev08MFMKH6"),
-        ("shopify", [("X-Shopify-Webhook-Id", "b54557e4")], {}, "b54557e4"),
         (
             "standard-webhooks",
             [("webhook-id", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")],
             {},
             "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
         ),
-        ("twilio", [("I-Twilio-Idempotency-Token", "3cb2d4d1")], {}, "3cb2d4d1"),
     ],
 )
-def test_auto_key_of_each_scheme(
+def test_auto_key_of_each_timestamped_scheme(
     scheme: str, headers: list[tuple[str, str]], body: object, expected: str
 ) -> None:
     assert scheme in AUTO_KEYS
@@ -106,6 +112,50 @@ def test_auto_key_of_each_scheme(
     assert key.digest == hashlib.sha256(expected.encode()).hexdigest()
 
 
+def test_auto_key_of_every_scheme_is_signed() -> None:
+    # a signed delivery id where the signature covers a timestamp; else the digest of what
+    # is signed: every scheme, one rule
+    assert set(AUTO_KEYS) == set(TIMESTAMPED)
+    assert set(AUTO_KEYS) | SIGNED_DIGEST_KEYS == set(SCHEMES)
+
+
+@pytest.mark.parametrize("scheme", sorted(SIGNED_DIGEST_KEYS))
+def test_auto_key_without_signed_timestamp_is_the_signed_digest_whatever_the_headers(scheme: str) -> None:
+    # a captured delivery sent again with a new delivery id, event or query string: one key
+    ids = ("X-GitHub-Delivery", "X-Shopify-Webhook-Id", "I-Twilio-Idempotency-Token", "X-GitHub-Event")
+    first = _key("auto", scheme, headers=[(n, "1") for n in ids], raw=b"raw", signed="ab" * 32)
+    again = _key(
+        "auto", scheme, headers=[(n, "2") for n in ids], query={"x": "1"}, raw=b"raw", signed="ab" * 32
+    )
+    assert first == again and first is not None
+    assert first.value == "signed-sha256:" + "ab" * 32
+    assert _key("auto", scheme, raw=b"raw", signed="cd" * 32) != first  # other signed content
+    with pytest.raises(BadRequest):  # never a key made up without the verified digest
+        _key("auto", scheme, raw=b"raw")
+
+
+def _signed(url: str, body: bytes, content_type: str = "application/x-www-form-urlencoded") -> str:
+    return signed_digest("twilio", SignedRequest(Headers([("Content-Type", content_type)]), body, url))
+
+
+def test_signed_digest_body_schemes_hash_the_raw_body() -> None:
+    request = SignedRequest(Headers([("X-GitHub-Delivery", "d")]), b'{"a": 1}', "https://h/x?y=1")
+    for scheme in ("github", "shopify", "hmac"):
+        assert signed_digest(scheme, request) == hashlib.sha256(b'{"a": 1}').hexdigest()
+
+
+def test_signed_digest_twilio_is_what_its_signature_covers() -> None:
+    base = _signed("https://h/t?src=sms", b"From=%2B1&Body=hi")
+    # the same signature validates these (pairs sorted; the default port either way) ...
+    assert _signed("https://h/t?src=sms", b"Body=hi&From=%2B1") == base
+    assert _signed("https://h:443/t?src=sms", b"From=%2B1&Body=hi") == base
+    # ... not these: the query string and the form are signed
+    assert _signed("https://h/t?src=mms", b"From=%2B1&Body=hi") != base
+    assert _signed("https://h/t?src=sms", b"From=%2B1&Body=ho") != base
+    json_url = "https://h/t?bodySHA256=" + hashlib.sha256(b"{}").hexdigest()
+    assert _signed(json_url, b"{}", "application/json") == hashlib.sha256(json_url.encode()).hexdigest()
+
+
 def test_slack_without_event_id_is_not_deduplicated() -> None:
     # slash commands and interactions carry no event_id: each is its own delivery
     assert _key("auto", "slack", body={"command": "/deploy"}) is None
@@ -113,10 +163,10 @@ def test_slack_without_event_id_is_not_deduplicated() -> None:
 
 def test_missing_key_is_a_400_naming_it() -> None:
     with pytest.raises(
-        BadRequest, match=r"delivery key \(header X-GitHub-Delivery, dedupe.key\) is missing"
+        BadRequest, match=r"delivery key \(header webhook-id, dedupe.key\) is missing"
     ) as info:
-        _key("auto", "github")
-    assert info.value.extra == {"key": "header:X-GitHub-Delivery"}
+        _key("auto", "standard-webhooks")
+    assert info.value.extra == {"key": "header:webhook-id"}
     with pytest.raises(BadRequest, match=r"body id"):
         _key("auto", "stripe", body={"object": "event"})
     with pytest.raises(BadRequest, match="missing"):

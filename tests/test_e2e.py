@@ -9,7 +9,7 @@ import os
 import httpx
 import pytest
 
-from tests.integration import apply_example_webhooks, basic, wait_for_run, xcom_value
+from tests.integration import apply_example_webhooks, basic, run_tokens, wait_for_run, xcom_value
 from tests.senders import github
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,9 @@ def test_e2e_payment_webhook_run_succeeds_and_task_sees_trigger_variables(server
     assert seen["amount"] == 1250
     assert seen["currency"] == "USD"
     assert seen["request_id"] == f"r-{prefix}"
-    assert seen["webhook_id"] == "pay-3f9c2a7d81e4b6a0"
+    assert seen["webhook"] == run_tokens().handle("pay-3f9c2a7d81e4b6a0")
+    assert run_id.startswith(run_tokens().run_prefix("pay-3f9c2a7d81e4b6a0"))
+    assert "pay-3f9c2a7d81e4b6a0" not in run_id + json.dumps(run.conf)
     assert seen["headers"] == {"X-Request-Id": f"r-{prefix}"}
     assert seen["body"]["type"] == "payment_intent.succeeded"
     assert PASSWORDS["PAYMENT_HOOK_PASSWORD"] not in json.dumps(seen)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration import apply_example_webhooks, basic, wait_for_run
+from tests.integration import apply_example_webhooks, basic, run_tokens, wait_for_run
 
 pytestmark = pytest.mark.e2e
 
@@ -113,7 +113,8 @@ def test_sync_two_response_tasks_first_wins(server: str) -> None:
     assert response.json() == {"which": "first"}
     run_id = response.headers["x-airflow-run-id"]
     assert wait_for_run("wt_sync_two", run_id).state == "success"
-    status = httpx.get(f"{server}/webhook/trigger/sync-two-00000001/runs/{run_id}", timeout=30)
+    token = run_tokens().status_query("sync-two-00000001", run_id)
+    status = httpx.get(f"{server}/webhook/trigger/sync-two-00000001/runs/{run_id}?{token}", timeout=30)
     assert (status.status_code, status.json()) == (201, {"which": "first"})
 
 
@@ -123,7 +124,8 @@ def test_sync_timeout_answers_202_then_status_url_gives_late_response(server: st
     assert response.status_code == 202, response.text
     body = response.json()
     run_id = body["run_id"]
-    status_url = f"{server}{prefix}/trigger/sync-slow-0000001/runs/{run_id}"
+    token = run_tokens().status_query("sync-slow-0000001", run_id)
+    status_url = f"{server}{prefix}/trigger/sync-slow-0000001/runs/{run_id}?{token}"
     assert body == {"dag_id": "wt_sync_slow", "run_id": run_id, "status_url": status_url}
     assert response.headers["location"] == status_url
     early = httpx.get(status_url, timeout=30)
@@ -133,15 +135,19 @@ def test_sync_timeout_answers_202_then_status_url_gives_late_response(server: st
     assert (late.status_code, late.text) == (200, "late answer")
 
 
-def test_sync_status_url_unknown_run_and_auth(server: str) -> None:
-    unknown = httpx.get(
-        f"{server}/webhook/trigger/{ORDER}/runs/webhook__{ORDER}__x", headers=AUTH, timeout=30
-    )
-    assert unknown.status_code == 404
-    foreign = httpx.get(f"{server}/webhook/trigger/{ORDER}/runs/manual__2026", headers=AUTH, timeout=30)
-    assert foreign.status_code == 404
-    anonymous = httpx.get(f"{server}/webhook/trigger/{ORDER}/runs/webhook__{ORDER}__x", timeout=30)
-    assert anonymous.status_code == 401
+def test_sync_status_url_unknown_run_and_no_token(server: str) -> None:
+    tokens = run_tokens()
+    unknown = f"{tokens.run_prefix(ORDER)}x"
+    for run_id in (unknown, "manual__2026"):
+        response = httpx.get(
+            f"{server}/webhook/trigger/{ORDER}/runs/{run_id}?{tokens.status_query(ORDER, run_id)}",
+            headers=AUTH,
+            timeout=30,
+        )
+        assert response.status_code == 404
+    # the webhook's credentials do not open a status URL: only its token does
+    anonymous = httpx.get(f"{server}/webhook/trigger/{ORDER}/runs/{unknown}", headers=AUTH, timeout=30)
+    assert anonymous.status_code == 404
 
 
 def _status_once_settled(status_url: str, headers: dict[str, str], timeout: float) -> httpx.Response:

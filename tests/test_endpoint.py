@@ -19,6 +19,8 @@ from airflow_webhook_trigger.errors import (
 )
 from airflow_webhook_trigger.model import BasicAuth, parse_document
 from airflow_webhook_trigger.request import Headers, WebhookRequest
+from airflow_webhook_trigger.response import HttpResponse
+from airflow_webhook_trigger.run_tokens import RunTokens
 from airflow_webhook_trigger.runs import make_run_id
 from airflow_webhook_trigger.source import CachedSource
 from airflow_webhook_trigger.ttl_cache import MISSING, Missing
@@ -27,6 +29,8 @@ from tests.fakes import FakeRuns, FakeSource
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=timezone.utc)
 PASSWORD_HASH = hash_password("s3cret")
+TOKENS = RunTokens(b"the replicas' shared secret")
+HANDLE = TOKENS.handle("hook-0123456789")
 
 
 def _webhook(**doc: object):  # type: ignore[no-untyped-def]
@@ -38,7 +42,7 @@ def _webhook(**doc: object):  # type: ignore[no-untyped-def]
 def _endpoint(*webhooks, settings: Settings | None = None, runs: FakeRuns | None = None):  # type: ignore[no-untyped-def]
     source = FakeSource({w.id: w for w in webhooks})
     runs = runs or FakeRuns()
-    return WebhookEndpoint(settings or Settings(), source, runs, clock=lambda: NOW), runs
+    return WebhookEndpoint(settings or Settings(), source, runs, clock=lambda: NOW, tokens=TOKENS), runs
 
 
 def _request(body: bytes = b"", query: bytes = b"", **headers: str) -> WebhookRequest:
@@ -71,7 +75,7 @@ def test_accept_stripe_like_request_builds_product_conf() -> None:
     assert response.body == b"ok"
     (dag_id, run_id, conf) = runs.triggered[0]
     assert dag_id == "dag_a"
-    assert run_id.startswith("webhook__hook-0123456789__20261201T100000.123456Z_")
+    assert run_id.startswith(f"webhook__{HANDLE}__20261201T100000.123456Z_")
     assert conf == {
         "headers": {"X-Request-Id": "r-17", "Date": "Tue, 01 Dec 2026 10:00:00 GMT"},
         "query": {"query": [{"a": "1"}]},
@@ -80,7 +84,7 @@ def test_accept_stripe_like_request_builds_product_conf() -> None:
         "first_a": "1",
         "amount": 2,
         "webhook": {
-            "id": "hook-0123456789",
+            "handle": HANDLE,
             "mode": "async",
             "received_at": "2026-12-01T10:00:00.123456+00:00",
         },
@@ -279,7 +283,8 @@ def test_accept_sync_webhook_returns_pending_run_with_capped_timeout() -> None:
     pending = endpoint.accept(webhook, _request(), request_url=SYNC_URL)
     assert isinstance(pending, PendingRun)
     assert pending.timeout == 60
-    assert pending.status_url == f"{SYNC_URL}/runs/{pending.run.run_id}"
+    run_id = pending.run.run_id
+    assert pending.status_url == f"{SYNC_URL}/runs/{run_id}?{TOKENS.status_query(webhook.id, run_id)}"
     assert runs.triggered[0][2]["webhook"]["mode"] == "sync"  # type: ignore[index]
     default = _webhook(mode="sync")
     assert endpoint.accept(default, _request(), request_url=SYNC_URL).timeout == 25  # type: ignore[union-attr]
@@ -351,31 +356,35 @@ def test_finish_timeout_answers_202_with_status_url_and_location() -> None:
     assert dict(response.headers)["Location"] == "http://h/s"
 
 
+def _token(webhook_id: str, run_id: str) -> bytes:
+    return TOKENS.status_query(webhook_id, run_id).encode()
+
+
 def test_status_pending_run_is_202_with_state_then_recorded_response() -> None:
     webhook = _webhook(mode="sync")
-    run_id = "webhook__hook-0123456789__x"
+    run_id = f"webhook__{HANDLE}__x"
     runs = FakeRuns(snapshots={run_id: RunSnapshot("running")})
     endpoint, _ = _endpoint(webhook, runs=runs)
-    pending = endpoint.status("GET", webhook.id, run_id, Headers())
+    pending = endpoint.status("GET", webhook.id, run_id, _token(webhook.id, run_id))
     assert pending.status == 202
     assert json.loads(pending.body) == {"dag_id": "dag_a", "run_id": run_id, "state": "running"}
     runs.snapshots[run_id] = RunSnapshot("success", RecordedResponse(200, (), "done", "t"))
-    assert endpoint.status("GET", webhook.id, run_id, Headers()).body == b"done"
+    assert endpoint.status("GET", webhook.id, run_id, _token(webhook.id, run_id)).body == b"done"
 
 
 def test_status_async_webhook_answers_run_state_not_recorded_response() -> None:
-    # an async webhook's status URL needs no auth when the webhook has none: what a task
-    # wrote to XCom is a sync caller's answer only, never served on an async one's link
+    # what a task wrote to XCom is a sync caller's answer only, never served on an async
+    # webhook's link
     webhook = _webhook(mode="async")
-    run_id = "webhook__hook-0123456789__x"
+    run_id = f"webhook__{HANDLE}__x"
     recorded = RecordedResponse(200, (("X-A", "1"),), "<script>alert(1)</script>", "t")
     runs = FakeRuns(snapshots={run_id: RunSnapshot("running", recorded)})
     endpoint, _ = _endpoint(webhook, runs=runs)
-    running = endpoint.status("GET", webhook.id, run_id, Headers())
+    running = endpoint.status("GET", webhook.id, run_id, _token(webhook.id, run_id))
     assert running.status == 202
     assert json.loads(running.body) == {"dag_id": "dag_a", "run_id": run_id, "state": "running"}
     runs.snapshots[run_id] = RunSnapshot("success", recorded)
-    done = endpoint.status("GET", webhook.id, run_id, Headers())
+    done = endpoint.status("GET", webhook.id, run_id, _token(webhook.id, run_id))
     assert (done.status, json.loads(done.body)["state"]) == (200, "success")
     assert "X-A" not in dict(done.headers)
 
@@ -383,27 +392,88 @@ def test_status_async_webhook_answers_run_state_not_recorded_response() -> None:
 @pytest.mark.parametrize(
     ("webhook_id", "run_id"),
     [
-        ("hook-0123456789", "webhook__hook-0123456789__missing"),
+        ("hook-0123456789", f"webhook__{HANDLE}__missing"),
         ("hook-0123456789", "manual__2026-01-01T00:00:00+00:00"),
-        ("hook-0123456789", "webhook__other-hook-000__x"),
-        ("unknown-00000000", "webhook__unknown-00000000__x"),
+        ("hook-0123456789", f"webhook__{TOKENS.handle('other-hook-000')}__x"),
+        ("hook-0123456789", "webhook__hook-0123456789__x"),  # the id where the handle goes
+        ("unknown-00000000", f"webhook__{TOKENS.handle('unknown-00000000')}__x"),
     ],
 )
-def test_status_unknown_or_foreign_run_is_404(webhook_id: str, run_id: str) -> None:
-    runs = FakeRuns(snapshots={"manual__2026-01-01T00:00:00+00:00": RunSnapshot("success")})
+def test_status_unknown_or_foreign_run_is_404_even_with_its_token(webhook_id: str, run_id: str) -> None:
+    runs = FakeRuns(
+        snapshots={
+            "manual__2026-01-01T00:00:00+00:00": RunSnapshot("success"),
+            "webhook__hook-0123456789__x": RunSnapshot("success"),
+            f"webhook__{TOKENS.handle('other-hook-000')}__x": RunSnapshot("success"),
+        }
+    )
     endpoint, _ = _endpoint(_webhook(mode="sync"), runs=runs)
     with pytest.raises(NotFound):
-        endpoint.status("GET", webhook_id, run_id, Headers())
+        endpoint.status("GET", webhook_id, run_id, _token(webhook_id, run_id))
 
 
-def test_status_same_auth_as_webhook_and_get_only() -> None:
+def test_status_run_of_a_webhook_whose_id_extends_this_one_is_404() -> None:
+    # ids "abc..." and "abc...__x": a run of the longer one is never the shorter one's
+    short, long = _webhook(id="abcdefgh-hook", mode="sync"), _webhook(id="abcdefgh-hook__x", mode="sync")
+    theirs = make_run_id(TOKENS.handle(long.id), NOW)
+    runs = FakeRuns(snapshots={theirs: RunSnapshot("success")})
+    endpoint, _ = _endpoint(short, long, runs=runs)
+    assert endpoint.status("GET", long.id, theirs, _token(long.id, theirs)).status == 200
+    for query in (_token(short.id, theirs), _token(long.id, theirs)):
+        with pytest.raises(NotFound):
+            endpoint.status("GET", short.id, theirs, query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        b"",
+        b"token=",
+        b"token=0123456789abcdef0123456789abcdef",
+        b"token=%FF%FE",
+        b"token=\xe2\x98\x83",
+        b"other=1",
+        b"token=a&token=b",
+    ],
+)
+def test_status_without_its_token_is_404_like_an_unknown_run(query: bytes) -> None:
+    webhook = _webhook(mode="sync")
+    run_id = f"webhook__{HANDLE}__x"
+    runs = FakeRuns(snapshots={run_id: RunSnapshot("success")})
+    endpoint, _ = _endpoint(webhook, runs=runs)
+    with pytest.raises(NotFound) as refused:
+        endpoint.status("GET", webhook.id, run_id, query)
+    with pytest.raises(NotFound) as unknown:
+        endpoint.status("GET", "unknown-00000000", run_id, query)
+    assert refused.value.detail == unknown.value.detail
+    # a token is one run's: another run of the same webhook is not opened by it
+    with pytest.raises(NotFound):
+        endpoint.status("GET", webhook.id, f"webhook__{HANDLE}__y", _token(webhook.id, run_id))
+
+
+def test_status_token_alone_authorizes_and_get_only() -> None:
+    # a poll sends no webhook credential (nothing a sender could replay as a delivery)
     webhook = _webhook(mode="sync").with_changes(auth=BasicAuth("u", PASSWORD_HASH))
-    endpoint, _ = _endpoint(webhook)
-    with pytest.raises(Unauthorized):
-        endpoint.status("GET", webhook.id, "webhook__hook-0123456789__x", Headers())
+    run_id = f"webhook__{HANDLE}__x"
+    endpoint, _ = _endpoint(webhook, runs=FakeRuns(snapshots={run_id: RunSnapshot("success")}))
+    assert endpoint.status("GET", webhook.id, run_id, _token(webhook.id, run_id)).status == 200
     with pytest.raises(MethodNotAllowed) as info:
-        endpoint.status("POST", webhook.id, "webhook__hook-0123456789__x", Headers())
+        endpoint.status("POST", webhook.id, run_id, _token(webhook.id, run_id))
     assert info.value.headers == {"Allow": "GET"}
+
+
+def test_status_url_handed_to_a_sync_caller_opens_its_run() -> None:
+    webhook = _webhook(mode="sync")
+    endpoint, runs = _endpoint(webhook)
+    pending = endpoint.accept(
+        webhook, _request(b"{}", Content_Type="application/json"), request_url="http://h/t"
+    )
+    assert not isinstance(pending, HttpResponse)
+    run_id = runs.triggered[0][1]
+    path, _, query = pending.status_url.partition("?")
+    assert path == f"http://h/t/runs/{run_id}" and query.startswith("token=")
+    runs.snapshots[run_id] = RunSnapshot("success")
+    assert endpoint.status("GET", webhook.id, run_id, query.encode()).status == 200
 
 
 class CountingChecker(BasicAuthChecker):

@@ -323,7 +323,10 @@ def test_a_sync_webhook_deferred_resumes_to_the_run_to_wait_for() -> None:
     deferred.write.enqueue(lambda: None)
     pending = deferred.resume()
     assert isinstance(pending, PendingRun)
-    assert pending.status_url == f"http://h/t/runs/{runs.triggered[0][1]}"
+    run_id = runs.triggered[0][1]
+    assert (
+        pending.status_url == f"http://h/t/runs/{run_id}?{endpoint.tokens.status_query(webhook.id, run_id)}"
+    )
 
 
 def test_without_defer_a_deferring_gateway_is_not_asked_to_defer() -> None:

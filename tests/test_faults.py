@@ -36,6 +36,7 @@ import pytest
 
 from tests import pg_cluster
 from tests.airflow_env import ROOT
+from tests.integration import run_tokens
 from tests.processes import _airflow, free_port
 
 pytestmark = [
@@ -181,7 +182,9 @@ class Trickle:
                     f"{base}{prefix}/trigger/{HOOK}", json={"n": n}, headers={"X-Request-Id": f"r-{n}"}
                 )
             elif kind == "status":
-                response = client.get(f"{base}/webhook/trigger/{HOOK}/runs/{self._known_run}")
+                run_id = self._known_run or ""
+                token = run_tokens().status_query(HOOK, run_id)  # the same secret as the server's
+                response = client.get(f"{base}/webhook/trigger/{HOOK}/runs/{run_id}?{token}")
             else:
                 response = client.get(
                     f"{base}/webhook/api/webhooks", headers={"Authorization": f"Bearer {self.token}"}

@@ -98,7 +98,8 @@ def test_trigger_sync_cap_reached_answers_timeout_202_at_once_then_waits_again(
     second = call()  # run 2: finds the cap reached
     elapsed = time.monotonic() - started
     body = second.get_json()
-    status_url = f"http://localhost{URL}/runs/{body['run_id']}"
+    run_id = body["run_id"]
+    status_url = f"http://localhost{URL}/runs/{run_id}?{runtime.endpoint.tokens.status_query(HOOK, run_id)}"
     assert second.status_code == 202, second.data
     assert body == {"dag_id": "dag_a", "run_id": body["run_id"], "status_url": status_url}
     assert second.headers["Location"] == status_url

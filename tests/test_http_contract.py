@@ -288,6 +288,95 @@ def test_contract_row_same_answer_from_both_adapters(row: Row, client: Any, regi
     assert answers["fastapi"] == answers["flask"]
 
 
+def _tokens() -> Any:
+    """The run handles and status tokens of the api-server's runtime."""
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    return shared_runtime().endpoint.tokens
+
+
+def test_contract_status_url_opened_by_its_token_alone_from_both(client: Any, registered: None) -> None:
+    from tests.senders import github
+
+    signed = next(r for r in ROWS if r.name == "github signed")
+    answers = []
+    for adapter in PREFIXES:
+        run_id = _send(client, adapter, signed).headers["x-airflow-run-id"]
+        status = f"{PREFIXES[adapter]}/trigger/{signed.webhook}/runs/{run_id}"
+        # what a poll of a signed webhook sent before: a signature over the empty body
+        poll = github()(b"", f"http://localhost:8080{status}")
+        assert client.get(status, headers=poll).status_code == 404, adapter
+        other = _tokens().status_query("hook-open-0000001", run_id)  # another webhook's token
+        assert client.get(f"{status}?{other}").status_code == 404, adapter
+        opened = client.get(f"{status}?{_tokens().status_query(signed.webhook, run_id)}")
+        assert opened.status_code == 202, (adapter, opened.text)
+        assert opened.json() == {"dag_id": "wt_plain", "run_id": run_id, "state": "queued"}
+        answers.append(client.get(status).content)
+        # and the poll's headers start no run when posted as a delivery
+        before = _run_count()
+        posted = client.post(f"{PREFIXES[adapter]}/trigger/{signed.webhook}", headers={**JSON, **poll})
+        assert posted.status_code == 400 and "empty body" in posted.json()["error"], adapter
+        assert _run_count() == before, adapter
+    # no token: the same answer as an unknown webhook's
+    unknown = client.get(f"{PREFIXES['fastapi']}/trigger/hook-unknown-00001/runs/{run_id}").content
+    assert answers == [unknown, unknown]
+
+
+@pytest.mark.parametrize(
+    ("webhook", "signer", "body", "content_type", "changes", "signed"),
+    [
+        (
+            "hook-ghdedupe-0001",
+            "github",
+            b'{"ref": "refs/heads/main", "n": %d}',
+            "application/json",
+            [
+                ({"X-GitHub-Delivery": "d-1", "X-GitHub-Event": "push"}, ""),
+                ({"X-GitHub-Delivery": "d-2", "X-GitHub-Event": "push"}, ""),
+                ({"X-GitHub-Delivery": "d-3", "X-GitHub-Event": "release"}, "?deploy=1"),
+            ],
+            ["body"],
+        ),
+        (
+            "hook-twdedupe-0001",
+            "twilio",
+            b"From=%%2B1555&Body=n%d",
+            "application/x-www-form-urlencoded",
+            [({"I-Twilio-Idempotency-Token": "t-1"}, ""), ({"I-Twilio-Idempotency-Token": "t-2"}, "")],
+            ["url", "body"],
+        ),
+    ],
+)
+def test_contract_signed_delivery_resent_with_new_unsigned_parts_is_one_run_on_both(
+    client: Any,
+    registered: None,
+    webhook: str,
+    signer: str,
+    body: bytes,
+    content_type: str,
+    changes: list[tuple[dict[str, str], str]],
+    signed: list[str],
+) -> None:
+    from tests import senders
+
+    for n, adapter in enumerate(PREFIXES):
+        raw = body % n
+        url = f"{PREFIXES[adapter]}/trigger/{webhook}"
+        signature = getattr(senders, signer)()(raw, f"http://localhost:8080{url}")
+        before = _run_count()
+        run_ids = set()
+        for headers, query in changes:
+            response = client.post(
+                url + query, content=raw, headers={"Content-Type": content_type, **signature, **headers}
+            )
+            assert response.status_code == 200, (adapter, response.text)
+            run_ids.add(response.headers["x-airflow-run-id"])
+        assert len(run_ids) == 1 and _run_count() == before + 1, adapter
+        [run] = [r for r in runs_of("wt_plain") if r.run_id in run_ids]
+        assert run.conf["webhook"]["signed"] == signed, adapter
+        assert run.conf["webhook"]["delivery"].startswith("signed-sha256:"), adapter
+
+
 def test_contract_accepted_run_holds_trigger_variables(client: Any, registered: None) -> None:
     for adapter in PREFIXES:
         response = _send(client, adapter, next(r for r in ROWS if r.name == "accepted"))
@@ -302,7 +391,7 @@ def test_contract_accepted_run_holds_trigger_variables(client: Any, registered: 
             "amount": 1250,
             "currency": "USD",
             "webhook": {
-                "id": "hook-auth-0000001",
+                "handle": _tokens().handle("hook-auth-0000001"),
                 "mode": "async",
                 "received_at": run.conf["webhook"]["received_at"],
             },
@@ -310,7 +399,9 @@ def test_contract_accepted_run_holds_trigger_variables(client: Any, registered: 
         assert run.logical_date is None
         assert run.run_type == "manual"
         assert run.state == "queued"
-        assert run_id.startswith("webhook__hook-auth-0000001__")
+        # the id of an open webhook is its secret: neither the run id nor conf tell it
+        assert run_id.startswith(_tokens().run_prefix("hook-auth-0000001"))
+        assert "hook-auth-0000001" not in run_id + json.dumps(run.conf)
         assert "s3cret" not in json.dumps(run.conf)
 
 

@@ -1003,3 +1003,19 @@ def test_parse_document_stored_refused_header_dropped() -> None:
     doc = _doc(response={"headers": {"Refresh": "0; url=https://evil", "X-Ok": "1"}})
     webhook = parse_document(doc, stored=True).webhook
     assert webhook.response.headers == (("X-Ok", "1"),)
+
+
+def test_allow_empty_body_defaults_false_and_round_trips() -> None:
+    assert parse_document({"dag_id": "d"}).webhook.allow_empty_body is False
+    doc = {"id": "hook-empty-000001", "dag_id": "d", "request": {"allow_empty_body": True}}
+    webhook = parse_document(doc).webhook
+    assert webhook.allow_empty_body is True
+    rendered = to_document(webhook)
+    assert rendered["request"] == {"allow_empty_body": True}
+    assert parse_document(rendered).webhook == webhook
+    assert "request" not in to_document(parse_document({"dag_id": "d"}).webhook)
+
+
+def test_allow_empty_body_not_a_bool_names_the_field() -> None:
+    with pytest.raises(ConfigError, match=r"webhook\.request\.allow_empty_body: must be true or false"):
+        parse_document({"dag_id": "d", "request": {"allow_empty_body": "yes"}})

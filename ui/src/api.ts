@@ -45,7 +45,7 @@ export interface WebhookDocument {
   mode?: "async" | "sync";
   enabled?: boolean;
   auth?: { basic?: BasicDoc | null; signature?: SignatureDoc | null } | null;
-  request?: { headers?: FieldDoc[]; query?: FieldDoc[]; body?: FieldDoc[] };
+  request?: { headers?: FieldDoc[]; query?: FieldDoc[]; body?: FieldDoc[]; allow_empty_body?: boolean };
   response?: ResponseDoc;
   sync?: { timeout_seconds?: number | null };
   dedupe?: { key: string } | null;

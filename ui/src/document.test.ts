@@ -121,6 +121,20 @@ describe("documentFromForm", () => {
     expect(documentFromForm(formFromDocument(view), view)).toEqual(doc);
   });
 
+  it("keeps request.allow_empty_body, which the form does not show", () => {
+    const doc = {
+      id: "hook_0002",
+      dag_id: "d",
+      mode: "async" as const,
+      enabled: true,
+      auth: { signature: { scheme: "github", secret_env: "GH_SECRET" } },
+      request: { allow_empty_body: true },
+    };
+    expect(documentFromForm(formFromDocument(doc), doc).request).toEqual({ allow_empty_body: true });
+    const edited = { ...formFromDocument(doc), fields: { headers: [{ key: 1, path: "X-A", alias: "" }], query: [], body: [] } };
+    expect(documentFromForm(edited, doc).request).toEqual({ headers: [{ name: "X-A" }], allow_empty_body: true });
+  });
+
   it("a sync timeout is sent only in sync mode", () => {
     expect(documentFromForm({ ...emptyForm("d"), syncTimeout: "5" }).sync).toBeUndefined();
     expect(documentFromForm({ ...emptyForm("d"), mode: "sync", syncTimeout: "5" }).sync).toEqual({ timeout_seconds: 5 });

@@ -244,7 +244,8 @@ export function formProblem(form: FormState): string | null {
 
 /**
  * The document to send. `original` is the document as read (edit): keys the form does not
- * show (response headers, ignored_response, a previous secret) are kept as they were.
+ * show (response headers, ignored_response, a previous secret, request.allow_empty_body) are
+ * kept as they were.
  */
 export function documentFromForm(form: FormState, original?: WebhookDocument): WebhookDocument {
   const doc: WebhookDocument = { dag_id: form.dagId.trim() };
@@ -289,7 +290,9 @@ export function documentFromForm(form: FormState, original?: WebhookDocument): W
   if (headers.length) request.headers = headers;
   if (query.length) request.query = query;
   if (body.length) request.body = body;
-  if (headers.length || query.length || body.length) doc.request = request;
+  // not shown in the form: kept as it was read
+  if (original?.request?.allow_empty_body !== undefined) request.allow_empty_body = original.request.allow_empty_body;
+  if (Object.keys(request).length) doc.request = request;
 
   const response: ResponseDoc = {};
   if (form.responseStatus.trim()) response.status = Number(form.responseStatus);
