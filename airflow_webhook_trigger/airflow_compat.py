@@ -255,7 +255,7 @@ class AirflowRunGateway:
     them are written in groups (:mod:`group_commit`: one transaction and one connection per
     group); a run through Airflow's own path holds a connection of its own, and at most
     ``max_trigger_connections`` do at once (the api-server's thread pool is larger than
-    SQLAlchemy's pool: MEASURED.md). A request that cannot get a slot within
+    SQLAlchemy's pool). A request that cannot get a slot within
     ``trigger_slot_wait_seconds``, or whose transaction hits a lock or timeout, is answered
     503 + Retry-After and starts no run.
     """

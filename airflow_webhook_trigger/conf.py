@@ -1,4 +1,4 @@
-"""Trigger variables: the run's ``conf`` built from one request (PRODUCT.md §5)."""
+"""Trigger variables: the run's ``conf`` built from one request."""
 
 from __future__ import annotations
 

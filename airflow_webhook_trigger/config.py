@@ -55,9 +55,9 @@ class Settings:
     gc_freeze: bool = True
     #: ``POST {prefix}/trigger/{id}`` skips Airflow's token-refresh and gzip middlewares
     trigger_fast_path: bool = True
-    #: the delivery record (PRODUCT §12): kept this long, then pruned by the api-server
+    #: the delivery record: kept this long, then pruned by the api-server
     delivery_retention_days: int = 7
-    #: a delivery key (PRODUCT §10) is remembered at least this long after its run
+    #: a delivery key is remembered at least this long after its run
     dedupe_window_days: int = 7
     #: deliveries not accepted wait in memory for a batched write: at most this many
     delivery_buffer_size: int = 1000

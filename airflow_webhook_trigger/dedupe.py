@@ -1,4 +1,4 @@
-"""Delivery keys: what makes two requests the same delivery (PRODUCT.md §10).
+"""Delivery keys: what makes two requests the same delivery.
 
 A webhook with ``dedupe: {key: ...}`` starts one run per key: a sender's retry carries
 the key of its first attempt. ``auto`` takes the key each sender documents for its
@@ -25,7 +25,7 @@ from airflow_webhook_trigger.signatures import SCHEMES, TIMESTAMPED
 Source = Literal["header", "body", "query"]
 
 #: the delivery key each sender sends with a signature over a timestamp, and retries with
-#: (PRODUCT §9); Slack's Events API has ``event_id``, its slash commands and interactions none
+#:; Slack's Events API has ``event_id``, its slash commands and interactions none
 AUTO_KEYS: dict[str, tuple[Source, str]] = {
     "stripe": ("body", "id"),  # the Event object's id, the same on every retry
     "slack": ("body", "event_id"),

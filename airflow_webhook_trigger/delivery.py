@@ -1,4 +1,4 @@
-"""A delivery, as the record keeps it (PRODUCT.md §12): values and the recorder's interface.
+"""A delivery, as the record keeps it: values and the recorder's interface.
 
 Pure: the core builds these; :mod:`delivery_log` stores them.
 """

@@ -1,4 +1,4 @@
-"""The delivery record's API (PRODUCT.md §12): deliveries, replay, the latest test capture.
+"""The delivery record's API: deliveries, replay, the latest test capture.
 
 Routes of the management API (same permissions: reading needs ``GET`` on connections
 and read access to the webhook's DAG, replaying ``POST`` and the right to trigger the

@@ -1,4 +1,4 @@
-"""The delivery record in the metadata DB (PRODUCT.md §12), and the delivery keys' table.
+"""The delivery record in the metadata DB, and the delivery keys' table.
 
 Accepted deliveries are written by the run gateway in the run's own transaction
 (:func:`claim_and_record`). Every other delivery goes through :class:`DeliveryLog`: a

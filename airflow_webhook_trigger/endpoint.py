@@ -197,7 +197,7 @@ class WebhookEndpoint:
         return None
 
     def authenticate(self, webhook: Webhook, request: WebhookRequest) -> Authenticated:
-        """The webhook's auth checks (PRODUCT §4): Basic auth, then the signature over the
+        """The webhook's auth checks: Basic auth, then the signature over the
         raw body (and, for Twilio, ``request.url``).
 
         An adapter calls this before taking a trigger slot and hands the result to
@@ -267,7 +267,7 @@ class WebhookEndpoint:
         """Authenticate, parse, start the run; answer (async) or say what to wait for (sync).
 
         With ``dedupe``, a repeat of a delivery gets the first one's answer and starts
-        nothing (PRODUCT §10); with ``filter``, a request that fails it is answered
+        nothing; with ``filter``, a request that fails it is answered
         without a run (§11). Accepted deliveries are recorded with their run; the
         adapter reports the others (:meth:`recording`).
 
@@ -429,7 +429,7 @@ class WebhookEndpoint:
         request_url: str,
         started: float,
     ) -> HttpResponse | PendingRun:
-        """A repeat of a delivery: the first one's answer, no run (PRODUCT §10)."""
+        """A repeat of a delivery: the first one's answer, no run."""
         if prior.body_sha256 != key.body_sha256:
             raise Conflict(
                 "this delivery key was already used with another body; no run was started",
@@ -502,7 +502,7 @@ class WebhookEndpoint:
     def capture(
         self, webhook: Webhook, request: WebhookRequest, *, authenticated: Authenticated | None = None
     ) -> tuple[dict[str, object], HttpResponse]:
-        """``POST {prefix}/test/{id}``: the request as the webhook's sample, no run (PRODUCT §12).
+        """``POST {prefix}/test/{id}``: the request as the webhook's sample, no run.
 
         Same auth as the webhook; the sample keeps every header but those that may carry a
         credential (:func:`signatures.is_credential_header`), the parsed query and body, and
@@ -547,7 +547,7 @@ class WebhookEndpoint:
     @contextmanager
     def recording(self, webhook: Webhook, started: float) -> Iterator[None]:
         """Around everything an adapter does once :meth:`locate` found the webhook: an
-        error is recorded as a rejected delivery (PRODUCT §12), then raised on."""
+        error is recorded as a rejected delivery, then raised on."""
         try:
             yield
         except WebhookError as error:

@@ -111,5 +111,5 @@ TOO_MANY_AT_ONCE = "too many webhooks are being accepted at once"
 
 
 def busy(why: str, retry_after_seconds: int) -> ServiceUnavailable:
-    """A 503 telling the sender to come back (PRODUCT §4: the run was not started)."""
+    """A 503 telling the sender to come back (the run was not started)."""
     return ServiceUnavailable(f"{why}; retry later", headers={"Retry-After": str(retry_after_seconds)})

@@ -1,6 +1,6 @@
 """Filters: conditions on the parsed request that must all hold for a run to start.
 
-PRODUCT.md §11. A webhook's ``filter`` is a list of conditions, each naming one value of
+A webhook's ``filter`` is a list of conditions, each naming one value of
 the request (``header: NAME``, ``query: PATH`` or ``body: PATH``, paths as in
 :mod:`airflow_webhook_trigger.paths`) and one operator::
 

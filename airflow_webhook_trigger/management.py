@@ -65,7 +65,7 @@ def webhook_url(base_url: str, prefix: str, webhook_id: str) -> str:
 
 
 def test_url(base_url: str, prefix: str, webhook_id: str) -> str:
-    """Where a test request is captured as the webhook's sample (PRODUCT.md §12)."""
+    """Where a test request is captured as the webhook's sample."""
     return f"{base_url}{prefix}/test/{webhook_id}"
 
 

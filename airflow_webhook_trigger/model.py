@@ -1,7 +1,7 @@
 """Webhook definitions: the frozen value every part of the plugin passes around.
 
-A definition is read from (and written back to) the declarative document of
-PRODUCT.md §3, the same shape for YAML files, the CLI and the management API.
+A definition is read from (and written back to) the declarative document (README, "The
+declarative form"), the same shape for YAML files, the CLI and the management API.
 Validation lives here, once; every failure is a :class:`ConfigError` naming the field.
 """
 
@@ -96,9 +96,9 @@ class Webhook:
     body: tuple[PathField, ...] = ()
     response: AsyncResponse = AsyncResponse()
     sync_timeout_seconds: float | None = None
-    #: one run per delivery key (PRODUCT §10)
+    #: one run per delivery key
     dedupe: DedupeSpec | None = None
-    #: conditions a request must meet to start a run (PRODUCT §11), and the answer if not
+    #: conditions a request must meet to start a run, and the answer if not
     filters: tuple[Condition, ...] = ()
     ignored_response: AsyncResponse | None = None
     #: a signed webhook accepts a delivery with an empty body (``request.allow_empty_body``)
@@ -303,7 +303,7 @@ DEFINITION_KEYS = ("request", "response", "sync", "dedupe", "filter", "ignored_r
 
 
 def parse_document(doc_: object, *, where: str = "webhook", stored: bool = False) -> WebhookDocument:
-    """Validate one webhook document (PRODUCT.md §3) into a :class:`WebhookDocument`.
+    """Validate one webhook document into a :class:`WebhookDocument`.
 
     :param doc_: the mapping read from YAML/JSON
     :param where: prefix for error messages (e.g. ``webhooks[2]``)

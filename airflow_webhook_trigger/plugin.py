@@ -90,7 +90,7 @@ def _fastapi_root_middlewares() -> list[dict[str, Any]]:
 
 @functools.cache
 def _react_apps() -> list[dict[str, Any]]:
-    # the Webhooks page (PRODUCT.md §13): its bundle URL carries the base URL's path and the prefix
+    # the Webhooks page: its bundle URL carries the base URL's path and the prefix
     from airflow_webhook_trigger.airflow_compat import base_url, read_settings
     from airflow_webhook_trigger.ui_page import react_apps
 

@@ -142,7 +142,7 @@ def make_run_id(handle: str, received_at: datetime) -> str:
 
 
 def run_answer(run: TriggeredRun, snapshot: RunSnapshot) -> HttpResponse:
-    """PRODUCT.md §6: the recorded response; else 200 with the state; else 500 if it failed."""
+    """A sync status answer: the recorded response; else 200 with the state; else 500 if it failed."""
     extra = ((RUN_ID_HEADER, run.run_id),)
     if snapshot.response is not None:
         recorded = snapshot.response

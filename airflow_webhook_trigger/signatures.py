@@ -1,4 +1,4 @@
-"""Sender signatures (PRODUCT §9): each scheme exactly as its sender signs, over the raw body.
+"""Sender signatures: each scheme exactly as its sender signs, over the raw body.
 
 Pure functions: the secrets, the clock and the public URL are handed in. Every parse of
 an attacker-controlled header (digits-only timestamps, hex of the right length, base64
@@ -110,7 +110,7 @@ class SecretRef:
 
 @dataclass(frozen=True)
 class SignatureSpec:
-    """A webhook's signature check, as configured (PRODUCT §3 ``auth.signature``)."""
+    """A webhook's signature check, as configured."""
 
     scheme: str
     secret: SecretRef

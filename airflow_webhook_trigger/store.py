@@ -69,7 +69,7 @@ webhooks_table = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-#: one row per request that named an existing webhook (PRODUCT §12); never a secret,
+#: one row per request that named an existing webhook; never a secret,
 #: an auth header, a signature or a cookie
 deliveries_table = Table(
     "webhook_trigger_delivery",
@@ -88,7 +88,7 @@ deliveries_table = Table(
     Index("webhook_trigger_delivery_by_webhook", "webhook_id", "received_at"),
 )
 
-#: the delivery keys seen, one run each (PRODUCT §10): the primary key is what makes any
+#: the delivery keys seen, one run each: the primary key is what makes any
 #: number of concurrent repeats, on any number of replicas, start exactly one run
 delivery_keys_table = Table(
     "webhook_trigger_delivery_key",

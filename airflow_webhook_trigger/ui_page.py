@@ -1,4 +1,4 @@
-"""The Webhooks page in the Airflow UI (PRODUCT.md §13): its ``react_apps`` entries and assets.
+"""The Webhooks page in the Airflow UI: its ``react_apps`` entries and assets.
 
 The page is a React component built from ``ui/`` into ``ui/webhooks.js`` inside this
 package (a UMD build named ``AirflowPlugin``; React and the router stay the UI's own),

@@ -6,7 +6,7 @@ Run: ``PYTHONPATH=. .venv/bin/python bench/sync_wait.py [--quick] [--json PATH|-
 One run, against a real Airflow 3.3.2 (a fresh ``AIRFLOW_HOME`` and metadata DB made, migrated
 and served by ``bench/harness.py``, as for the other benchmarks; the example DAGs and
 ``tests/dags`` serialized, the example webhooks applied with ``tests.integration``), measures
-PRODUCT.md section 6:
+what a sync caller waits for:
 
 (a) delivery delay: ``xcom.timestamp`` of the run's ``webhook_response`` row (set when the
     ``WebhookResponseOperator`` pushes it, a few ms before the execution API commits) to the

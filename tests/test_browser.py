@@ -1,4 +1,4 @@
-"""The Webhooks page in a real headless Chromium, inside the real Airflow UI (PRODUCT.md §13).
+"""The Webhooks page in a real headless Chromium, inside the real Airflow UI.
 
 Debian's ``chromium``, driven by Playwright (which downloads no browser here), against the
 api-server, scheduler and dag-processor of ``tests.integration.airflow_server``: the seed's

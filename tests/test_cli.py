@@ -23,7 +23,7 @@ airflow = pytest.mark.airflow
 SECRET = "s3cret-Pa55word"
 BASE = "http://localhost:8080/webhook/trigger/"
 EXAMPLE_FILE = EXAMPLES / "webhooks.yaml"
-# the shipped example file (PRODUCT.md §3): every webhook in it has an id and a password_env
+# the shipped example file: every webhook in it has an id and a password_env
 EXAMPLE_DOCS: list[dict[str, Any]] = yaml.safe_load(EXAMPLE_FILE.read_text())["webhooks"]
 EXAMPLE_IDS = [d["id"] for d in EXAMPLE_DOCS]
 EXAMPLE_ENV = {
@@ -912,7 +912,7 @@ def test_cli_base_url_unset_warns_once(cli: Any, store: Any, monkeypatch: pytest
     assert "http://localhost:8080/webhook/trigger/hook-url-0000001" in out
 
 
-# -- exactly-once, filters and the delivery record (PRODUCT.md §10-12) -------------------
+# -- exactly-once, filters and the delivery record -------------------
 
 
 @airflow

@@ -1,4 +1,4 @@
-"""Delivery keys (PRODUCT.md §10): parsing the setting and reading a request's key."""
+"""Delivery keys: parsing the setting and reading a request's key."""
 
 from __future__ import annotations
 

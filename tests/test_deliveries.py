@@ -1,5 +1,5 @@
 """Exactly-once runs, filters, test captures, the delivery record and replay, through the
-real api-server app, on both adapters (PRODUCT.md §10-12)."""
+real api-server app, on both adapters."""
 
 from __future__ import annotations
 

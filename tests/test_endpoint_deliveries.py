@@ -166,7 +166,7 @@ def test_filter_with_its_own_answer() -> None:
 
 
 def test_a_repeat_is_found_before_the_filter_runs() -> None:
-    """PRODUCT §4's order: the delivery key, then the filter."""
+    """The checks' order: the delivery key, then the filter."""
     endpoint, runs, _, webhook = _setup(**KEYED, filter=[{"body": "ok", "equals": True}])
     endpoint.accept(webhook, _post(b'{"ok": true}', ("X-Delivery", "d-1")))
     with pytest.raises(Conflict):
