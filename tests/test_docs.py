@@ -1,0 +1,56 @@
+"""The repository stands alone: its docs' relative links resolve, and nothing points outside it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.airflow_env import ROOT
+
+#: the team's own files, which live outside the repository
+OUTSIDE = re.compile(r"PRODUCT\.md|MEASURED\.md|STYLE\.md|\.\./shared")
+SKIP = {".git", ".venv", "node_modules", ".demo", "dist", "build", "__pycache__"}
+TEXT = {".py", ".md", ".ts", ".tsx", ".toml", ".txt", ".yaml", ".yml", ".sh", ".cfg", ".ini"}
+
+
+def _files() -> list[Path]:
+    found = []
+    for path in ROOT.rglob("*"):
+        parts = set(path.relative_to(ROOT).parts)
+        if (
+            path.is_file()
+            and path.suffix in TEXT
+            and not parts & SKIP
+            and not any(p.startswith(".venv") for p in parts)
+        ):
+            found.append(path)
+    return found
+
+
+def test_nothing_points_outside_the_repository() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in _files()
+        if path.name != "test_docs.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "doc", ["README.md", "CHANGELOG.md", *sorted(p.name for p in (ROOT / "docs").glob("*.md"))]
+)
+def test_every_relative_link_resolves(doc: str) -> None:
+    path = ROOT / doc if (ROOT / doc).exists() else ROOT / "docs" / doc
+    text = path.read_text(encoding="utf-8")
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue
+        file = target.split("#", 1)[0]
+        if file and not (path.parent / file).exists():
+            broken.append(target)
+    assert broken == []
