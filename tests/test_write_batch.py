@@ -104,3 +104,47 @@ def test_a_statement_that_cannot_be_rendered_is_sqlalchemys_error(engine: Engine
             batch.send(_insert(engine, table), _params(engine, 1, "a"))
         assert is_unavailable(failed.value)
         connection.invalidate()
+
+
+SECRET = "sk_live_51Hsecret-looking-value"
+
+
+@pytest.mark.parametrize("engine", [pytest.param("postgresql", marks=pytest.mark.airflow)], indirect=True)
+def test_a_failed_rendered_message_names_its_statements_and_error_not_its_values(
+    engine: Engine, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL's error quotes the message it failed on (its LINE excerpt): what is raised,
+    logged or printed in a traceback names the statements' kinds and the error class only."""
+    import logging
+    import traceback
+
+    with pytest.raises(sa_exc.DataError) as failed, engine.begin() as connection:
+        batch = WriteBatch(connection, defer=True)
+        batch.send(_insert(engine, table), _params(engine, 1, SECRET))
+        batch.fetch(f"SELECT CAST(%(v)s AS integer) FROM {table}", {"v": SECRET})
+    error = failed.value
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("test").exception("write failed", exc_info=error)
+    shown = "".join(traceback.format_exception(error)) + caplog.text + str(error) + repr(error.orig)
+    assert SECRET not in shown
+    assert f"INSERT INTO {table}; SELECT" in str(error)
+    assert "InvalidTextRepresentation (SQLSTATE 22P02)" in str(error)
+    assert getattr(error.orig, "pgcode", None) == "22P02"  # the driver's error is still there
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("INSERT INTO t (a) VALUES ('x')", "INSERT INTO t"),
+        ("insert into t(a) values (1)", "INSERT INTO t"),
+        ("UPDATE t SET a = 'secret'", "UPDATE t"),
+        ("DELETE FROM t WHERE a = 'x'", "DELETE FROM t"),
+        ("SELECT 'secret'", "SELECT"),
+        ("COMMIT", "COMMIT"),
+        ("", ""),
+    ],
+)
+def test_statement_kind_holds_no_values(sql: str, kind: str) -> None:
+    from airflow_webhook_trigger.write_batch import statement_kind
+
+    assert statement_kind(sql) == kind
