@@ -29,6 +29,16 @@ replaced by what it was (the statements' kinds, ``INSERT INTO webhook_trigger_de
 COMMIT``) and the driver error's class and SQLSTATE: its type, ``orig`` and ``pgcode`` stay,
 so callers tell a conflict from an outage as before, and no log or traceback shows a value.
 
+psycopg2 quotes with what it read at connect (``standard_conforming_strings``: whether it
+writes ``E''`` literals) and libpq escapes with the session's current settings: a session
+``SET`` since connect makes the two disagree, and a value like ``x\'; --`` then ends its
+literal early (measured: connected with ``off``, ``SET ... on``, ``E'x\''; --'`` reads back
+``x'``). A multi-byte client encoding other than the one psycopg2 encodes with has the same
+effect. So before a batch renders its first statement the connection is checked, without a
+round trip (libpq's parameter status, a probe rendered by ``mogrify``): a connection whose
+quoting would not read back exactly is refused (:class:`UnsafeQuoting`, an outage to the
+write path: 503, the connection discarded) rather than written through.
+
 Other drivers (SQLite, psycopg 3, which binds parameters on the server) send each
 statement when given.
 
@@ -144,14 +154,54 @@ class WriteBatch:
                 from psycopg2.extensions import encodings
 
                 dbapi_connection: Any = self.connection.connection.dbapi_connection
-                self._cursor = dbapi_connection.cursor()
+                cursor = dbapi_connection.cursor()
+                check_quoting(dbapi_connection, cursor)
+                self._cursor = cursor
                 self._encoding = encodings[dbapi_connection.encoding]
             rendered: bytes = self._cursor.mogrify(sql, parameters)
+        except UnsafeQuoting:
+            raise
         except Exception as exc:  # a closed connection, a value it cannot adapt: SQLAlchemy's error
             raise sa_exc.DBAPIError.instance(
                 sql, parameters, exc, _driver_error(), hide_parameters=True
             ) from exc
         return rendered.decode(self._encoding)
+
+
+#: the encodings whose rendering is checked to read back exactly (the server's and psycopg2's
+#: must both be one of these, and the same)
+SAFE_ENCODINGS = frozenset({"UTF8"})
+#: a probe value, and how psycopg2 may render it for each ``standard_conforming_strings``
+#: so that the server reads it back as it was (with ``off`` every literal reads escapes)
+_PROBE = "\\'"
+_READS_BACK = {
+    "on": frozenset({b"'\\'''"}),
+    "off": frozenset({b"E'\\\\'''", b"'\\\\'''"}),
+}
+
+
+class UnsafeQuoting(sa_exc.InterfaceError):
+    """The connection's quoting settings changed since connect: rendered values would not
+    read back exactly (an outage to the write path: 503, the connection discarded)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"write_batch refuses this connection: {why}", None, Exception(why))
+
+
+def check_quoting(dbapi_connection: Any, cursor: Any) -> None:
+    """psycopg2 renders on this connection what the server will read back exactly.
+
+    :raises UnsafeQuoting: ``standard_conforming_strings`` or the client encoding changed
+        since psycopg2 read them at connect, or the encoding is not one of :data:`SAFE_ENCODINGS`
+    """
+    server_encoding = dbapi_connection.get_parameter_status("client_encoding")
+    if dbapi_connection.encoding not in SAFE_ENCODINGS or server_encoding != dbapi_connection.encoding:
+        raise UnsafeQuoting(
+            f"client_encoding is {server_encoding}, psycopg2 encodes {dbapi_connection.encoding} (needs UTF8)"
+        )
+    standard = dbapi_connection.get_parameter_status("standard_conforming_strings")
+    if cursor.mogrify("%s", (_PROBE,)) not in _READS_BACK.get(standard, frozenset()):
+        raise UnsafeQuoting(f"standard_conforming_strings is {standard}, not what psycopg2 read at connect")
 
 
 def _driver_error() -> type[Exception]:
