@@ -98,6 +98,16 @@ def is_missing_table(exc: BaseException) -> bool:
     return "no such table" in str(exc.orig)
 
 
+def error_class(exc: BaseException) -> str:
+    """An error named by its classes and SQLSTATE only, for what may hold request data (a
+    refused row, a rendered statement): ``DataError (UntranslatableCharacter, SQLSTATE 22P05)``."""
+    cause = getattr(exc, "orig", None)
+    if cause is None or cause is exc:
+        return type(exc).__name__
+    code = getattr(cause, "pgcode", None)
+    return f"{type(exc).__name__} ({type(cause).__name__}" + (f", SQLSTATE {code})" if code else ")")
+
+
 def describe(exc: BaseException) -> str:
     """``Type: first line of the driver's message`` (no traceback; the driver's messages hold no password)."""
     cause = getattr(exc, "orig", None) or exc

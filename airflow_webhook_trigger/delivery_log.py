@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.bound_insert import BoundInsert, BoundRow
+from airflow_webhook_trigger.database import error_class, is_unavailable
 from airflow_webhook_trigger.dedupe import DeliveryKey
 from airflow_webhook_trigger.delivery import DeliveryRow, Outcome, as_utc
 from airflow_webhook_trigger.errors import ServiceUnavailable
@@ -165,6 +166,11 @@ class RecordInserts:
             self._rows.execute(connection, [r.row for r in records])
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """The database is away (not: it refused what a batch holds)."""
+    return isinstance(exc, ServiceUnavailable) or is_unavailable(exc)
+
+
 def find_claim(session: Session, webhook_id: str, key: DeliveryKey) -> Any:
     """The key's row (``body_sha256``, ``dag_id``, ``run_id``, ``delivery_id``), or None."""
     table = delivery_keys_table
@@ -278,6 +284,9 @@ class DeliveryLog:
 
         When the DB cannot take a batch, its rows are dropped and counted (the buffer
         must not grow during an outage, and the webhooks' own answers never wait on it).
+        A batch refused for what it holds (a value the database does not take) is written
+        again one row at a time, so the one bad row is dropped alone; the log names its
+        delivery id and the error's class, never its values.
         """
         written = 0
         while True:
@@ -287,31 +296,65 @@ class DeliveryLog:
             if not rows and not answers:
                 return written
             try:
-                with self._sessions() as session:
-                    if rows:
-                        session.execute(_INSERT_DELIVERY, [_values(r) for r in rows])
-                    for answer in answers:
-                        session.execute(
-                            update(deliveries_table)
-                            .where(deliveries_table.c.id == answer.id)
-                            .values(status=answer.status, duration_ms=answer.duration_ms)
-                        )
+                self._write(rows, answers)
             except Exception as exc:
-                with self._lock:
-                    self.dropped += len(rows) + len(answers)
-                if not self._failing:  # once per outage (the database logs the outage itself)
-                    self._failing = True
-                    log.warning(
-                        "delivery record: %d rows not written (%s: %s); dropping until the DB takes them",
-                        len(rows) + len(answers),
-                        type(exc).__name__,
-                        str(exc)[:200],
-                    )
-                return written
+                if _is_outage(exc):
+                    self._failed(len(rows) + len(answers), exc)
+                    return written
+                alone = self._write_one_by_one(rows, answers)
+                if alone is None:
+                    return written
+                written += alone
+                continue
             if self._failing:
                 self._failing = False
                 log.info("delivery record: written again; %d rows dropped in all so far", self.dropped)
             written += len(rows) + len(answers)
+
+    def _write(self, rows: Sequence[DeliveryRow], answers: Sequence[DeliveryRow]) -> None:
+        with self._sessions() as session:
+            if rows:
+                session.execute(_INSERT_DELIVERY, [_values(r) for r in rows])
+            for answer in answers:
+                session.execute(
+                    update(deliveries_table)
+                    .where(deliveries_table.c.id == answer.id)
+                    .values(status=answer.status, duration_ms=answer.duration_ms)
+                )
+
+    def _write_one_by_one(self, rows: Sequence[DeliveryRow], answers: Sequence[DeliveryRow]) -> int | None:
+        """A refused batch again, a transaction per row; the rows written (None: an outage
+        began, the rest is dropped)."""
+        written = 0
+        todo = [(row, True) for row in rows] + [(answer, False) for answer in answers]
+        for done, (row, inserted) in enumerate(todo):
+            try:
+                self._write([row] if inserted else [], [] if inserted else [row])
+            except Exception as exc:
+                if _is_outage(exc):
+                    self._failed(len(todo) - done, exc)
+                    return None
+                with self._lock:
+                    self.dropped += 1
+                log.warning(
+                    "delivery record: delivery %s not written (%s); the rest of its batch is",
+                    row.id,
+                    error_class(exc),
+                )
+                continue
+            written += 1
+        return written
+
+    def _failed(self, count: int, exc: BaseException) -> None:
+        with self._lock:
+            self.dropped += count
+        if not self._failing:  # once per outage (the database logs the outage itself)
+            self._failing = True
+            log.warning(
+                "delivery record: %d rows not written (%s); dropping until the DB takes them",
+                count,
+                error_class(exc),
+            )
 
     def prune(self) -> tuple[int, int]:
         """Delete deliveries past the retention and keys past the dedupe window."""

@@ -37,6 +37,7 @@ from airflow_webhook_trigger.errors import (
     body_too_large,
     busy,
 )
+from airflow_webhook_trigger.lingering import TrackedReceive, answer_then_linger, expects_continue
 from airflow_webhook_trigger.model import Webhook
 from airflow_webhook_trigger.request import Headers, WebhookRequest
 from airflow_webhook_trigger.response import (
@@ -254,8 +255,14 @@ class _PluginRoute:
         self._admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        await as_response(await guarded(lambda: self.answer(request)))(scope, receive, send)
+        tracked = TrackedReceive(receive)
+        request = Request(scope, tracked)
+        result = await guarded(lambda: self.answer(request))
+        if result.status == 413:  # the body is left unread: answer, then drain it, bounded
+            linger = not tracked.ended and not expects_continue(scope["headers"])
+            await answer_then_linger(result, tracked, send, linger=linger)
+            return
+        await as_response(result)(scope, receive, send)
 
     async def answer(self, request: Request) -> HttpResponse:
         raise NotImplementedError

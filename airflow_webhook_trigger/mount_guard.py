@@ -18,12 +18,15 @@ an unknown id took 9 s, and a chunked webhook was acknowledged with its body los
 :class:`MountGuard` applies the webhook body limit on the blueprint's paths, where the
 FastAPI adapter applies it itself:
 
-- a declared ``Content-Length`` over ``max_body_bytes``: 413 at once, nothing read;
+- a declared ``Content-Length`` over ``max_body_bytes``: 413 at once, nothing kept (what
+  the sender still uploads is drained, bounded, so it sees the answer: :mod:`lingering`);
 - no ``Content-Length`` (chunked): the body is read here, up to the limit (413 past
   it), and passed on whole with its ``Content-Length``, so Flask sees every byte.
 
-Only the blueprint's own prefix is touched: other plugins' blueprints keep Airflow's
-behaviour.
+The same bounds hold on every path under ``/pluginsv2`` that no blueprint serves (the
+Flask app's URL map matches no view for it): the plugin brings that mount, and a path
+nobody serves would otherwise read any body whole. Other plugins' blueprint paths keep
+Airflow's behaviour.
 
 3. The trigger URL's fast path (``trigger_fast_path``, on by default): Airflow's root
    middlewares all run before any mount, and on ``POST {prefix}/trigger/{id}`` two of them
@@ -39,6 +42,7 @@ behaviour.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -47,6 +51,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_webhook_trigger.errors import PayloadTooLarge, body_too_large, check_declared_size
+from airflow_webhook_trigger.lingering import answer_then_linger, expects_continue
 from airflow_webhook_trigger.response import HttpResponse, error_response, json_response
 
 log = logging.getLogger(__name__)
@@ -71,12 +76,32 @@ KEPT_ON_TRIGGER = frozenset(
 )
 
 
-async def _send_response(send: Send, result: HttpResponse) -> None:
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers]
-    headers.append((b"content-length", str(len(result.body)).encode("ascii")))
-    headers.append((b"connection", b"close"))  # the unread body stays unread
-    await send({"type": "http.response.start", "status": result.status, "headers": headers})
-    await send({"type": "http.response.body", "body": result.body})
+async def _send_response(
+    scope: Scope, receive: Receive, send: Send, result: HttpResponse, *, body_ended: bool = False
+) -> None:
+    """Answer before the body is read, then drain it, bounded (:mod:`lingering`)."""
+    linger = not body_ended and not expects_continue(list(scope.get("headers", ())))
+    await answer_then_linger(result, receive, send, linger=linger)
+
+
+def blueprint_routes(root: Any) -> Callable[[str, str], bool] | None:
+    """``(path below /pluginsv2, method) -> a blueprint's view serves it``, from the Flask app
+    behind the root app's ``/pluginsv2`` mount (``None``: no such mount found)."""
+    for route in getattr(root, "routes", None) or ():
+        if getattr(route, "path", None) != PLUGINS_MOUNT:
+            continue
+        url_map = getattr(getattr(getattr(route, "app", None), "app", None), "url_map", None)
+        if url_map is not None:
+            return functools.partial(_served, url_map)
+    return None
+
+
+def _served(url_map: Any, path: str, method: str) -> bool:
+    try:
+        url_map.bind("localhost").match(path or "/", method)
+    except Exception:  # NotFound, MethodNotAllowed, RequestRedirect: Flask answers, no view reads a body
+        return False
+    return True
 
 
 #: what :class:`MountGuard` needs from the settings: (url_prefix, max_body_bytes, blueprint served)
@@ -110,11 +135,17 @@ class MountGuard:
     """
 
     def __init__(
-        self, app: ASGIApp, limits: Callable[[], GuardLimits], fast_path: Callable[[], bool] = lambda: False
+        self,
+        app: ASGIApp,
+        limits: Callable[[], GuardLimits],
+        fast_path: Callable[[], bool] = lambda: False,
+        served: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.app = app
         self._limits = limits
         self._fast_path = fast_path
+        #: ``(path below /pluginsv2, method) -> a blueprint serves it`` (found on first use)
+        self._served = served
         self._resolved: tuple[str, str | None, int] | None = None
         #: the root app's stack was looked at for the fast path (on the first request)
         self._looked_at_root = False
@@ -138,15 +169,23 @@ class MountGuard:
             self._looked_at_root = True
             if self._fast_path():
                 install_fast_path(scope.get("app"), self, prefix)
+            if self._served is None and blueprint_prefix is not None:
+                self._served = blueprint_routes(scope.get("app"))
         path = _path_in_app(scope)
         ours = self._under(path, prefix) or self._under(path, blueprint_prefix)
         if ours and _has_control_character(path):
-            await _send_response(send, NOT_FOUND)
+            await _send_response(scope, receive, send, NOT_FOUND)
             return
-        if not self._under(path, blueprint_prefix):
-            await self.app(scope, receive, send)
+        if self._under(path, blueprint_prefix) or self._unserved_plugin_path(scope, path, blueprint_prefix):
+            await self._bounded(scope, receive, send, limit)
             return
-        await self._bounded(scope, receive, send, limit)
+        await self.app(scope, receive, send)
+
+    def _unserved_plugin_path(self, scope: Scope, path: str, blueprint_prefix: str | None) -> bool:
+        """A path under ``/pluginsv2`` (a mount our blueprint brings) that no blueprint serves."""
+        if blueprint_prefix is None or self._served is None or not self._under(path, PLUGINS_MOUNT):
+            return False
+        return not self._served(path[len(PLUGINS_MOUNT) :], str(scope.get("method", "GET")))
 
     async def _bounded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         headers = list(scope.get("headers", ()))
@@ -155,7 +194,7 @@ class MountGuard:
             try:
                 check_declared_size(declared[0].decode("latin-1"), limit)
             except PayloadTooLarge as exc:
-                await _send_response(send, error_response(exc))
+                await _send_response(scope, receive, send, error_response(exc))
                 return
             await self.app(scope, receive, send)
             return
@@ -169,7 +208,10 @@ class MountGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _send_response(send, error_response(body_too_large(limit)))
+                ended = not message.get("more_body", False)
+                await _send_response(
+                    scope, receive, send, error_response(body_too_large(limit)), body_ended=ended
+                )
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -23,6 +23,22 @@ invalidated), and nothing in a value is read as a placeholder. A statement that 
 aborts the transaction: the ones after it in the message are not run, the ``COMMIT`` among
 them, and the caller rolls back.
 
+A rendered message holds request data, and so does PostgreSQL's error for it (its ``LINE``
+excerpt quotes the message). An error of a rendered message is given back with its text
+replaced by what it was (the statements' kinds, ``INSERT INTO webhook_trigger_deliveries;
+COMMIT``) and the driver error's class and SQLSTATE: its type, ``orig`` and ``pgcode`` stay,
+so callers tell a conflict from an outage as before, and no log or traceback shows a value.
+
+psycopg2 quotes with what it read at connect (``standard_conforming_strings``: whether it
+writes ``E''`` literals) and libpq escapes with the session's current settings: a session
+``SET`` since connect makes the two disagree, and a value like ``x\'; --`` then ends its
+literal early (measured: connected with ``off``, ``SET ... on``, ``E'x\''; --'`` reads back
+``x'``). A multi-byte client encoding other than the one psycopg2 encodes with has the same
+effect. So before a batch renders its first statement the connection is checked, without a
+round trip (libpq's parameter status, a probe rendered by ``mogrify``): a connection whose
+quoting would not read back exactly is refused (:class:`UnsafeQuoting`, an outage to the
+write path: 503, the connection discarded) rather than written through.
+
 Other drivers (SQLite, psycopg 3, which binds parameters on the server) send each
 statement when given.
 
@@ -31,6 +47,7 @@ Nothing here imports Airflow.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,11 +77,13 @@ class WriteBatch:
         self._cursor: Any = None  # psycopg2's, made on the first statement rendered
         self._encoding = ""
         self._pending: list[str] = []
+        #: what each held-back statement is, without its values (:func:`statement_kind`)
+        self._kinds: list[str] = []
         #: messages sent to the database so far
         self.round_trips = 0
         if opening is not None:
             if self._defer:
-                self._pending.append(opening)
+                self._hold(opening, opening)
             else:
                 self._message(opening)
 
@@ -76,7 +95,7 @@ class WriteBatch:
     def send(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any]) -> None:
         """A driver-level statement whose result nobody reads: held back when deferring."""
         if self._defer:
-            self._pending.append(self._render(sql, parameters))
+            self._hold(sql, self._render(sql, parameters))
         else:
             self.connection.exec_driver_sql(sql, parameters)
             self.round_trips += 1
@@ -84,7 +103,9 @@ class WriteBatch:
     def fetch(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any]) -> list[Row[Any]]:
         """A driver-level statement's rows, sent with whatever is held back."""
         if self._defer:
-            return list(self._message(self._render(sql, parameters)).all())
+            rendered = self._render(sql, parameters)
+            self._hold(sql, rendered)
+            return list(self._message().all())
         self.round_trips += 1
         return list(self.connection.exec_driver_sql(sql, parameters).all())
 
@@ -103,14 +124,28 @@ class WriteBatch:
 
     def commit(self) -> None:
         """``COMMIT``, with whatever is held back."""
-        self._message("COMMIT")
+        if self._defer:
+            self._hold("COMMIT", "COMMIT")
+            self._message()
+        else:
+            self._message("COMMIT")
+
+    def _hold(self, sql: str, rendered: str) -> None:
+        self._pending.append(rendered)
+        self._kinds.append(statement_kind(sql))
 
     def _message(self, last: str | None = None) -> CursorResult[Any]:
         statements = self._pending + ([] if last is None else [last])
-        self._pending = []  # sent or failed: never sent again
+        kinds = self._kinds
+        self._pending, self._kinds = [], []  # sent or failed: never sent again
         self.round_trips += 1
-        # no parameters at all: the driver sends the text as it is (a % in a value is no placeholder)
-        return self.connection.exec_driver_sql(";\n".join(statements), execution_options=_AS_IS)
+        try:
+            # no parameters at all: the driver sends the text as it is (a % in a value is no placeholder)
+            return self.connection.exec_driver_sql(";\n".join(statements), execution_options=_AS_IS)
+        except sa_exc.StatementError as exc:
+            if kinds:  # rendered statements: their text holds values
+                _without_values(exc, kinds)
+            raise
 
     def _render(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any]) -> str:
         """The statement as psycopg2's ``execute`` would send it."""
@@ -119,12 +154,54 @@ class WriteBatch:
                 from psycopg2.extensions import encodings
 
                 dbapi_connection: Any = self.connection.connection.dbapi_connection
-                self._cursor = dbapi_connection.cursor()
+                cursor = dbapi_connection.cursor()
+                check_quoting(dbapi_connection, cursor)
+                self._cursor = cursor
                 self._encoding = encodings[dbapi_connection.encoding]
             rendered: bytes = self._cursor.mogrify(sql, parameters)
+        except UnsafeQuoting:
+            raise
         except Exception as exc:  # a closed connection, a value it cannot adapt: SQLAlchemy's error
-            raise sa_exc.DBAPIError.instance(sql, parameters, exc, _driver_error()) from exc
+            raise sa_exc.DBAPIError.instance(
+                sql, parameters, exc, _driver_error(), hide_parameters=True
+            ) from exc
         return rendered.decode(self._encoding)
+
+
+#: the encodings whose rendering is checked to read back exactly (the server's and psycopg2's
+#: must both be one of these, and the same)
+SAFE_ENCODINGS = frozenset({"UTF8"})
+#: a probe value, and how psycopg2 may render it for each ``standard_conforming_strings``
+#: so that the server reads it back as it was (with ``off`` every literal reads escapes)
+_PROBE = "\\'"
+_READS_BACK = {
+    "on": frozenset({b"'\\'''"}),
+    "off": frozenset({b"E'\\\\'''", b"'\\\\'''"}),
+}
+
+
+class UnsafeQuoting(sa_exc.InterfaceError):
+    """The connection's quoting settings changed since connect: rendered values would not
+    read back exactly (an outage to the write path: 503, the connection discarded)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"write_batch refuses this connection: {why}", None, Exception(why))
+
+
+def check_quoting(dbapi_connection: Any, cursor: Any) -> None:
+    """psycopg2 renders on this connection what the server will read back exactly.
+
+    :raises UnsafeQuoting: ``standard_conforming_strings`` or the client encoding changed
+        since psycopg2 read them at connect, or the encoding is not one of :data:`SAFE_ENCODINGS`
+    """
+    server_encoding = dbapi_connection.get_parameter_status("client_encoding")
+    if dbapi_connection.encoding not in SAFE_ENCODINGS or server_encoding != dbapi_connection.encoding:
+        raise UnsafeQuoting(
+            f"client_encoding is {server_encoding}, psycopg2 encodes {dbapi_connection.encoding} (needs UTF8)"
+        )
+    standard = dbapi_connection.get_parameter_status("standard_conforming_strings")
+    if cursor.mogrify("%s", (_PROBE,)) not in _READS_BACK.get(standard, frozenset()):
+        raise UnsafeQuoting(f"standard_conforming_strings is {standard}, not what psycopg2 read at connect")
 
 
 def _driver_error() -> type[Exception]:
@@ -132,3 +209,29 @@ def _driver_error() -> type[Exception]:
 
     error: type[Exception] = Error
     return error
+
+
+def statement_kind(sql: str) -> str:
+    """What a statement is, without its values: ``INSERT INTO t``, ``UPDATE t``, ``SELECT``."""
+    words = sql.split(None, 3)
+    verb = words[0].upper() if words else ""
+    if verb in ("INSERT", "DELETE") and len(words) > 2:
+        return f"{verb} {words[1].upper()} {words[2].split('(')[0]}"
+    if verb == "UPDATE" and len(words) > 1:
+        return f"UPDATE {words[1]}"
+    return verb
+
+
+def _without_values(exc: sa_exc.StatementError, kinds: Sequence[str]) -> None:
+    """``exc`` (and the driver's error it wraps) saying what failed, not the rendered text."""
+    orig = exc.orig
+    code = getattr(orig, "pgcode", None)
+    what = f"{type(orig).__name__}" + (f" (SQLSTATE {code})" if code else "")
+    batch = "; ".join(kinds)
+    if orig is not None:
+        with contextlib.suppress(AttributeError, TypeError):  # a driver error whose args are fixed
+            orig.args = (f"{what} in a batch of: {batch}",)
+    exc.args = (f"({type(orig).__module__}.{type(orig).__name__}) {what}",)
+    exc.statement = batch
+    exc.params = None
+    exc.hide_parameters = True

@@ -326,3 +326,65 @@ def test_bound_records_write_what_claim_and_record_many_writes(tables: None) -> 
 
     assert read(ours) == read(theirs)
     assert len(read(ours)[1]) == 4
+
+
+SECRET = "sk_live_51Hsecret-looking-value"
+
+
+def test_one_bad_row_does_not_take_its_batch_with_it(tables: None, caplog: pytest.LogCaptureFixture) -> None:
+    """A row the database refuses (here an id already written: refused by every database) is
+    dropped alone, the rest of its batch written; the log names its id, not its values."""
+    import logging
+
+    log = _log()
+    first = _row(error=SECRET)
+    log.record(first)
+    assert log.flush() == 1
+    before = _row(error=SECRET)
+    again = DeliveryRow(
+        id=first.id,
+        webhook_id="hook-log-000002",
+        received_at=NOW,
+        outcome="rejected",
+        status=401,
+        error=SECRET,
+    )
+    after = _row(error=SECRET, delivery_key=SECRET)
+    for row in (before, again, after):
+        log.record(row)
+    with caplog.at_level(logging.DEBUG, logger="airflow_webhook_trigger"):
+        assert log.flush() == 2
+    assert log.dropped == 1
+    assert {row.id for row in log.list(limit=10)} == {first.id, before.id, after.id}
+    assert log.get(first.id).webhook_id == "hook-log-000001"  # type: ignore[union-attr]
+    assert f"delivery {first.id} not written (IntegrityError" in caplog.text
+    assert SECRET not in caplog.text
+    assert "INSERT" not in caplog.text
+
+
+def test_a_nul_the_database_refuses_loses_only_its_own_row(
+    tables: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL's text takes no NUL (SQLite's does): a NUL in a filtered delivery's dedupe
+    key cost the whole batch, every webhook's rows."""
+    import logging
+
+    from airflow_webhook_trigger.airflow_compat import db_session
+
+    with db_session() as session:
+        postgres = session.get_bind().dialect.name == "postgresql"
+    log = _log()
+    rows = [_row(webhook=f"hook-log-{n:06d}") for n in range(5)]
+    bad = _row(delivery_key=f"{SECRET}\x00", error=SECRET)
+    for row in (*rows[:2], bad, *rows[2:]):
+        log.record(row)
+    with caplog.at_level(logging.DEBUG, logger="airflow_webhook_trigger"):
+        written = log.flush()
+    stored = {row.id for row in log.list(limit=10)}
+    assert {row.id for row in rows} <= stored
+    if postgres:
+        assert (written, log.dropped, bad.id in stored) == (5, 1, False)
+        assert f"delivery {bad.id} not written" in caplog.text
+    else:
+        assert (written, log.dropped, bad.id in stored) == (6, 0, True)
+    assert SECRET not in caplog.text

@@ -337,3 +337,81 @@ def test_the_first_request_freezes_the_heap_unless_turned_off(monkeypatch: Any, 
         for _ in range(3):
             assert client.post("/trigger/unknown-0000001").status_code == 404
     assert calls == (["froze"] if freeze else [])
+
+
+def _post_raw(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+) -> tuple[list[Any], int, int]:
+    """The app called as uvicorn calls it: (messages sent, body messages pulled before the
+    answer began, body messages pulled in all)."""
+    pulled = 0
+    before_answer: list[int] = []
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        pulled += 1
+        if pulled > len(chunks):
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunks[pulled - 1], "more_body": pulled < len(chunks)}
+
+    async def send(message: Any) -> None:
+        if not sent:
+            before_answer.append(pulled)
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent, before_answer[0], pulled
+
+
+def test_declared_too_large_413_is_sent_first_then_the_body_drained_bounded() -> None:
+    """RFC 9112 §9.6: the sender still uploading must see its 413, not a reset; the drain
+    that lets it is bounded (uvicorn alone would read and drop the whole declared body)."""
+    from airflow_webhook_trigger.lingering import LINGER_MAX_BYTES
+    from airflow_webhook_trigger.model import parse_document
+
+    hook = parse_document({"id": "hook-large-00001", "dag_id": "dag_a"}).webhook
+    app, runs, _ = _trigger_app({hook.id: hook}, slots=1, wait=1)
+    chunk = b"x" * (256 * 1024)
+    many = LINGER_MAX_BYTES // len(chunk) * 4
+    headers = [(b"content-length", str(256 * 1024 * 1024).encode()), (b"content-type", b"application/json")]
+    sent, before_answer, pulled = _post_raw(app, f"/trigger/{hook.id}", headers, [chunk] * many)
+    assert sent[0]["status"] == 413
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert before_answer == 0
+    assert b"webhook_trigger.max_body_bytes" in sent[1]["body"]
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert pulled == LINGER_MAX_BYTES // len(chunk) + 1  # drained, then stopped past the bound
+    assert runs.triggered == []
+
+
+def test_413_mid_body_drains_the_rest_and_none_after_the_end_or_before_100_continue() -> None:
+    from airflow_webhook_trigger.model import parse_document
+
+    hook = parse_document({"id": "hook-large-00001", "dag_id": "dag_a"}).webhook
+    app, _, _ = _trigger_app({hook.id: hook}, slots=1, wait=1)
+    big = b"x" * (1024 * 1024)
+    # chunked, over the limit in its second of four messages: the other two are drained
+    sent, _, pulled = _post_raw(app, f"/trigger/{hook.id}", [], [big, big, big, big])
+    assert (sent[0]["status"], pulled) == (413, 4)
+    # over the limit in its last message: nothing more to wait for
+    sent, _, pulled = _post_raw(app, f"/trigger/{hook.id}", [], [big, b"x"])
+    assert (sent[0]["status"], pulled) == (413, 2)
+    # the sender waits for 100 Continue: it sends nothing after a final answer
+    headers = [(b"content-length", str(2 * len(big)).encode()), (b"expect", b"100-continue")]
+    sent, _, pulled = _post_raw(app, f"/trigger/{hook.id}", headers, [big, big])
+    assert (sent[0]["status"], pulled) == (413, 0)

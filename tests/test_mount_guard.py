@@ -4,13 +4,19 @@ mount, bounded bodies and chunked bodies passed on whole."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from airflow_webhook_trigger.lingering import LINGER_MAX_BYTES
 from airflow_webhook_trigger.mount_guard import MountGuard
 from tests.integration import runs_of
+from tests.processes import free_port
 
 LIMIT = 100
 
@@ -33,13 +39,24 @@ class Downstream:
         await send({"type": "http.response.body", "body": b"downstream"})
 
 
+class Sent(list[Any]):
+    """What the guard sent, and how many body messages it had pulled when it began."""
+
+    pulled_before_answer: int | None = None
+
+
 def _call(
-    path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes], *, blueprint: bool = True
-) -> tuple[Downstream, list[Any], int]:
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    chunks: list[bytes],
+    *,
+    blueprint: bool = True,
+    served: Any = None,
+) -> tuple[Downstream, Sent, int]:
     downstream = Downstream()
-    guard = MountGuard(downstream, lambda: ("/webhook", LIMIT, blueprint))
+    guard = MountGuard(downstream, lambda: ("/webhook", LIMIT, blueprint), served=served)
     pulled = 0
-    sent: list[Any] = []
+    sent = Sent()
 
     async def receive() -> dict[str, Any]:
         nonlocal pulled
@@ -49,6 +66,8 @@ def _call(
         return {"type": "http.request", "body": chunks[pulled - 1], "more_body": pulled < len(chunks)}
 
     async def send(message: Any) -> None:
+        if not sent:
+            sent.pulled_before_answer = pulled
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
@@ -69,8 +88,64 @@ def test_guard_declared_length_over_limit_413_reads_nothing() -> None:
         "error": f"request body is larger than {LIMIT} bytes (webhook_trigger.max_body_bytes)"
     }
     assert (b"content-type", b"application/json") in sent[0]["headers"]
-    assert pulled == 0
+    assert sent.pulled_before_answer == 0  # answered before any of the body was read
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert pulled == 1000  # then what the sender still uploads is drained (lingering close)
     assert downstream.scope is None
+
+
+def test_guard_drains_at_most_linger_max_bytes_after_a_413() -> None:
+    chunk = b"x" * (256 * 1024)
+    many = LINGER_MAX_BYTES // len(chunk) * 4
+    _, sent, pulled = _call(
+        "/pluginsv2/webhook/trigger/x", [(b"content-length", b"268435456")], [chunk] * many
+    )
+    assert _status(sent) == 413
+    assert pulled == LINGER_MAX_BYTES // len(chunk) + 1  # stopped once past the bound
+    assert pulled < many
+
+
+def test_guard_no_drain_when_the_sender_waits_for_100_continue() -> None:
+    headers = [(b"content-length", b"268435456"), (b"expect", b"100-continue")]
+    _, sent, pulled = _call("/pluginsv2/webhook/trigger/x", headers, [b"x"] * 10)
+    assert _status(sent) == 413
+    assert pulled == 0
+
+
+def _served_by_another_plugin(path: str, method: str) -> bool:
+    return path.startswith("/other-plugin/")
+
+
+@pytest.mark.parametrize("path", ["/pluginsv2/no-such-plugin/upload", "/pluginsv2/", "/pluginsv2"])
+def test_guard_unserved_pluginsv2_path_declared_huge_413_at_once(path: str) -> None:
+    downstream, sent, _ = _call(
+        path, [(b"content-length", b"268435456")], [b"x" * 64] * 10, served=_served_by_another_plugin
+    )
+    assert _status(sent) == 413
+    assert sent.pulled_before_answer == 0
+    assert downstream.scope is None
+
+
+def test_guard_unserved_pluginsv2_path_chunked_over_limit_413() -> None:
+    downstream, sent, _ = _call(
+        "/pluginsv2/nothing-here",
+        [(b"transfer-encoding", b"chunked")],
+        [b"x" * 60] * 50,
+        served=_served_by_another_plugin,
+    )
+    assert _status(sent) == 413
+    assert downstream.scope is None
+
+
+def test_guard_another_plugins_served_path_untouched() -> None:
+    downstream, sent, _ = _call(
+        "/pluginsv2/other-plugin/upload",
+        [(b"content-length", b"1000")],
+        [b"y" * 1000],
+        served=_served_by_another_plugin,
+    )
+    assert _status(sent) == 200
+    assert downstream.body == b"y" * 1000
 
 
 def test_guard_chunked_body_passed_on_whole_with_its_length() -> None:
@@ -86,11 +161,11 @@ def test_guard_chunked_body_passed_on_whole_with_its_length() -> None:
 
 
 def test_guard_chunked_body_over_limit_413_stops_reading() -> None:
-    downstream, sent, pulled = _call(
+    downstream, sent, _ = _call(
         "/pluginsv2/webhook/trigger/x", [(b"transfer-encoding", b"chunked")], [b"x" * 60] * 50
     )
     assert _status(sent) == 413
-    assert pulled == 2  # stopped at the chunk that crossed the limit
+    assert sent.pulled_before_answer == 2  # answered at the chunk that crossed the limit
     assert downstream.scope is None
 
 
@@ -121,11 +196,11 @@ def test_guard_without_blueprint_leaves_pluginsv2_alone() -> None:
     ],
 )
 def test_guard_control_character_in_our_paths_is_our_404(path: str) -> None:
-    downstream, sent, pulled = _call(path, [(b"content-length", b"3")], [b"abc"])
+    downstream, sent, _ = _call(path, [(b"content-length", b"3")], [b"abc"])
     assert _status(sent) == 404
     assert json.loads(sent[1]["body"]) == {"error": "Not Found"}
     assert downstream.scope is None
-    assert pulled == 0
+    assert sent.pulled_before_answer == 0
 
 
 def test_guard_control_character_elsewhere_untouched() -> None:
@@ -343,3 +418,85 @@ def test_fast_path_on_airflows_app_keeps_the_access_log(
         )
     run_id = response.headers["x-airflow-run-id"]
     assert any(r.run_id == run_id for r in runs_of("wt_plain"))
+
+
+# -- through a real server: every sender sees its 413 (lingering close) ---------------------
+
+
+@contextlib.contextmanager
+def _serving(app: Any) -> Iterator[int]:
+    """uvicorn, as Airflow's api-server runs it, in this process on a free port."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            threading.Event().wait(0.05)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+def _upload_and_read(port: int, path: str, size: int) -> bytes:
+    """Headers declaring ``size`` bytes, then the whole body, then the answer (a raw client)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        sock.sendall(f"{head}Content-Length: {size}\r\n\r\n".encode())
+        chunk = b"x" * (64 * 1024)
+        left = size
+        while left:  # BrokenPipeError / ConnectionResetError here is the defect
+            sock.sendall(chunk[: min(left, len(chunk))])
+            left -= min(left, len(chunk))
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer) < answer.index(b"\r\n\r\n") + 4 + 20:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+        return answer
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/webhook/trigger/hook-chunk-000001",
+        "/pluginsv2/webhook/trigger/hook-chunk-000001",
+        "/pluginsv2/no-blueprint-serves-this",
+    ],
+)
+def test_sender_still_uploading_reads_its_413_every_time(api_app: Any, open_hook: str, path: str) -> None:
+    size = 1024 * 1024 + 10  # just over max_body_bytes: the sender is still sending when answered
+    with _serving(api_app) as port:
+        for attempt in range(20):
+            answer = _upload_and_read(port, path, size)
+            assert answer.startswith(b"HTTP/1.1 413 "), (attempt, answer[:200])
+            assert b"webhook_trigger.max_body_bytes" in answer
+    from airflow_webhook_trigger.runtime import shared_runtime
+
+    shared_runtime().deliveries.flush()  # the 413s' records now, not into a later test's tables
+
+
+@pytest.mark.airflow
+def test_unserved_pluginsv2_path_declared_huge_body_413_at_once(client: Any, airflow_db: None) -> None:
+    def body() -> Iterator[bytes]:  # far less than declared: a read of it all would hang
+        for _ in range(16):
+            yield b"x" * 1024
+
+    response = client.post(
+        "/pluginsv2/no-blueprint-serves-this",
+        content=body(),
+        headers={"Content-Type": "application/json", "Content-Length": str(256 * 1024 * 1024)},
+    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "request body is larger than 1048576 bytes (webhook_trigger.max_body_bytes)"
+    }

@@ -104,3 +104,129 @@ def test_a_statement_that_cannot_be_rendered_is_sqlalchemys_error(engine: Engine
             batch.send(_insert(engine, table), _params(engine, 1, "a"))
         assert is_unavailable(failed.value)
         connection.invalidate()
+
+
+SECRET = "sk_live_51Hsecret-looking-value"
+
+
+@pytest.mark.parametrize("engine", [pytest.param("postgresql", marks=pytest.mark.airflow)], indirect=True)
+def test_a_failed_rendered_message_names_its_statements_and_error_not_its_values(
+    engine: Engine, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL's error quotes the message it failed on (its LINE excerpt): what is raised,
+    logged or printed in a traceback names the statements' kinds and the error class only."""
+    import logging
+    import traceback
+
+    with pytest.raises(sa_exc.DataError) as failed, engine.begin() as connection:
+        batch = WriteBatch(connection, defer=True)
+        batch.send(_insert(engine, table), _params(engine, 1, SECRET))
+        batch.fetch(f"SELECT CAST(%(v)s AS integer) FROM {table}", {"v": SECRET})
+    error = failed.value
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("test").exception("write failed", exc_info=error)
+    shown = "".join(traceback.format_exception(error)) + caplog.text + str(error) + repr(error.orig)
+    assert SECRET not in shown
+    assert f"INSERT INTO {table}; SELECT" in str(error)
+    assert "InvalidTextRepresentation (SQLSTATE 22P02)" in str(error)
+    assert getattr(error.orig, "pgcode", None) == "22P02"  # the driver's error is still there
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("INSERT INTO t (a) VALUES ('x')", "INSERT INTO t"),
+        ("insert into t(a) values (1)", "INSERT INTO t"),
+        ("UPDATE t SET a = 'secret'", "UPDATE t"),
+        ("DELETE FROM t WHERE a = 'x'", "DELETE FROM t"),
+        ("SELECT 'secret'", "SELECT"),
+        ("COMMIT", "COMMIT"),
+        ("", ""),
+    ],
+)
+def test_statement_kind_holds_no_values(sql: str, kind: str) -> None:
+    from airflow_webhook_trigger.write_batch import statement_kind
+
+    assert statement_kind(sql) == kind
+
+
+# -- psycopg2's quoting settings (read once at connect) --------------------------------------
+
+QUOTING_HOSTILE = [*HOSTILE[:-1], "x\\'; --", "\\\\'' back\\'slashes\\", "E'\\x41'"]
+
+
+def _write_and_read_back(engine: Engine, table: str, values: list[str | None]) -> list[Any]:
+    with engine.begin() as connection:
+        batch = WriteBatch(connection, defer=True)
+        for n, t in enumerate(values):
+            batch.send(_insert(engine, table), _params(engine, n, t))
+        batch.flush()
+    with engine.connect() as connection:
+        return [r[0] for r in connection.execute(text(f"SELECT t FROM {table} ORDER BY n"))]
+
+
+def _with_session(engine: Engine, *statements: str, **connect_args: Any) -> Engine:
+    """An engine on the same server whose every connection runs ``statements`` first (a session ``SET``)."""
+    from sqlalchemy import create_engine
+
+    made = create_engine(engine.url, connect_args=connect_args)
+
+    @event.listens_for(made, "connect")
+    def _set(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+        dbapi_connection.commit()
+
+    return made
+
+
+@pytest.mark.parametrize("engine", [pytest.param("postgresql", marks=pytest.mark.airflow)], indirect=True)
+@pytest.mark.parametrize(
+    ("options", "statements"),
+    [
+        pytest.param("", (), id="defaults"),
+        pytest.param("", ("SET standard_conforming_strings = off",), id="set-off-after-connect"),
+        pytest.param("-c standard_conforming_strings=off", (), id="off-at-connect"),
+    ],
+)
+def test_hostile_values_read_back_exactly_whatever_the_quoting_settings_agree_on(
+    engine: Engine, table: str, options: str, statements: tuple[str, ...]
+) -> None:
+    other = _with_session(engine, *statements, options=options)
+    try:
+        assert _write_and_read_back(other, table, QUOTING_HOSTILE) == QUOTING_HOSTILE
+    finally:
+        other.dispose()
+
+
+@pytest.mark.parametrize("engine", [pytest.param("postgresql", marks=pytest.mark.airflow)], indirect=True)
+@pytest.mark.parametrize(
+    ("options", "statements", "why"),
+    [
+        pytest.param(
+            "-c standard_conforming_strings=off",
+            ("SET standard_conforming_strings = on",),
+            "standard_conforming_strings is on",
+            id="set-on-after-connect-off",
+        ),
+        pytest.param("", ("SET client_encoding = 'LATIN1'",), "client_encoding is LATIN1", id="latin1"),
+        pytest.param("", ("SET client_encoding = 'SJIS'",), "client_encoding is SJIS", id="sjis"),
+    ],
+)
+def test_a_connection_whose_quoting_changed_since_connect_is_refused(
+    engine: Engine, table: str, options: str, statements: tuple[str, ...], why: str
+) -> None:
+    """psycopg2 would write ``E'x\\''; --'`` on the first (read back: ``x'``): nothing is sent."""
+    from airflow_webhook_trigger.write_batch import UnsafeQuoting
+
+    other = _with_session(engine, *statements, options=options)
+    try:
+        with pytest.raises(UnsafeQuoting) as refused:
+            _write_and_read_back(other, table, QUOTING_HOSTILE)
+        assert why in str(refused.value)
+        assert is_unavailable(refused.value)  # the write path's 503, the connection discarded
+    finally:
+        other.dispose()
+    with engine.connect() as connection:
+        assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
