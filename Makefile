@@ -45,13 +45,13 @@ ui: ui/node_modules/.installed
 
 ## What CI checks: the committed bundle is what the sources build; the component tests pass.
 ui-check: ui
-	git diff --exit-code --stat -- airflow_webhook_trigger/ui/webhooks.js || \
-	  { echo "airflow_webhook_trigger/ui/webhooks.js differs from what ui/ builds: run make ui and commit it" >&2; exit 1; }
+	git diff --exit-code --stat -- airflow_webhook_trigger/web/ui/webhooks.js || \
+	  { echo "airflow_webhook_trigger/web/ui/webhooks.js differs from what ui/ builds: run make ui and commit it" >&2; exit 1; }
 	cd ui && npm run --silent test
 
 ## The README's pictures, from the browser tests against a real api-server.
 screenshots: install
-	WEBHOOK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m browser -p no:cacheprovider tests/test_browser.py
+	WEBHOOK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m browser -p no:cacheprovider tests/web/test_browser.py
 
 ## Set everything up and run Airflow on SQLite with the example DAGs and webhooks.
 demo: install

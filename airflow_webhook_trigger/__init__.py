@@ -12,12 +12,12 @@ __version__ = "0.1.0"
 __all__ = ["WebhookResponseOperator", "__version__"]
 
 if TYPE_CHECKING:
-    from airflow_webhook_trigger.operators import WebhookResponseOperator
+    from airflow_webhook_trigger.airflow_seam.operators import WebhookResponseOperator
 
 
 def __getattr__(name: str) -> Any:
     if name == "WebhookResponseOperator":
-        from airflow_webhook_trigger.operators import WebhookResponseOperator
+        from airflow_webhook_trigger.airflow_seam.operators import WebhookResponseOperator
 
         return WebhookResponseOperator
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

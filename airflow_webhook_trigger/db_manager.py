@@ -1,42 +1,6 @@
-"""Plugin-owned tables, migrated by ``airflow db migrate``.
+"""The public name Airflow's config points at: ``[database] external_db_managers =
+airflow_webhook_trigger.db_manager.WebhookDBManager``."""
 
-Add one line to the Airflow config::
+from airflow_webhook_trigger.airflow_seam.db_manager import WebhookDBManager, migrate
 
-    [database]
-    external_db_managers = airflow_webhook_trigger.db_manager.WebhookDBManager
-
-or run ``airflow-webhooks db migrate``.
-"""
-
-from __future__ import annotations
-
-from pathlib import Path
-
-from airflow.utils.db_manager import BaseDBManager
-
-from airflow_webhook_trigger import airflow_version
-from airflow_webhook_trigger.store import metadata
-
-PACKAGE_DIR = Path(__file__).parent
-
-
-class WebhookDBManager(BaseDBManager):
-    """Alembic migrations of the ``webhook_trigger_*`` tables (own version table)."""
-
-    metadata = metadata
-    version_table_name = "alembic_version_webhook_trigger"
-    migration_dir = (PACKAGE_DIR / "migrations").as_posix()
-    alembic_file = (PACKAGE_DIR / "alembic.ini").as_posix()
-    supports_table_dropping = True
-
-
-def migrate() -> None:
-    """Bring the plugin's tables to the latest revision (always through the migration files)."""
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        manager = WebhookDBManager(session)  # type: ignore[no-untyped-call]
-        if airflow_version.db_manager_takes_use_migration_files():
-            manager.upgradedb(use_migration_files=True)  # type: ignore[no-untyped-call]
-        else:
-            manager.upgradedb()  # type: ignore[no-untyped-call]
+__all__ = ["WebhookDBManager", "migrate"]

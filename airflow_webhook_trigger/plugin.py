@@ -26,8 +26,8 @@ def fab_provider_installed() -> bool:
 
 @functools.cache
 def _fastapi_apps() -> list[dict[str, Any]]:
-    from airflow_webhook_trigger.fastapi_app import create_app
-    from airflow_webhook_trigger.runtime import shared_runtime
+    from airflow_webhook_trigger.airflow_seam.wiring import shared_runtime
+    from airflow_webhook_trigger.web.fastapi_adapter import create_app
 
     settings = shared_runtime().settings
     return [
@@ -43,7 +43,7 @@ def _serves_blueprint() -> bool:
     """``[webhook_trigger] flask_blueprint`` is on (the default) and the FAB provider is there."""
     if not fab_provider_installed():
         return False
-    from airflow_webhook_trigger.runtime import shared_runtime
+    from airflow_webhook_trigger.airflow_seam.wiring import shared_runtime
 
     return shared_runtime().settings.flask_blueprint
 
@@ -52,21 +52,21 @@ def _serves_blueprint() -> bool:
 def _flask_blueprints() -> list[Any]:
     if not _serves_blueprint():
         return []
-    from airflow_webhook_trigger.flask_blueprint import create_blueprint
-    from airflow_webhook_trigger.runtime import shared_runtime
+    from airflow_webhook_trigger.airflow_seam.wiring import shared_runtime
+    from airflow_webhook_trigger.web.flask_adapter import create_blueprint
 
     return [create_blueprint(shared_runtime, shared_runtime().settings.url_prefix)]
 
 
 def _guard_limits() -> tuple[str, int, bool]:
-    from airflow_webhook_trigger.runtime import shared_runtime
+    from airflow_webhook_trigger.airflow_seam.wiring import shared_runtime
 
     settings = shared_runtime().settings
     return settings.url_prefix, settings.max_body_bytes, _serves_blueprint()
 
 
 def _trigger_fast_path() -> bool:
-    from airflow_webhook_trigger.runtime import shared_runtime
+    from airflow_webhook_trigger.airflow_seam.wiring import shared_runtime
 
     return shared_runtime().settings.trigger_fast_path
 
@@ -76,7 +76,7 @@ def _fastapi_root_middlewares() -> list[dict[str, Any]]:
     # In front of every mount: our error shape for paths no mount matches, (with the
     # blueprint) bounds on Airflow's WSGI mount, which reads any body whole before Flask
     # runs and drops chunked ones, and the trigger URL's fast path (see mount_guard).
-    from airflow_webhook_trigger.mount_guard import MountGuard
+    from airflow_webhook_trigger.web.mount_guard import MountGuard
 
     return [
         {
@@ -91,8 +91,8 @@ def _fastapi_root_middlewares() -> list[dict[str, Any]]:
 @functools.cache
 def _react_apps() -> list[dict[str, Any]]:
     # the Webhooks page: its bundle URL carries the base URL's path and the prefix
-    from airflow_webhook_trigger.airflow_compat import base_url, read_settings
-    from airflow_webhook_trigger.ui_page import react_apps
+    from airflow_webhook_trigger.airflow_seam.airflow_config import base_url, read_settings
+    from airflow_webhook_trigger.web.ui_page import react_apps
 
     return react_apps(base_url(), read_settings().url_prefix)
 

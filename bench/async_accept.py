@@ -230,7 +230,7 @@ def prepare(dep: harness.Deployment, history: int) -> dict[str, Any]:
 
 
 def _webhook_request(password: str) -> Any:
-    from airflow_webhook_trigger.request import Headers, WebhookRequest
+    from airflow_webhook_trigger.core.request import Headers, WebhookRequest
 
     headers = [("Host", "127.0.0.1"), ("Content-Type", "application/json"), *webhook_headers(password)]
     return WebhookRequest(method="POST", headers=Headers(headers), query_string=b"", body=event_bytes())
@@ -241,12 +241,13 @@ def child_prepare(history: int) -> None:
     (``harness.seed_history``), print the REST conf the webhook implies."""
     from datetime import datetime, timezone
 
-    from airflow_webhook_trigger.airflow_compat import db_session, read_settings, server_secret
-    from airflow_webhook_trigger.conf import build_conf
-    from airflow_webhook_trigger.jsonbody import read_body
-    from airflow_webhook_trigger.registry import upsert
-    from airflow_webhook_trigger.run_tokens import RunTokens
-    from airflow_webhook_trigger.store import WebhookStore
+    from airflow_webhook_trigger.airflow_seam.airflow_config import read_settings, server_secret
+    from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
+    from airflow_webhook_trigger.core.jsonbody import read_body
+    from airflow_webhook_trigger.core.run_tokens import RunTokens
+    from airflow_webhook_trigger.core.trigger_variables import build_conf
+    from airflow_webhook_trigger.storage.webhook_changes import upsert
+    from airflow_webhook_trigger.storage.webhook_store import WebhookStore
 
     harness.sync_dags()
 
@@ -285,51 +286,71 @@ def child_prepare(history: int) -> None:
 # Rough groups of the webhook request path: (label, file suffix, function name); a group's time
 # is the cumulative time of its function (all callers) per request.
 PROFILE_GROUPS: list[tuple[str, str, str]] = [
-    ("locate (method, registry lookup via TTL cache)", "airflow_webhook_trigger/endpoint.py", "locate"),
-    ("accept: whole", "airflow_webhook_trigger/endpoint.py", "accept"),
-    ("  auth: Basic check (HMAC after first scrypt)", "airflow_webhook_trigger/auth.py", "check"),
-    ("  auth: signature check (no signature here)", "airflow_webhook_trigger/signatures.py", "verify"),
-    ("  parsing: JSON body", "airflow_webhook_trigger/jsonbody.py", "read_body"),
-    ("  parsing: query string", "airflow_webhook_trigger/query.py", "parse_query"),
-    ("  conf: build_conf (incl. size check)", "airflow_webhook_trigger/conf.py", "build_conf"),
-    ("  run gateway: trigger (whole)", "airflow_webhook_trigger/airflow_compat.py", "trigger"),
+    ("locate (method, registry lookup via TTL cache)", "airflow_webhook_trigger/core/driver.py", "locate"),
+    ("accept: whole", "airflow_webhook_trigger/core/driver.py", "accept"),
+    ("  auth: Basic check (HMAC after first scrypt)", "airflow_webhook_trigger/core/auth.py", "check"),
+    ("  auth: signature check (no signature here)", "airflow_webhook_trigger/core/signatures.py", "verify"),
+    ("  parsing: JSON body", "airflow_webhook_trigger/core/jsonbody.py", "read_body"),
+    ("  parsing: query string", "airflow_webhook_trigger/core/query_string.py", "parse_query"),
+    (
+        "  conf: build_conf (incl. size check)",
+        "airflow_webhook_trigger/core/trigger_variables.py",
+        "build_conf",
+    ),
+    ("  run gateway: trigger (whole)", "airflow_webhook_trigger/airflow_seam/run_gateway.py", "trigger"),
     (
         "    SET LOCAL lock/statement timeouts (PostgreSQL)",
-        "airflow_webhook_trigger/database.py",
+        "airflow_webhook_trigger/storage/engine.py",
         "bound_writes",
     ),
-    ("    latest DAG version (one select)", "airflow_webhook_trigger/airflow_runs.py", "latest_version"),
-    ("    run template (cached per DAG version)", "airflow_webhook_trigger/airflow_runs.py", "template"),
+    (
+        "    latest DAG version (one select)",
+        "airflow_webhook_trigger/airflow_seam/run_factory.py",
+        "latest_version",
+    ),
+    (
+        "    run template (cached per DAG version)",
+        "airflow_webhook_trigger/airflow_seam/run_factory.py",
+        "template",
+    ),
     (
         "    param validation (compiled per version)",
-        "airflow_webhook_trigger/airflow_runs.py",
+        "airflow_webhook_trigger/airflow_seam/run_factory.py",
         "check_params",
     ),
     (
         "    lean insert: dag_run + task_instance rows",
-        "airflow_webhook_trigger/airflow_runs.py",
+        "airflow_webhook_trigger/airflow_seam/run_factory.py",
         "insert_run",
     ),
     ("      trace carriers (Airflow's helpers)", "observability/traces/__init__.py", "new_task_run_carrier"),
     ("      bulk_insert_mappings (task instances)", "sqlalchemy/orm/session.py", "bulk_insert_mappings"),
     # the accept path after issue #13 (group commit; older commits show 0 here)
-    ("    lean rows built (outside the transaction)", "airflow_webhook_trigger/airflow_runs.py", "prepare"),
-    ("    group commit: submit (waiting and writing)", "airflow_webhook_trigger/group_commit.py", "submit"),
+    (
+        "    lean rows built (outside the transaction)",
+        "airflow_webhook_trigger/airflow_seam/run_factory.py",
+        "prepare",
+    ),
+    (
+        "    group commit: submit (waiting and writing)",
+        "airflow_webhook_trigger/core/group_commit.py",
+        "submit",
+    ),
     (
         "      the group's inserts (runs, TIs, deliveries)",
-        "airflow_webhook_trigger/airflow_compat.py",
+        "airflow_webhook_trigger/airflow_seam/run_gateway.py",
         "_write_group",
     ),
     ("    Airflow's _trigger_dag (fallback DAGs only)", "airflow/api/common/trigger_dag.py", "_trigger_dag"),
     (
         "    Database.session (calls = 2 x sessions: enter+exit)",
-        "airflow_webhook_trigger/database.py",
+        "airflow_webhook_trigger/storage/engine.py",
         "session",
     ),
     ("    Session.commit (all commits)", "sqlalchemy/orm/session.py", "commit"),
     ("    Session.flush (all flushes, incl. inside commit)", "sqlalchemy/orm/session.py", "flush"),
     ("    pool checkout (connect/ping)", "sqlalchemy/pool/base.py", "_checkout"),
-    ("  response: body_response", "airflow_webhook_trigger/response.py", "body_response"),
+    ("  response: body_response", "airflow_webhook_trigger/core/response.py", "body_response"),
 ]
 
 
@@ -406,10 +427,11 @@ def _micro_timings(endpoint: Any, conf: dict[str, Any], iterations: int) -> dict
     try:
         from jsonschema import FormatChecker, validate
 
-        from airflow_webhook_trigger import airflow_compat, airflow_runs
+        from airflow_webhook_trigger.airflow_seam import run_factory as airflow_runs
+        from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
 
         gateway = endpoint._runs
-        with airflow_compat.db_session() as session:
+        with db_session() as session:
             latest = airflow_runs.latest_version(DAG_ID, session)
             dag = gateway._runs.template(latest, session).dag
 
@@ -480,7 +502,7 @@ def child_profile(spec_file: str) -> None:
     import io
     import pstats
 
-    from airflow_webhook_trigger.runtime import build_runtime
+    from airflow_webhook_trigger.airflow_seam.wiring import build_runtime
 
     spec = json.loads(Path(spec_file).read_text())
     iterations, password, top = int(spec["iterations"]), str(spec["password"]), int(spec["top"])

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from airflow_webhook_trigger.jsonbody import parse_json
+from airflow_webhook_trigger.core.jsonbody import parse_json
 
 JSON_TARGET = 3.0
 QUERY_TARGET = 3.0
@@ -174,7 +174,7 @@ def run(repeat: int) -> list[dict[str, Any]]:
         rows.append(_row(name, "parse_json", "json.loads", len(raw), subject, baseline, target))
 
     try:
-        from airflow_webhook_trigger.query import parse_query
+        from airflow_webhook_trigger.core.query_string import parse_query
     except ImportError:
         for name in ("query 1,000 flat", "query 1,000 nested"):
             rows.append({"case": name, "subject": "parse_query", "error": "query.py not available"})

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from airflow_webhook_trigger import filters  # noqa: E402
-from airflow_webhook_trigger.errors import ConfigError  # noqa: E402
-from airflow_webhook_trigger.request import Headers  # noqa: E402
+from airflow_webhook_trigger.core.errors import ConfigError  # noqa: E402
+from airflow_webhook_trigger.core.request import Headers  # noqa: E402
 
 #: (what it is, pattern): every one was accepted by the old guard, or is RE2's own worst case
 PATTERNS = [
@@ -50,7 +50,7 @@ def _subjects(size: int) -> list[str]:
 
 def _load(rev: str) -> ModuleType:
     source = subprocess.run(
-        ["git", "show", f"{rev}:airflow_webhook_trigger/filters.py"],
+        ["git", "show", f"{rev}:airflow_webhook_trigger/core/filters.py"],
         cwd=ROOT,
         check=True,
         capture_output=True,

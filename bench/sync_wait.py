@@ -168,8 +168,8 @@ def setup_airflow(db: str) -> harness.Deployment:
     from tests.integration import apply_example_webhooks
 
     apply_example_webhooks(PASSWORDS)
-    from airflow_webhook_trigger.airflow_compat import db_session
-    from airflow_webhook_trigger.store import WebhookStore
+    from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
+    from airflow_webhook_trigger.storage.webhook_store import WebhookStore
 
     store = WebhookStore(db_session)
     store.save(store.require(ORDER).with_changes(sync_timeout_seconds=110.0))
@@ -178,9 +178,9 @@ def setup_airflow(db: str) -> harness.Deployment:
 
 
 def upsert_hook(webhook_id: str, timeout: float) -> None:
-    from airflow_webhook_trigger.airflow_compat import db_session
-    from airflow_webhook_trigger.registry import upsert
-    from airflow_webhook_trigger.store import WebhookStore
+    from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
+    from airflow_webhook_trigger.storage.webhook_changes import upsert
+    from airflow_webhook_trigger.storage.webhook_store import WebhookStore
 
     doc = {"id": webhook_id, "dag_id": PLAIN_DAG, "mode": "sync", "sync": {"timeout_seconds": timeout}}
     upsert(WebhookStore(db_session), doc, env={})
@@ -542,8 +542,8 @@ async def many_waiting(base: str, n: int, timeout: float, notes: list[str]) -> d
     await asyncio.sleep(2.0)
     rss_before = proc.memory_info().rss
     threads_before = proc.num_threads()
-    from airflow_webhook_trigger.airflow_compat import server_secret
-    from airflow_webhook_trigger.run_tokens import RunTokens
+    from airflow_webhook_trigger.airflow_seam.airflow_config import server_secret
+    from airflow_webhook_trigger.core.run_tokens import RunTokens
 
     prefix = RunTokens(server_secret() or None).run_prefix(HOOK_LONG)  # the api-server's secret
     runs_before = await asyncio.to_thread(count_runs, prefix)
@@ -675,8 +675,9 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
     from sqlalchemy import event, select
     from sqlalchemy.engine import Engine
 
-    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, read_settings
-    from airflow_webhook_trigger.waiter import RunWaiter
+    from airflow_webhook_trigger.airflow_seam.airflow_config import read_settings
+    from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway
+    from airflow_webhook_trigger.core.waiter import RunWaiter
 
     gw = AirflowRunGateway(read_settings())
     fetch_runs = gw.fetch_settled  # what runtime.py gives the waiter
@@ -794,8 +795,9 @@ def delivery_inprocess(
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    from airflow_webhook_trigger.airflow_compat import AirflowRunGateway, read_settings
-    from airflow_webhook_trigger.waiter import RESPONSE_KEY, RunWaiter
+    from airflow_webhook_trigger.airflow_seam.airflow_config import read_settings
+    from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway
+    from airflow_webhook_trigger.core.waiter import RESPONSE_KEY, RunWaiter
 
     gw = AirflowRunGateway(read_settings())
     fetch_runs = gw.fetch_settled

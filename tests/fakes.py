@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from airflow_webhook_trigger.dedupe import DeliveryKey
-from airflow_webhook_trigger.delivery import DeliveryRow, PriorDelivery
-from airflow_webhook_trigger.errors import NotFound, WebhookError
-from airflow_webhook_trigger.model import Webhook
-from airflow_webhook_trigger.runs import TriggeredRun
-from airflow_webhook_trigger.waiter import RunSnapshot
+from airflow_webhook_trigger.core.dedupe import DeliveryKey
+from airflow_webhook_trigger.core.definition import Webhook
+from airflow_webhook_trigger.core.delivery import DeliveryRow, PriorDelivery
+from airflow_webhook_trigger.core.errors import NotFound, WebhookError
+from airflow_webhook_trigger.core.runs import TriggeredRun
+from airflow_webhook_trigger.core.waiter import RunSnapshot
 
 
 @dataclass

@@ -75,8 +75,8 @@ def airflow_db() -> None:
 def store(airflow_db: None) -> Iterator[Any]:
     from sqlalchemy import delete
 
-    from airflow_webhook_trigger.airflow_compat import db_session
-    from airflow_webhook_trigger.store import WebhookStore, webhooks_table
+    from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
+    from airflow_webhook_trigger.storage.webhook_store import WebhookStore, webhooks_table
 
     with db_session() as session:
         session.execute(delete(webhooks_table))
@@ -106,8 +106,8 @@ def basic(user: str, password: str) -> dict[str, str]:
 def run_tokens() -> Any:
     """Run handles and status tokens as every api-server under the tests' Airflow config
     makes them (``[api] secret_key`` is fixed in :mod:`tests.airflow_env`)."""
-    from airflow_webhook_trigger.airflow_compat import server_secret
-    from airflow_webhook_trigger.run_tokens import RunTokens
+    from airflow_webhook_trigger.airflow_seam.airflow_config import server_secret
+    from airflow_webhook_trigger.core.run_tokens import RunTokens
 
     return RunTokens(server_secret())
 
@@ -154,9 +154,9 @@ def apply_example_webhooks(env: dict[str, str]) -> None:
     """``apply -f dags_examples/webhooks.yaml`` (idempotent) with these passwords."""
     import yaml
 
-    from airflow_webhook_trigger.airflow_compat import db_session
-    from airflow_webhook_trigger.registry import apply_documents, load_file_documents
-    from airflow_webhook_trigger.store import WebhookStore
+    from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
+    from airflow_webhook_trigger.storage.webhook_changes import apply_documents, load_file_documents
+    from airflow_webhook_trigger.storage.webhook_store import WebhookStore
     from tests.airflow_env import EXAMPLES
 
     docs = load_file_documents(yaml.safe_load((EXAMPLES / "webhooks.yaml").read_text()))

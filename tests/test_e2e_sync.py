@@ -32,9 +32,9 @@ TEST_HOOKS = {
 
 @pytest.fixture(scope="module")
 def server(airflow_server: str) -> str:
-    from airflow_webhook_trigger.airflow_compat import db_session
-    from airflow_webhook_trigger.registry import upsert
-    from airflow_webhook_trigger.store import WebhookStore
+    from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
+    from airflow_webhook_trigger.storage.webhook_changes import upsert
+    from airflow_webhook_trigger.storage.webhook_store import WebhookStore
 
     apply_example_webhooks(PASSWORDS)
     store = WebhookStore(db_session)

@@ -43,17 +43,17 @@ def test_wheel_holds_the_migrations_and_data_files(wheel: zipfile.ZipFile) -> No
     names = set(wheel.namelist())
     for needed in (
         "airflow_webhook_trigger/py.typed",
-        "airflow_webhook_trigger/alembic.ini",
-        "airflow_webhook_trigger/migrations/env.py",
-        "airflow_webhook_trigger/migrations/script.py.mako",
-        "airflow_webhook_trigger/migrations/versions/0001_create_webhook_table.py",
-        "airflow_webhook_trigger/migrations/versions/0002_add_signature_columns.py",
+        "airflow_webhook_trigger/storage/alembic.ini",
+        "airflow_webhook_trigger/storage/migrations/env.py",
+        "airflow_webhook_trigger/storage/migrations/script.py.mako",
+        "airflow_webhook_trigger/storage/migrations/versions/0001_create_webhook_table.py",
+        "airflow_webhook_trigger/storage/migrations/versions/0002_add_signature_columns.py",
         # the Webhooks page, built: installing needs no Node
-        "airflow_webhook_trigger/ui/webhooks.js",
+        "airflow_webhook_trigger/web/ui/webhooks.js",
     ):
         assert needed in names, needed
-    page = wheel.read("airflow_webhook_trigger/ui/webhooks.js")
-    assert page == (ROOT / "airflow_webhook_trigger/ui/webhooks.js").read_bytes()
+    page = wheel.read("airflow_webhook_trigger/web/ui/webhooks.js")
+    assert page == (ROOT / "airflow_webhook_trigger/web/ui/webhooks.js").read_bytes()
     assert not [n for n in names if n.startswith("ui/") or "node_modules" in n]
     assert not [n for n in names if n.startswith(("tests/", "bench/", "dags_examples/"))]
 
@@ -73,4 +73,4 @@ def test_wheel_metadata_entry_points_and_license(wheel: zipfile.ZipFile) -> None
     [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     points = wheel.read(entry_points).decode()
     assert "webhook_trigger = airflow_webhook_trigger.plugin:WebhookTriggerPlugin" in points
-    assert "airflow-webhooks = airflow_webhook_trigger.cli:main" in points
+    assert "airflow-webhooks = airflow_webhook_trigger.cli.commands:main" in points

@@ -51,17 +51,6 @@ def test_plugin_package_import_no_airflow() -> None:
     assert _imported_after(["airflow_webhook_trigger"]).isdisjoint({"airflow", *WEB_FRAMEWORKS})
 
 
-@pytest.mark.parametrize(
-    "module",
-    ["model", "paths", "query", "jsonbody", "sample", "auth", "request", "response", "errors", "endpoint",
-     "config", "registry", "store", "cli", "database", "dedupe", "filters", "delivery", "delivery_log",
-     "delivery_cli", "runs", "source", "signatures", "conf", "ui_page", "access"],
-)  # fmt: skip
-def test_plugin_core_module_import_no_airflow_no_web_framework(module: str) -> None:
-    loaded = _imported_after([f"airflow_webhook_trigger.{module}"])
-    assert loaded.isdisjoint({"airflow", *WEB_FRAMEWORKS}), loaded & {"airflow", *WEB_FRAMEWORKS}
-
-
 # -- discovery -------------------------------------------------------------------------
 
 
@@ -181,7 +170,7 @@ def test_plugin_with_fab_one_csrf_exempt_blueprint(
 @pytest.mark.airflow
 @pytest.mark.parametrize("fab", [True, False])
 def test_plugin_guards_its_mounts(monkeypatch: pytest.MonkeyPatch, fresh_blueprints: None, fab: bool) -> None:
-    from airflow_webhook_trigger.mount_guard import MountGuard
+    from airflow_webhook_trigger.web.mount_guard import MountGuard
 
     monkeypatch.setattr(plugin, "fab_provider_installed", lambda: fab)
     [middleware] = WebhookTriggerPlugin().fastapi_root_middlewares

@@ -36,9 +36,9 @@ SYNC = {
 
 @pytest.fixture(scope="module")
 def replicas(airflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    from airflow_webhook_trigger.airflow_compat import db_session
-    from airflow_webhook_trigger.registry import upsert
-    from airflow_webhook_trigger.store import WebhookStore
+    from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
+    from airflow_webhook_trigger.storage.webhook_changes import upsert
+    from airflow_webhook_trigger.storage.webhook_store import WebhookStore
     from tests.processes import airflow_processes
 
     store = WebhookStore(db_session)

@@ -8,7 +8,7 @@ export default defineConfig(({ command }) => ({
     jsx: { runtime: "automatic", development: false },
   },
   build: {
-    outDir: "../airflow_webhook_trigger/ui",
+    outDir: "../airflow_webhook_trigger/web/ui",
     emptyOutDir: false,
     sourcemap: false,
     minify: true,

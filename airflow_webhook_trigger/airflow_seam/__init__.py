@@ -1,0 +1,1 @@
+"""Everything that touches Airflow, behind one small seam (see README.md)."""

@@ -1,0 +1,436 @@
+"""Starting DAG runs and reading their state through Airflow (the core's ``RunGateway``).
+
+Airflow imports happen inside functions so that importing the plugin stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_webhook_trigger.airflow_seam import version_compat
+from airflow_webhook_trigger.airflow_seam.metadata_db import db_limits, metadata_database
+from airflow_webhook_trigger.airflow_seam.run_factory import (
+    LatestVersion,
+    PreparedRun,
+    RunFactory,
+    RunTemplate,
+    check_params,
+    insert_runs,
+    latest_version,
+)
+from airflow_webhook_trigger.core.dedupe import DeliveryKey
+from airflow_webhook_trigger.core.delivery import DeliveryRow, PriorDelivery
+from airflow_webhook_trigger.core.errors import TOO_MANY_AT_ONCE, Conflict, NotFound, ServiceUnavailable, busy
+from airflow_webhook_trigger.core.group_commit import GroupCommit, Ticket
+from airflow_webhook_trigger.core.response import checked_answer
+from airflow_webhook_trigger.core.runs import TriggeredRun
+from airflow_webhook_trigger.core.settings import Settings
+from airflow_webhook_trigger.core.ttl_cache import MISSING, TtlCache
+from airflow_webhook_trigger.core.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
+from airflow_webhook_trigger.storage.delivery_record import (
+    BoundRecord,
+    RecordInserts,
+    claim_and_record,
+    find_claim,
+)
+from airflow_webhook_trigger.storage.engine import Database
+from airflow_webhook_trigger.storage.write_batch import WriteBatch
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+
+class _FixedDagBag:
+    """The ``dag_bag`` Airflow's trigger path expects, answering with the DAG already loaded."""
+
+    def __init__(self, dag: Any) -> None:
+        self._dag = dag
+
+    def get_latest_version_of_dag(self, dag_id: str, *, session: Session) -> Any:
+        return self._dag
+
+
+def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Session) -> int:
+    """Airflow's own trigger path, for DAGs the lean insert does not cover (see airflow_runs)."""
+    from airflow.api.common.trigger_dag import _trigger_dag
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    since_3_2: dict[str, Any] = {}
+    if version_compat.trigger_takes_run_type():
+        since_3_2 = {"run_type": DagRunType.MANUAL, "note": None}
+    dag_run = _trigger_dag(
+        dag_id=dag.dag_id,
+        # duck-typed: the trigger path only asks the bag for the latest DAG
+        dag_bag=_FixedDagBag(dag),  # type: ignore[arg-type]
+        triggered_by=DagRunTriggeredByType.REST_API,
+        run_id=run_id,
+        conf=conf,
+        logical_date=None,
+        session=session,
+        **since_3_2,
+    )
+    if dag_run is None:
+        raise NotFound(f"DAG {dag.dag_id!r} not found")
+    session.flush()
+    return int(dag_run.id)
+
+
+@dataclass(frozen=True)
+class _RunWrite:
+    """A lean run to write, with its delivery and the delivery key it claims."""
+
+    run: PreparedRun
+    record: DeliveryRow | None
+    claim: DeliveryKey | None
+    #: ``record`` and ``claim``, bound (``RecordInserts.bind``)
+    bound_record: BoundRecord | None
+    #: the caller wants the run's key (``dag_run.id``: a sync webhook waits by it)
+    keyed: bool = True
+
+
+class _LeanWrite:
+    """A lean run waiting for its group (:class:`runs.RunWrite`)."""
+
+    __slots__ = ("_gateway", "_run", "_ticket", "_write")
+
+    def __init__(self, gateway: AirflowRunGateway, write: _RunWrite, run: TriggeredRun) -> None:
+        self._gateway = gateway
+        self._write = write
+        self._run = run
+        self._ticket: Ticket[_RunWrite, int] | None = None
+
+    def enqueue(self, done: Callable[[], None]) -> None:
+        self._ticket = self._gateway.writes.enqueue(self._write, lambda _: done())
+
+    @property
+    def failed(self) -> bool:
+        return self._ticket is not None and self._ticket.failed
+
+    def outcome(self) -> TriggeredRun | PriorDelivery:
+        ticket = self._ticket
+        if ticket is None:
+            raise RuntimeError("the write was not queued")
+        return self._stored(ticket.outcome)
+
+    def wait(self) -> TriggeredRun | PriorDelivery:
+        """Write it with the others being written now, holding this thread until committed."""
+        return self._stored(lambda: self._gateway.writes.submit(self._write))
+
+    def _stored(self, key: Callable[[], int]) -> TriggeredRun | PriorDelivery:
+        run, write = self._run, self._write
+        # committed (else key() raises): only now may we answer 2xx
+        return self._gateway.stored(
+            run.dag_id, write.record, write.claim, lambda: TriggeredRun(run.dag_id, run.run_id, key())
+        )
+
+
+class AirflowRunGateway:
+    """Starts runs: the lean insert of :mod:`airflow_runs`, or Airflow's ``_trigger_dag``.
+
+    Either way the DAG is deserialized once per version and its params are checked
+    with validators compiled once per version (a 422 naming the param).
+
+    At most ``max_concurrent_triggers`` requests are in here at once. The lean runs among
+    them are written in groups (:mod:`group_commit`: one transaction and one connection per
+    group); a run through Airflow's own path holds a connection of its own, and at most
+    ``max_trigger_connections`` do at once (the api-server's thread pool is larger than
+    SQLAlchemy's pool). A request that cannot get a slot within
+    ``trigger_slot_wait_seconds``, or whose transaction hits a lock or timeout, is answered
+    503 + Retry-After and starts no run.
+    """
+
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+        self._settings = settings
+        self._db = database or metadata_database(db_limits(settings))
+        self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
+        #: connections held by runs going through Airflow's own path (one each; the lean runs
+        #: of a group share one, and the version reads are one at a time)
+        self._connections = threading.BoundedSemaphore(settings.max_trigger_connections)
+        self._runs = RunFactory()
+        # the same staleness as the webhook definitions' cache: a DAG re-serialized into a
+        # new version gets its runs at that version within registry_cache_seconds, as a
+        # webhook changed on another replica is seen within it (a DAG not found: not cached)
+        self._versions: TtlCache[str, tuple[LatestVersion, RunTemplate]] = TtlCache(
+            settings.registry_cache_seconds, max_entries=1024
+        )
+        self._reading = threading.Lock()
+        self._writes: GroupCommit[WriteBatch, _RunWrite, int] = GroupCommit(
+            self._db.write_transaction, self._write_group
+        )
+        self._records = RecordInserts(self._db.engine.dialect)
+
+    @property
+    def writes(self) -> GroupCommit[WriteBatch, _RunWrite, int]:
+        """The lean runs' group commit (its counters show how many writes a group holds)."""
+        return self._writes
+
+    def _busy(self, why: str) -> ServiceUnavailable:
+        return busy(why, self._settings.retry_after_seconds)
+
+    def _version(self, dag_id: str) -> tuple[LatestVersion, RunTemplate]:
+        """The DAG's latest version and its run template: cached for ``registry_cache_seconds``
+        (the webhook definitions' own staleness), else one read of the DB."""
+        found = self._versions.get(dag_id)
+        if found is not MISSING:
+            return found
+        # one read at a time: the requests arriving as the cached version expires make one
+        # read (and hold one connection), not one each; waiting for it is bounded like a read
+        if not self._reading.acquire(timeout=self._db.limits.timeout):
+            raise self._db.unavailable()
+        try:
+            found = self._versions.get(dag_id)
+            if found is not MISSING:
+                return found
+            with self._db.session() as session:
+                latest = latest_version(dag_id, session)
+                template = None if latest is None else self._runs.template(latest, session)
+            if latest is None or template is None:
+                raise NotFound(f"DAG {dag_id!r} not found")
+            self._versions.put(dag_id, (latest, template))
+        finally:
+            self._reading.release()
+        return latest, template
+
+    def _write_group(self, writes: Sequence[_RunWrite], batch: WriteBatch) -> list[int]:
+        """The lean runs of a group, their task instances, claims and deliveries: one
+        statement per table. The claims come last, so the transaction writes (and, on
+        SQLite, holds the database's write lock) no longer than before; a concurrent holder
+        of the same key (another request, another replica) makes this wait for its commit,
+        then fail: the group then retries each write alone.
+
+        The runs' keys are read back only when a write of the group wants its own: on
+        PostgreSQL a group of async deliveries is then one round trip (:mod:`write_batch`)."""
+        keys = insert_runs([w.run for w in writes], batch, keyed=any(w.keyed for w in writes))
+        self._records.write(batch, [w.bound_record for w in writes if w.bound_record is not None])
+        return keys
+
+    def _airflow_trigger(
+        self,
+        template: RunTemplate,
+        run_id: str,
+        conf: dict[str, object],
+        record: DeliveryRow | None,
+        claim: DeliveryKey | None,
+    ) -> int:
+        """A run through Airflow's own trigger path, in a transaction (and connection) of its own."""
+        with self._held(self._connections), self._db.session() as session:
+            self._db.bound_writes(session)
+            key = _airflow_trigger(template.dag, run_id, conf, session)
+            if record is not None:
+                claim_and_record(session, record, claim)
+        return key
+
+    @contextmanager
+    def _held(self, semaphore: threading.BoundedSemaphore) -> Iterator[None]:
+        """One of ``semaphore``'s places for the block, within ``trigger_slot_wait_seconds``, else 503."""
+        if not semaphore.acquire(timeout=self._settings.trigger_slot_wait_seconds):
+            raise self._busy(TOO_MANY_AT_ONCE)
+        try:
+            yield
+        finally:
+            semaphore.release()
+
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+        keyed: bool = True,
+    ) -> TriggeredRun | PriorDelivery:
+        with self._held(self._slots):
+            begun = self._begin(dag_id, run_id, conf, record, claim, keyed)
+            return begun.wait() if isinstance(begun, _LeanWrite) else begun
+
+    def begin(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        *,
+        record: DeliveryRow | None = None,
+        claim: DeliveryKey | None = None,
+        keyed: bool = True,
+    ) -> TriggeredRun | PriorDelivery | _LeanWrite:
+        with self._held(self._slots):
+            return self._begin(dag_id, run_id, conf, record, claim, keyed)
+
+    def _begin(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        record: DeliveryRow | None,
+        claim: DeliveryKey | None,
+        keyed: bool,
+    ) -> TriggeredRun | PriorDelivery | _LeanWrite:
+        """A lean run prepared (not written), or a run through Airflow's path, committed."""
+
+        def started() -> TriggeredRun | _LeanWrite:
+            latest, template = self._version(dag_id)
+            if not latest.allows_manual_runs:
+                # Airflow's trigger_dag refuses these too (DagModel.allowed_run_types)
+                raise Conflict(f"DAG {dag_id!r} does not allow manual runs")
+            check_params(template.param_checks, conf)
+            if template.rows is not None:
+                # to be written with the other runs being accepted now: one transaction, one commit
+                prepared = self._runs.prepare(template, latest, run_id, conf)
+                bound = None if record is None else self._records.bind(record, claim)
+                write = _RunWrite(prepared, record, claim, bound, keyed)
+                return _LeanWrite(self, write, TriggeredRun(dag_id, run_id))
+            key = self._airflow_trigger(template, run_id, conf, record, claim)
+            # committed: only now may we answer 2xx.
+            return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
+
+        return self.stored(dag_id, record, claim, started)
+
+    def stored(
+        self, dag_id: str, record: DeliveryRow | None, claim: DeliveryKey | None, work: Callable[[], S]
+    ) -> S | PriorDelivery:
+        """``work()``, which stores a run, with its failures as the core's errors: a key
+        claimed meanwhile by a concurrent repeat is that repeat's delivery."""
+        from airflow.exceptions import DagNotFound, DagRunAlreadyExists
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            return work()
+        except DagNotFound:
+            self._versions.forget(dag_id)
+            raise NotFound(f"DAG {dag_id!r} not found") from None
+        except (DagRunAlreadyExists, IntegrityError):
+            if claim is not None and record is not None:
+                prior = self.prior_delivery(record.webhook_id, claim)
+                if prior is not None:
+                    return prior
+            # a random suffix makes a run id collision practically impossible; a DAG version
+            # deleted under us is the other way to land here: both are worth a retry, with
+            # the version read again
+            self._versions.forget(dag_id)
+            raise self._busy("the run could not be stored") from None
+
+    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
+        """:raises ServiceUnavailable: the metadata DB cannot serve now"""
+        from airflow.models import DagRun
+        from sqlalchemy import select
+
+        with self._db.session() as session:
+            found = find_claim(session, webhook_id, key)
+            if found is None:
+                return None
+            run_key = session.scalar(
+                select(DagRun.id).where(DagRun.dag_id == found.dag_id, DagRun.run_id == found.run_id)
+            )
+        return PriorDelivery(
+            found.delivery_id, found.body_sha256, found.dag_id, found.run_id, int(run_key or 0)
+        )
+
+    def run_conf(self, dag_id: str, run_id: str) -> dict[str, object] | None:
+        """A run's ``conf`` (a replay's trigger variables); None when the run is gone."""
+        from airflow.models import DagRun
+        from sqlalchemy import select
+
+        with self._db.session() as session:
+            found = session.execute(
+                select(DagRun.conf).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+            ).first()
+        if found is None:
+            return None
+        return dict(found.conf or {})
+
+    def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
+        """:raises ServiceUnavailable: the metadata DB cannot serve now"""
+        from airflow.models import DagRun
+        from sqlalchemy import and_
+
+        with self._db.session() as session:
+            rows = _snapshot_query(session, and_(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        found = _snapshots(rows)
+        return next(iter(found.values()), None)
+
+    def fetch_settled(self, keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
+        """The sync waiter's one query per tick: the runs among ``keys`` that settled.
+
+        Only settled runs (a recorded response, or ended) come back: with a thousand callers
+        waiting, a tick then reads a handful of rows, not a thousand.
+
+        :raises ServiceUnavailable: the metadata DB cannot serve now
+        """
+        from airflow.models import DagRun
+        from airflow.models.xcom import XComModel
+        from sqlalchemy import and_, or_
+
+        settled = or_(DagRun.state.in_(sorted(FINISHED_STATES)), XComModel.dag_run_id.is_not(None))
+        with self._db.session() as session:
+            rows = _snapshot_query(session, and_(DagRun.id.in_(list(keys)), settled))
+        return {key: snap for key, (_, snap) in _snapshots(rows).items()}
+
+
+class AirflowStats:
+    """Metrics through Airflow's own ``Stats`` (StatsD or OpenTelemetry, as Airflow is set up)."""
+
+    def incr(self, name: str) -> None:
+        from airflow.stats import Stats
+
+        Stats.incr(name)
+
+    def timing(self, name: str, milliseconds: float) -> None:
+        from airflow.stats import Stats
+
+        Stats.timing(name, milliseconds)
+
+
+def _recorded(value: object, task_id: str) -> RecordedResponse | None:
+    """A response as the operator stored it in XCom; None if it is not one of ours."""
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dict):
+        return None
+    try:
+        # Re-checked with the operator's own rules: the XCom may have been written by any
+        # task or through Airflow's XCom API, and it is served on Airflow's origin.
+        status, headers, body = checked_answer(value.get("status"), value.get("headers"), value.get("body"))
+    except ValueError as exc:
+        log.warning("Ignoring the stored answer of task %s: %s", task_id, exc)
+        return None
+    return RecordedResponse(status=status, headers=tuple(headers.items()), body=body, task_id=task_id)
+
+
+def _snapshot_query(session: Session, where: Any) -> list[Any]:
+    from airflow.models import DagRun
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import and_, select
+
+    query = (
+        select(DagRun.id, DagRun.dag_id, DagRun.run_id, DagRun.state, XComModel.task_id, XComModel.value)
+        .outerjoin(XComModel, and_(XComModel.dag_run_id == DagRun.id, XComModel.key == RESPONSE_KEY))
+        .where(where)
+        .order_by(DagRun.id, XComModel.timestamp, XComModel.task_id)
+    )
+    return list(session.execute(query).all())
+
+
+def _snapshots(rows: Sequence[Any]) -> dict[int, tuple[TriggeredRun, RunSnapshot]]:
+    out: dict[int, tuple[TriggeredRun, RunSnapshot]] = {}
+    for row in rows:
+        state = str(getattr(row.state, "value", row.state))
+        response = _recorded(row.value, row.task_id) if row.task_id is not None else None
+        current = out.get(row.id)
+        if current is None or (current[1].response is None and response is not None):
+            # rows come oldest response first: the first response recorded wins
+            out[row.id] = (TriggeredRun(row.dag_id, row.run_id, int(row.id)), RunSnapshot(state, response))
+    return out

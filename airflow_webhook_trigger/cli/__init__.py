@@ -1,0 +1,1 @@
+"""The ``airflow-webhooks`` command (see README.md)."""

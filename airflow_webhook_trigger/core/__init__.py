@@ -1,0 +1,1 @@
+"""The sans-IO core: values, parsing, verification and the request driver (see README.md)."""

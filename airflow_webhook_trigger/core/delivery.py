@@ -1,0 +1,100 @@
+"""A delivery, as the record keeps it: values and the recorder's interface.
+
+Pure: the core builds these; :mod:`delivery_log` stores them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Literal, Protocol
+
+Outcome = Literal["accepted", "duplicate", "filtered", "rejected"]
+OUTCOMES: tuple[Outcome, ...] = ("accepted", "duplicate", "filtered", "rejected")
+#: the longest error text kept (our own messages are shorter; nothing secret is in them)
+MAX_ERROR_LENGTH = 500
+#: the most deliveries one listing returns (the API and the CLI)
+MAX_LIMIT = 500
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A naive datetime read as UTC (SQLite hands them back so; a query may give one)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def new_delivery_id() -> str:
+    """128 random bits, hex (what ``replay`` and the API name a delivery by)."""
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One request that named an existing webhook, once answered (or, accepted, committed)."""
+
+    id: str
+    webhook_id: str
+    received_at: datetime
+    outcome: Outcome
+    status: int | None = None
+    error: str | None = None
+    dag_id: str | None = None
+    run_id: str | None = None
+    delivery_key: str | None = None
+    duration_ms: float | None = None
+    replay_of: str | None = None
+
+    def answered(self, status: int, duration_ms: float) -> DeliveryRow:
+        return replace(self, status=status, duration_ms=round(duration_ms, 3))
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "webhook_id": self.webhook_id,
+            "received_at": self.received_at.isoformat(),
+            "outcome": self.outcome,
+            "status": self.status,
+            "error": self.error,
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "delivery_key": self.delivery_key,
+            "duration_ms": self.duration_ms,
+            "replay_of": self.replay_of,
+        }
+
+
+def error_text(detail: str) -> str:
+    return detail if len(detail) <= MAX_ERROR_LENGTH else detail[: MAX_ERROR_LENGTH - 3] + "..."
+
+
+@dataclass(frozen=True)
+class PriorDelivery:
+    """The first delivery of a key: its run (``key`` 0 if the run is gone) and body digest."""
+
+    delivery_id: str
+    body_sha256: str
+    dag_id: str
+    run_id: str
+    run_key: int
+
+
+class DeliveryRecorder(Protocol):
+    """Where the core reports deliveries (the api-server's buffered log, with metrics)."""
+
+    def record(self, row: DeliveryRow, *, stored: bool = False) -> None:
+        """A delivery answered. ``stored``: already written with its run (count it only)."""
+        ...
+
+    def answered(self, row: DeliveryRow) -> None:
+        """A stored (accepted, sync) delivery got its answer: its status and duration."""
+        ...
+
+
+class NoRecorder:
+    """Records nothing (unit tests of the core, tools)."""
+
+    def record(self, row: DeliveryRow, *, stored: bool = False) -> None:
+        return None
+
+    def answered(self, row: DeliveryRow) -> None:
+        return None

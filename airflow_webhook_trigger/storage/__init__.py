@@ -1,0 +1,1 @@
+"""The plugin's tables and how it writes them, over SQLAlchemy (see README.md)."""

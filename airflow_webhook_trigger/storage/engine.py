@@ -1,0 +1,504 @@
+"""The plugin's own connections to the metadata DB, with every wait bounded.
+
+Airflow's engine is shared with its own endpoints and waits without limit where a
+webhook sender cannot: 30 s for a pooled connection, no connect timeout, and no
+client-side bound on a query. libpq has none, so a PostgreSQL that stops answering
+while TCP stays up (its processes stopped, a stalled proxy, a partition that keeps
+the socket open) holds the caller for as long as it lasts, and its own
+``statement_timeout`` cannot fire. So the plugin reaches the metadata DB through an
+engine of its own (built by :mod:`airflow_compat` with Airflow's URL, engine and
+connect arguments and event handlers), where:
+
+- waiting for a pooled connection is bounded by ``db_pool_timeout_seconds``;
+- each session's work, from checkout to commit, must end by a deadline
+  ``db_timeout_seconds`` after the session opened. A new connection's
+  ``connect_timeout`` is what is left of it (PostgreSQL); a pooled connection is
+  pinged inside the deadline (not before it, as SQLAlchemy's ``pool_pre_ping``
+  does); and a :class:`Watchdog` thread shuts down the socket of a connection still
+  held past it, so the blocked call fails at once and the connection is discarded;
+- a failure that means "try again later" (:func:`is_unavailable`) leaves the session
+  as :class:`ServiceUnavailable` with ``Retry-After``, logged once per outage by
+  :class:`OutageLog`, not once per request.
+
+Nothing here imports Airflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import math
+import os
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine, Transaction
+from sqlalchemy.orm import Session, sessionmaker
+
+from airflow_webhook_trigger.core.errors import ServiceUnavailable
+from airflow_webhook_trigger.storage.write_batch import WriteBatch
+
+log = logging.getLogger(__name__)
+
+#: the detail of every 503 caused by the metadata DB
+DB_UNAVAILABLE = "the metadata database is busy or unavailable; retry later"
+
+
+@dataclass(frozen=True)
+class DbLimits:
+    """The ``[webhook_trigger]`` bounds on talking to the metadata DB (seconds)."""
+
+    #: a session's work, from opening to commit
+    timeout: float = 5.0
+    #: waiting for a pooled connection
+    pool_timeout: float = 1.0
+    #: PostgreSQL ``lock_timeout`` of the write transactions (below ``timeout``)
+    lock_timeout: float = 3.0
+    #: the ``Retry-After`` of a 503
+    retry_after: int = 5
+
+
+class DeadlineExceeded(sa_exc.OperationalError):
+    """A session ran out of its deadline before it could use a connection."""
+
+    def __init__(self) -> None:
+        super().__init__("the session's deadline passed before a connection was used", None, Exception())
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """DB errors that mean "try again later": locks, timeouts, lost or refused connections."""
+    if isinstance(
+        exc, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError
+    ):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+#: what to run when the plugin's tables are missing
+MIGRATE_HINT = 'run "airflow db migrate" (or "airflow-webhooks db migrate")'
+_OUR_TABLES = "webhook_trigger_"
+
+
+def is_missing_table(exc: BaseException) -> bool:
+    """The plugin's tables are not there (never migrated): SQLite's "no such table",
+    PostgreSQL's undefined_table (SQLSTATE 42P01)."""
+    if not isinstance(exc, sa_exc.DBAPIError) or _OUR_TABLES not in str(exc.orig):
+        return False
+    if getattr(exc.orig, "pgcode", None) == "42P01":
+        return True
+    return "no such table" in str(exc.orig)
+
+
+def error_class(exc: BaseException) -> str:
+    """An error named by its classes and SQLSTATE only, for what may hold request data (a
+    refused row, a rendered statement): ``DataError (UntranslatableCharacter, SQLSTATE 22P05)``."""
+    cause = getattr(exc, "orig", None)
+    if cause is None or cause is exc:
+        return type(exc).__name__
+    code = getattr(cause, "pgcode", None)
+    return f"{type(exc).__name__} ({type(cause).__name__}" + (f", SQLSTATE {code})" if code else ")")
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: first line of the driver's message`` (no traceback; the driver's messages hold no password)."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0]
+    if len(first) > 200:
+        first = first[:200] + "..."
+    return f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+
+
+class OutageLog:
+    """Logs an outage when it starts, every ``reminder_seconds`` while it lasts, and when it ends.
+
+    A request that fails calls :meth:`failed`; one that succeeds calls :meth:`succeeded`
+    (one attribute read when there is no outage). So a DB that is away for a minute
+    writes three lines, not one traceback per request.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger = log,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        reminder_seconds: float = 60.0,
+    ) -> None:
+        self._log = logger
+        self._clock = clock
+        self._reminder = reminder_seconds
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._last_logged = 0.0
+        self._failures = 0
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def failed(self, exc: BaseException) -> None:
+        now = self._clock()
+        with self._lock:
+            self._failures += 1
+            if self._since is None:
+                self._since = self._last_logged = now
+                self._log.warning(
+                    "metadata database unavailable (%s); answering 503 + Retry-After until it is back",
+                    describe(exc),
+                )
+            elif now - self._last_logged >= self._reminder:
+                self._last_logged = now
+                self._log.warning(
+                    "metadata database still unavailable after %.0f s (%d failed requests; last: %s)",
+                    now - self._since,
+                    self._failures,
+                    describe(exc),
+                )
+
+    def succeeded(self) -> None:
+        if self._since is None:
+            return
+        now = self._clock()
+        with self._lock:
+            if self._since is None:
+                return
+            self._log.warning(
+                "metadata database available again after %.1f s (%d requests were answered 503)",
+                now - self._since,
+                self._failures,
+            )
+            self._since = None
+            self._failures = 0
+
+
+def _shutdown(dbapi_connection: Any) -> None:
+    """Shut the connection's socket down (the driver keeps its descriptor, now at EOF)."""
+    try:
+        fd = dbapi_connection.fileno()
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except Exception as exc:  # closed meanwhile, or not a socket: nothing left to cut
+        log.debug("webhook DB watchdog: could not shut a connection down: %s", describe(exc))
+
+
+class Watchdog:
+    """Cuts the connections held past their deadline, from a thread of its own.
+
+    Only connections with a socket (``fileno()``: psycopg2) are watched; SQLite's
+    waits are bounded by its own busy timeout. A cut connection's blocked call fails
+    with a disconnect error, which SQLAlchemy answers by discarding the connection.
+
+    :param cut: what to do to an overdue connection (injected in tests)
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        cut: Callable[[Any], None] = _shutdown,
+    ) -> None:
+        self._clock = clock
+        self._cut = cut
+        self._cond = threading.Condition()
+        self._held: dict[int, tuple[float, Any]] = {}
+        self._thread: threading.Thread | None = None
+        #: when the watchdog thread wakes next (inf: when told; -inf: it is awake or not started)
+        self._wakes_at = -math.inf
+        #: connections cut so far
+        self.cuts = 0
+
+    def hold(self, dbapi_connection: Any, deadline: float) -> None:
+        if not callable(getattr(dbapi_connection, "fileno", None)):
+            return
+        with self._cond:
+            self._held[id(dbapi_connection)] = (deadline, dbapi_connection)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhook-db-watchdog", daemon=True)
+                self._thread.start()
+            if deadline < self._wakes_at:
+                # else it wakes in time anyway: no thread switch per checkout
+                self._cond.notify()
+
+    def release(self, dbapi_connection: Any) -> None:
+        with self._cond:
+            self._held.pop(id(dbapi_connection), None)
+
+    @property
+    def held(self) -> int:
+        with self._cond:
+            return len(self._held)
+
+    def cut_overdue(self) -> float | None:
+        """Cut every overdue connection; return the next deadline (None: nothing held).
+
+        Under the lock, so a connection released (and reused by another session) is
+        never cut for its previous holder's deadline.
+        """
+        with self._cond:
+            now = self._clock()
+            for key, (deadline, conn) in list(self._held.items()):
+                if deadline <= now:
+                    del self._held[key]
+                    self.cuts += 1
+                    log.warning("webhook DB watchdog: a connection was held past its deadline; cutting it")
+                    self._cut(conn)
+            return min((d for d, _ in self._held.values()), default=None)
+
+    def _run(self) -> None:
+        while True:
+            following = self.cut_overdue()
+            with self._cond:
+                if following is None:
+                    if not self._held:
+                        self._wakes_at = math.inf
+                        self._cond.wait()
+                else:
+                    self._wakes_at = following
+                    self._cond.wait(max(0.0, following - self._clock()))
+                self._wakes_at = -math.inf  # awake: a connection held now is seen on the next pass
+
+
+#: the deadline (monotonic seconds) of the session open in this context, if any
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("webhook_db_deadline", default=None)
+#: a checkout in this context skips the ping: its first statement stands in for it
+_first_statement_pings: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "webhook_db_first_statement_pings", default=False
+)
+
+
+def _readable(dbapi_connection: Any) -> bool:
+    """An idle connection with something to read: the server closed it (or told it something
+    unasked), so its next statement could not stand in for a ping. No round trip."""
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if not callable(fileno):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # no descriptor left: certainly not usable
+        return True
+
+
+#: libpq's transaction states (psycopg2 and psycopg report them alike)
+_IDLE, _IN_TRANSACTION = 0, 2
+
+
+def _transaction_status(connection: Connection) -> int | None:
+    """The server-side transaction state of the connection's DBAPI connection, if its
+    driver reports one (psycopg2, psycopg: ``info.transaction_status``)."""
+    info = getattr(connection.connection.dbapi_connection, "info", None)
+    status = getattr(info, "transaction_status", None)
+    return None if status is None else int(status)
+
+
+class Database:
+    """Sessions on the plugin's engine: bounded, and 503 when the DB cannot serve.
+
+    :param engine: the plugin's own engine (``pool_pre_ping`` off: sessions ping
+        pooled connections themselves, inside their deadline)
+    :param session_factory: makes a :class:`Session` bound to ``engine``
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        limits: DbLimits,
+        *,
+        session_factory: Callable[[], Session] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        watchdog: Watchdog | None = None,
+        outage: OutageLog | None = None,
+    ) -> None:
+        self.engine = engine
+        self.limits = limits
+        self._clock = clock
+        self._sessions = session_factory or sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)
+        self.watchdog = watchdog or Watchdog(clock=clock)
+        self.outage = outage or OutageLog(clock=clock)
+        self._instrument(engine)
+
+    def _now_deadline(self) -> float:
+        return _deadline.get() or self._clock() + self.limits.timeout
+
+    def _instrument(self, engine: Engine) -> None:
+        dialect = engine.dialect
+
+        @event.listens_for(engine, "do_connect")
+        def bound_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+            left = self._now_deadline() - self._clock()
+            if left <= 0:
+                raise DeadlineExceeded()
+            if dialect.name == "postgresql":
+                # libpq: whole seconds, at least 2 (a smaller value is raised to 2)
+                cparams["connect_timeout"] = max(2, math.ceil(left))
+
+        @event.listens_for(engine, "connect")
+        def fresh(_dbapi_connection: Any, record: Any) -> None:
+            record.info["webhook_fresh"] = True
+
+        @event.listens_for(engine, "checkout")
+        def watch(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+            deadline = self._now_deadline()
+            if deadline <= self._clock():
+                raise DeadlineExceeded()
+            self.watchdog.hold(dbapi_connection, deadline)
+            if record.info.pop("webhook_fresh", False):
+                return
+            if _first_statement_pings.get() and not _readable(dbapi_connection):
+                return
+            try:
+                dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                self.watchdog.release(dbapi_connection)
+                # a failed ping means a restarted or lost server: SQLAlchemy discards this
+                # connection and every older one, and checks out a new one
+                raise sa_exc.InvalidatePoolError(describe(exc)) from exc
+
+        @event.listens_for(engine, "checkin")
+        def unwatch(dbapi_connection: Any, _record: Any) -> None:
+            if dbapi_connection is not None:
+                self.watchdog.release(dbapi_connection)
+
+        @event.listens_for(engine, "invalidate")
+        def forget(dbapi_connection: Any, _record: Any, _exc: Any) -> None:
+            if dbapi_connection is not None:
+                self.watchdog.release(dbapi_connection)
+
+    def unavailable(self) -> ServiceUnavailable:
+        return ServiceUnavailable(DB_UNAVAILABLE, headers={"Retry-After": str(self.limits.retry_after)})
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error, within the deadline.
+
+        :raises ServiceUnavailable: the DB is down, hung, locked or out of connections
+            (anything :func:`is_unavailable`); other errors pass through unchanged
+        """
+        with self._bounded(), self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """:meth:`session` without the ORM: a connection in a transaction, committed on
+        success (Core statements only; a fraction of a session's cost per transaction)."""
+        with self._bounded(), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[WriteBatch]:
+        """:meth:`transaction` for writes, bounded server-side too (:meth:`bound_writes`), its
+        statements given to a :class:`WriteBatch` (committed when the block ends well).
+
+        On PostgreSQL (psycopg2 or psycopg) the transaction is opened by ``BEGIN`` and the
+        bounds together, on a connection the driver leaves in autocommit mode, and ends with
+        an explicit ``COMMIT``. On psycopg2 the opening goes with the batch's first message
+        (:mod:`write_batch`: a group that reads no result is one round trip, ``BEGIN`` to
+        ``COMMIT``); on another driver it is sent at once.
+
+        A pooled connection is not pinged first. One the server has closed (a restart, a
+        terminated backend) has its socket readable, which the checkout sees without a round
+        trip, and pings. On a driver that sends the opening at once, that first statement also
+        stands in for the ping: if it finds the connection lost, it is retried once on a new
+        connection, as a failed ping would have been; nothing was written yet. A connection
+        that is not idle when given back (an error at any point, a ``ROLLBACK`` that failed)
+        is discarded, never reused.
+        """
+        with self._bounded():
+            if self.engine.dialect.name != "postgresql":
+                with self.engine.begin() as connection:
+                    yield WriteBatch(connection)
+                return
+            for attempt in (1, 2):
+                token = _first_statement_pings.set(True)
+                try:
+                    connection = self.engine.connect()
+                finally:
+                    _first_statement_pings.reset(token)
+                try:
+                    batch, transaction = self._begin_bounded(connection)
+                except BaseException as exc:
+                    connection.invalidate()  # whatever the server made of it: not reused
+                    connection.close()
+                    lost = isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+                    if attempt == 1 and lost:
+                        continue
+                    raise
+                break
+            if transaction is not None:  # another driver: SQLAlchemy's own transaction
+                with connection, transaction:
+                    yield batch
+                return
+            with connection:
+                try:
+                    yield batch
+                    if batch.round_trips and _transaction_status(connection) != _IN_TRANSACTION:
+                        # a statement failed and its error was swallowed: COMMIT would roll back
+                        raise sa_exc.InvalidRequestError("the write transaction is not open at commit")
+                    batch.commit()
+                except BaseException:
+                    if not connection.invalidated and _transaction_status(connection) != _IDLE:
+                        with contextlib.suppress(Exception):  # if it fails: discarded below
+                            connection.exec_driver_sql("ROLLBACK")
+                    raise
+                finally:
+                    if not connection.invalidated and _transaction_status(connection) != _IDLE:
+                        connection.invalidate()
+
+    def _begin_bounded(self, connection: Connection) -> tuple[WriteBatch, Transaction | None]:
+        """The write transaction's batch, opened by ``BEGIN`` and :meth:`bound_writes`' bounds
+        together on a connection in autocommit mode (no transaction: the caller ends it). A
+        driver that cannot tell a transaction's state gets SQLAlchemy's own transaction, then
+        the bounds."""
+        if _transaction_status(connection) is None:
+            transaction = connection.begin()
+            self.bound_writes(connection)
+            return WriteBatch(connection), transaction
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        return WriteBatch(connection, opening=f"BEGIN; {self._bounds_sql()}", defer=True), None
+
+    def _bounds_sql(self) -> str:
+        lock_ms = int(self.limits.lock_timeout * 1000)
+        statement_ms = int(self.limits.timeout * 1000)
+        return f"SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{statement_ms}ms'"
+
+    @contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """The deadline of the DB work in the block, and its failures as 503s."""
+        token = _deadline.set(self._clock() + self.limits.timeout) if _deadline.get() is None else None
+        try:
+            yield
+        except Exception as exc:
+            if is_missing_table(exc):
+                self.outage.failed(exc)
+                raise ServiceUnavailable(
+                    f"the webhook tables are missing: {MIGRATE_HINT}",
+                    headers={"Retry-After": str(self.limits.retry_after)},
+                ) from None
+            if not is_unavailable(exc):
+                raise
+            self.outage.failed(exc)
+            raise self.unavailable() from None
+        finally:
+            if token is not None:
+                _deadline.reset(token)
+        self.outage.succeeded()
+
+    def bound_writes(self, session: Session | Connection) -> None:
+        """PostgreSQL: end lock waits and statements server-side too, in this transaction.
+
+        ``SET LOCAL`` (not a session-level ``SET``) so that it holds behind PgBouncer's
+        transaction pooling and ends with the transaction. One round trip for both.
+        SQLite's own busy timeout already bounds its lock waits.
+        """
+        bind = session if isinstance(session, Connection) else session.get_bind()
+        if bind.dialect.name == "postgresql":
+            session.execute(text(self._bounds_sql()))

@@ -1,0 +1,1 @@
+"""The HTTP adapters: FastAPI/Starlette, the Flask blueprint, the management API and page."""
