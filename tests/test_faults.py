@@ -139,7 +139,7 @@ def fault_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[pg_clu
         setup = (
             "from tests.integration import _migrate_and_sync\n"
             "_migrate_and_sync()\n"
-            "from airflow_webhook_trigger.airflow_seam.run_gateway import db_session\n"
+            "from airflow_webhook_trigger.airflow_seam.metadata_db import db_session\n"
             "from airflow_webhook_trigger.storage.webhook_changes import upsert\n"
             "from airflow_webhook_trigger.storage.webhook_store import WebhookStore\n"
             f"upsert(WebhookStore(db_session), {{'id': {HOOK!r}, 'dag_id': 'wt_plain'}}, env={{}})\n"
