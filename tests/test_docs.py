@@ -41,7 +41,11 @@ def test_nothing_points_outside_the_repository() -> None:
 
 
 #: the README, the changelog and every page under docs/ (the decision records included)
-DOCS = ["README.md", "CHANGELOG.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md"))]
+DOCS = [
+    "README.md",
+    "CHANGELOG.md",
+    *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md")),
+]
 
 
 def test_the_docs_pages_are_all_checked() -> None:
@@ -74,8 +78,7 @@ def test_every_relative_link_resolves(doc: str) -> None:
             continue
         file, _, anchor = target.partition("#")
         linked = (path.parent / file) if file else path
-        if not linked.exists():
-            broken.append(target)
-        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+        missing = not linked.exists()
+        if missing or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
             broken.append(target)
     assert broken == []
