@@ -41,13 +41,15 @@ def test_the_built_page_ships_in_the_checkout() -> None:
     assert "process.env" not in text
 
 
-def test_the_readmes_screenshots_show_the_current_build() -> None:
+def test_the_docs_screenshots_show_the_current_build() -> None:
     shown = (ROOT / "docs/screenshots/bundle-version.txt").read_text().strip()
     assert shown == ui_page.bundle_version(), "the page changed: run `make screenshots` and commit them"
-    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "docs/ui.md").read_text()
     for picture in ("list.png", "editor.png", "deliveries.png", "dag-tab-dark.png"):
         assert (ROOT / "docs/screenshots" / picture).is_file()
-        assert f"docs/screenshots/{picture}" in readme, picture
+        assert f"](screenshots/{picture})" in page, picture
+    # the README shows the list too, from its own folder
+    assert "](docs/screenshots/list.png)" in (ROOT / "README.md").read_text()
 
 
 def test_two_entries_nav_and_dag_tab_one_bundle() -> None:
