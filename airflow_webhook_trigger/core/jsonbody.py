@@ -23,22 +23,10 @@ malformed body gets the same 400 everywhere. The policy, stricter than ``json.lo
 Every failure is :class:`~airflow_webhook_trigger.core.errors.BadRequest` with a message that
 never echoes the input beyond a short excerpt; nothing else escapes.
 
-How, and what it costs (``bench/parse.py``: about 2x ``json.loads`` on the same bytes,
-at most 3x for 1 MiB is the target). One ``json.loads`` pass does the work, with an
-``object_pairs_hook`` for duplicates and a ``parse_constant`` that refuses; the other
-checks run only when a cheap byte scan says they can matter:
-
-- Depth: escaped backslashes and quotes are dropped, then every byte but brackets and
-  quotes, then what lies between quotes: left is the bracket skeleton outside strings.
-  Each pass of removing adjacent ``[]`` pairs peels exactly one level, so the pass count
-  is the depth; more than ``max_depth`` passes stops the scan (bounded work), and a
-  skeleton that stops shrinking before it is empty is unbalanced, so malformed.
-- Numbers: an out-of-range integer needs 19 digits in a row, an infinite float an
-  exponent or 309 digits; only if the bytes hold a digit run of 19 or a digit followed by
-  ``e``/``E`` (strings included: a false alarm only costs time) do ``parse_int`` /
-  ``parse_float`` hooks check each number.
-- Surrogates: only if the bytes hold a ``\\uD800``-``\\uDFFF`` escape are the escapes
-  scanned for one that is not half of a valid pair.
+One ``json.loads`` pass does the work (an ``object_pairs_hook`` for duplicates, a
+``parse_constant`` that refuses); the depth, number and surrogate checks run only when a
+cheap byte scan says they can matter. How the scans work and what they cost:
+docs/decisions/0014-strict-json-bodies.md.
 """
 
 from __future__ import annotations

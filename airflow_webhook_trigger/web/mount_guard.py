@@ -12,8 +12,9 @@ Two things Airflow's root app does on the plugin's paths before any code of ours
 Airflow 3 serves plugin blueprints through Starlette's ``WSGIMiddleware``, which reads a
 request's whole body into memory (growing one ``bytes`` by each chunk: quadratic)
 before Flask or any check of ours runs, and which hands a chunked body to Flask as an
-empty one (no ``CONTENT_LENGTH``, no ``wsgi.input_terminated``): measured, 64 MiB to
-an unknown id took 9 s, and a chunked webhook was acknowledged with its body lost.
+empty one (no ``CONTENT_LENGTH``, no ``wsgi.input_terminated``): a big upload costs
+memory and time before any check, and a chunked webhook would be acknowledged with its
+body lost (docs/decisions/0009-guard-the-wsgi-mount.md).
 
 :class:`MountGuard` applies the webhook body limit on the blueprint's paths, where the
 FastAPI adapter applies it itself:
@@ -37,7 +38,7 @@ Airflow's behaviour.
    through the middlewares that matter (Airflow's access log and CORS, rebuilt around this
    guard; every middleware inside this guard) and everything else through the whole stack. A
    root middleware it does not know (an auth manager's, another plugin's, outside this
-   guard) turns the fast path off: it is never skipped.
+   guard) turns the fast path off: it is never skipped (docs/decisions/0006-fast-path.md).
 """
 
 from __future__ import annotations
