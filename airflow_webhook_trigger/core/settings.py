@@ -140,9 +140,6 @@ def _convert(key: str, raw: str, kind: type) -> object:
     return text
 
 
-_KINDS: dict[str, type] = {"url_prefix": str}
-
-
 def settings_from_lookup(get: Callable[[str], str | None]) -> Settings:
     """Build :class:`Settings` from a lookup returning the raw string of a key, or None.
 
@@ -154,7 +151,5 @@ def settings_from_lookup(get: Callable[[str], str | None]) -> Settings:
         raw = get(f.name)
         if raw is None or raw == "":
             continue
-        default = f.default
-        kind = _KINDS.get(f.name, type(default))
-        values[f.name] = _convert(f.name, raw, kind)
+        values[f.name] = _convert(f.name, raw, type(f.default))
     return Settings(**values)  # type: ignore[arg-type]

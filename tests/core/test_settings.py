@@ -117,3 +117,27 @@ def test_every_number_is_a_limit_that_cannot_be_disabled() -> None:
                 settings_from_lookup(raw.get)
     assert settings_from_lookup({"registry_cache_seconds": "0"}.get).registry_cache_seconds == 0
     assert settings_from_lookup({"gc_freeze": "false"}.get).gc_freeze is False
+
+
+def test_a_new_boolean_setting_is_not_a_limit_and_a_new_number_is() -> None:
+    # the check reads types and field metadata, never a list of names: a setting added later is covered
+    from dataclasses import dataclass, field, fields
+
+    from airflow_webhook_trigger.core.settings import ZERO_ALLOWED, Settings
+
+    @dataclass(frozen=True)
+    class Later(Settings):
+        new_switch: bool = False
+        new_limit: int = 3
+        new_optional_wait: float = field(default=0.0, metadata={ZERO_ALLOWED: True})
+
+    assert Later().new_switch is False
+    assert Later(new_optional_wait=0.0).new_optional_wait == 0.0
+    for bad in (0, -1):
+        with pytest.raises(ConfigError, match="new_limit"):
+            Later(new_limit=bad)
+    with pytest.raises(ConfigError, match="new_optional_wait"):
+        Later(new_optional_wait=-1.0)
+    for f in fields(Settings):
+        if isinstance(f.default, bool):
+            assert getattr(settings_from_lookup({f.name: "false"}.get), f.name) is False
