@@ -11,8 +11,8 @@ killed with SIGKILL mid-trickle and restarted. Throughout:
 - every acknowledged webhook has its run (the DB is read at the end);
 - the server log holds no traceback of ours and a few outage lines, not one per request.
 
-The measured figures are written to ``$WEBHOOK_FAULT_REPORT`` when set (the README's
-reliability section quotes them).
+The measured figures are written to ``$WEBHOOK_FAULT_REPORT`` when set (docs/reliability.md
+quotes them).
 """
 
 from __future__ import annotations

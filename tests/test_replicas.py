@@ -1,4 +1,4 @@
-"""Two api-server processes on one PostgreSQL database (README: replicas are fine).
+"""Two api-server processes on one PostgreSQL database (the docs: replicas are fine).
 
 Repeats of one delivery, split across both, make exactly one run; a sync caller waiting
 on one process gets its answer while the other serves the repeats.

@@ -6,7 +6,7 @@ workflow from the nav (create, paste a sample, parse, alias, delete a row, save)
 and a ``curl`` call to check it, the copy button, the deliveries and a replay, the DAG's
 tab, a viewer's permission message, light and dark, and an Airflow under a subpath. No
 console error on any page. The screenshots land in ``$WEBHOOK_SCREENSHOTS`` (``make
-screenshots`` points it at ``docs/screenshots``, the README's pictures) or a temp dir.
+screenshots`` points it at ``docs/screenshots``, the pictures of docs/ui.md) or a temp dir.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def browser() -> Iterator[Any]:
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(os.environ.get("WEBHOOK_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
-    # which build the pictures show (tests/web/test_ui_page.py checks the README's are current)
+    # which build the pictures show (tests/web/test_ui_page.py checks the docs' are current)
     (folder / "bundle-version.txt").write_text(bundle_version() + "\n")
     return folder
 
