@@ -320,8 +320,8 @@ PROFILE_GROUPS: list[tuple[str, str, str]] = [
     ),
     (
         "    lean insert: dag_run + task_instance rows",
-        "airflow_webhook_trigger/airflow_seam/run_factory.py",
-        "insert_run",
+        "airflow_webhook_trigger/airflow_seam/lean_insert.py",
+        "insert_runs",
     ),
     ("      trace carriers (Airflow's helpers)", "observability/traces/__init__.py", "new_task_run_carrier"),
     ("      bulk_insert_mappings (task instances)", "sqlalchemy/orm/session.py", "bulk_insert_mappings"),

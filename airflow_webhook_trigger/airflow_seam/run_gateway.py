@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_webhook_trigger.airflow_seam import version_compat
+from airflow_webhook_trigger.airflow_seam.lean_insert import PreparedRun, insert_runs
 from airflow_webhook_trigger.airflow_seam.metadata_db import db_limits, metadata_database
 from airflow_webhook_trigger.airflow_seam.run_factory import (
     LatestVersion,
-    PreparedRun,
     RunFactory,
     RunTemplate,
     check_params,
-    insert_runs,
     latest_version,
 )
 from airflow_webhook_trigger.core.dedupe import DeliveryKey

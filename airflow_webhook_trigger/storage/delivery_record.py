@@ -31,7 +31,7 @@ from airflow_webhook_trigger.core.dedupe import DeliveryKey
 from airflow_webhook_trigger.core.delivery import DeliveryRow, Outcome, as_utc
 from airflow_webhook_trigger.core.errors import ServiceUnavailable
 from airflow_webhook_trigger.storage.bound_insert import BoundInsert, BoundRow
-from airflow_webhook_trigger.storage.engine import error_class, is_unavailable
+from airflow_webhook_trigger.storage.db_errors import error_class, is_unavailable
 from airflow_webhook_trigger.storage.webhook_store import (
     SessionFactory,
     deliveries_table,

@@ -29,10 +29,7 @@ import contextlib
 import contextvars
 import logging
 import math
-import os
 import select
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,12 +42,20 @@ from sqlalchemy.engine import Connection, Engine, Transaction
 from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_webhook_trigger.core.errors import ServiceUnavailable
+from airflow_webhook_trigger.storage.db_errors import (
+    DB_UNAVAILABLE,
+    MIGRATE_HINT,
+    OutageLog,
+    describe,
+    is_missing_table,
+)
+
+# re-exported: the web layer imports it from here
+from airflow_webhook_trigger.storage.db_errors import is_unavailable as is_unavailable
+from airflow_webhook_trigger.storage.watchdog import Watchdog
 from airflow_webhook_trigger.storage.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
-
-#: the detail of every 503 caused by the metadata DB
-DB_UNAVAILABLE = "the metadata database is busy or unavailable; retry later"
 
 
 @dataclass(frozen=True)
@@ -72,198 +77,6 @@ class DeadlineExceeded(sa_exc.OperationalError):
 
     def __init__(self) -> None:
         super().__init__("the session's deadline passed before a connection was used", None, Exception())
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """DB errors that mean "try again later": locks, timeouts, lost or refused connections."""
-    if isinstance(
-        exc, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError
-    ):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
-
-
-#: what to run when the plugin's tables are missing
-MIGRATE_HINT = 'run "airflow db migrate" (or "airflow-webhooks db migrate")'
-_OUR_TABLES = "webhook_trigger_"
-
-
-def is_missing_table(exc: BaseException) -> bool:
-    """The plugin's tables are not there (never migrated): SQLite's "no such table",
-    PostgreSQL's undefined_table (SQLSTATE 42P01)."""
-    if not isinstance(exc, sa_exc.DBAPIError) or _OUR_TABLES not in str(exc.orig):
-        return False
-    if getattr(exc.orig, "pgcode", None) == "42P01":
-        return True
-    return "no such table" in str(exc.orig)
-
-
-def error_class(exc: BaseException) -> str:
-    """An error named by its classes and SQLSTATE only, for what may hold request data (a
-    refused row, a rendered statement): ``DataError (UntranslatableCharacter, SQLSTATE 22P05)``."""
-    cause = getattr(exc, "orig", None)
-    if cause is None or cause is exc:
-        return type(exc).__name__
-    code = getattr(cause, "pgcode", None)
-    return f"{type(exc).__name__} ({type(cause).__name__}" + (f", SQLSTATE {code})" if code else ")")
-
-
-def describe(exc: BaseException) -> str:
-    """``Type: first line of the driver's message`` (no traceback; the driver's messages hold no password)."""
-    cause = getattr(exc, "orig", None) or exc
-    first = (str(cause).strip().splitlines() or [""])[0]
-    if len(first) > 200:
-        first = first[:200] + "..."
-    return f"{type(cause).__name__}: {first}" if first else type(cause).__name__
-
-
-class OutageLog:
-    """Logs an outage when it starts, every ``reminder_seconds`` while it lasts, and when it ends.
-
-    A request that fails calls :meth:`failed`; one that succeeds calls :meth:`succeeded`
-    (one attribute read when there is no outage). So a DB that is away for a minute
-    writes three lines, not one traceback per request.
-    """
-
-    def __init__(
-        self,
-        logger: logging.Logger = log,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        reminder_seconds: float = 60.0,
-    ) -> None:
-        self._log = logger
-        self._clock = clock
-        self._reminder = reminder_seconds
-        self._lock = threading.Lock()
-        self._since: float | None = None
-        self._last_logged = 0.0
-        self._failures = 0
-
-    @property
-    def ongoing(self) -> bool:
-        return self._since is not None
-
-    def failed(self, exc: BaseException) -> None:
-        now = self._clock()
-        with self._lock:
-            self._failures += 1
-            if self._since is None:
-                self._since = self._last_logged = now
-                self._log.warning(
-                    "metadata database unavailable (%s); answering 503 + Retry-After until it is back",
-                    describe(exc),
-                )
-            elif now - self._last_logged >= self._reminder:
-                self._last_logged = now
-                self._log.warning(
-                    "metadata database still unavailable after %.0f s (%d failed requests; last: %s)",
-                    now - self._since,
-                    self._failures,
-                    describe(exc),
-                )
-
-    def succeeded(self) -> None:
-        if self._since is None:
-            return
-        now = self._clock()
-        with self._lock:
-            if self._since is None:
-                return
-            self._log.warning(
-                "metadata database available again after %.1f s (%d requests were answered 503)",
-                now - self._since,
-                self._failures,
-            )
-            self._since = None
-            self._failures = 0
-
-
-def _shutdown(dbapi_connection: Any) -> None:
-    """Shut the connection's socket down (the driver keeps its descriptor, now at EOF)."""
-    try:
-        fd = dbapi_connection.fileno()
-        with socket.socket(fileno=os.dup(fd)) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-    except Exception as exc:  # closed meanwhile, or not a socket: nothing left to cut
-        log.debug("webhook DB watchdog: could not shut a connection down: %s", describe(exc))
-
-
-class Watchdog:
-    """Cuts the connections held past their deadline, from a thread of its own.
-
-    Only connections with a socket (``fileno()``: psycopg2) are watched; SQLite's
-    waits are bounded by its own busy timeout. A cut connection's blocked call fails
-    with a disconnect error, which SQLAlchemy answers by discarding the connection.
-
-    :param cut: what to do to an overdue connection (injected in tests)
-    """
-
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        cut: Callable[[Any], None] = _shutdown,
-    ) -> None:
-        self._clock = clock
-        self._cut = cut
-        self._cond = threading.Condition()
-        self._held: dict[int, tuple[float, Any]] = {}
-        self._thread: threading.Thread | None = None
-        #: when the watchdog thread wakes next (inf: when told; -inf: it is awake or not started)
-        self._wakes_at = -math.inf
-        #: connections cut so far
-        self.cuts = 0
-
-    def hold(self, dbapi_connection: Any, deadline: float) -> None:
-        if not callable(getattr(dbapi_connection, "fileno", None)):
-            return
-        with self._cond:
-            self._held[id(dbapi_connection)] = (deadline, dbapi_connection)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="webhook-db-watchdog", daemon=True)
-                self._thread.start()
-            if deadline < self._wakes_at:
-                # else it wakes in time anyway: no thread switch per checkout
-                self._cond.notify()
-
-    def release(self, dbapi_connection: Any) -> None:
-        with self._cond:
-            self._held.pop(id(dbapi_connection), None)
-
-    @property
-    def held(self) -> int:
-        with self._cond:
-            return len(self._held)
-
-    def cut_overdue(self) -> float | None:
-        """Cut every overdue connection; return the next deadline (None: nothing held).
-
-        Under the lock, so a connection released (and reused by another session) is
-        never cut for its previous holder's deadline.
-        """
-        with self._cond:
-            now = self._clock()
-            for key, (deadline, conn) in list(self._held.items()):
-                if deadline <= now:
-                    del self._held[key]
-                    self.cuts += 1
-                    log.warning("webhook DB watchdog: a connection was held past its deadline; cutting it")
-                    self._cut(conn)
-            return min((d for d, _ in self._held.values()), default=None)
-
-    def _run(self) -> None:
-        while True:
-            following = self.cut_overdue()
-            with self._cond:
-                if following is None:
-                    if not self._held:
-                        self._wakes_at = math.inf
-                        self._cond.wait()
-                else:
-                    self._wakes_at = following
-                    self._cond.wait(max(0.0, following - self._clock()))
-                self._wakes_at = -math.inf  # awake: a connection held now is seen on the next pass
 
 
 #: the deadline (monotonic seconds) of the session open in this context, if any

@@ -1,7 +1,7 @@
 """The lean run insert writes what Airflow's own trigger path writes, row for row.
 
 Each DAG is triggered twice with the same conf, once through Airflow's ``_trigger_dag``
-and once through :meth:`RunFactory.insert_run`; every table's row count must change
+and once through :func:`lean_insert.insert_runs`; every table's row count must change
 the same way, and the ``dag_run`` and ``task_instance`` rows must match column by
 column (except ids, timestamps and the per-run trace carriers).
 """
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.airflow
 
 
 def _lean_proven() -> bool:
-    from airflow_webhook_trigger.airflow_seam.run_factory import PROVEN_RELEASES, airflow_release
+    from airflow_webhook_trigger.airflow_seam.lean_insert import PROVEN_RELEASES, airflow_release
 
     return airflow_release() in PROVEN_RELEASES
 
@@ -137,6 +137,7 @@ def cleanup() -> Iterator[list[tuple[str, str]]]:
 @pytest.mark.parametrize("dag_id", sorted(set(CONFS) - {"wt_mapped"}))
 @lean_only
 def test_lean_insert_writes_what_airflow_writes(factory: Any, cleanup: list[Any], dag_id: str) -> None:
+    from airflow_webhook_trigger.airflow_seam.lean_insert import insert_runs
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
     from airflow_webhook_trigger.airflow_seam.run_gateway import _airflow_trigger
 
@@ -152,7 +153,7 @@ def test_lean_insert_writes_what_airflow_writes(factory: Any, cleanup: list[Any]
         _airflow_trigger(template.dag, theirs, dict(conf), session)
     middle = _counts()
     with db_session() as session:
-        key = factory.insert_run(template, latest, ours, dict(conf), session)
+        key = insert_runs([factory.prepare(template, latest, ours, dict(conf))], session)[0]
     after = _counts()
 
     assert _diff(before, middle) == _diff(middle, after)
@@ -202,8 +203,8 @@ def test_a_group_of_lean_runs_writes_what_airflow_writes_for_each(factory: Any, 
     """Group commit: several runs of several DAGs in one transaction, two statements."""
     from sqlalchemy import event
 
+    from airflow_webhook_trigger.airflow_seam.lean_insert import insert_runs
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
-    from airflow_webhook_trigger.airflow_seam.run_factory import insert_runs
     from airflow_webhook_trigger.airflow_seam.run_gateway import _airflow_trigger
 
     dag_ids = ["payment_callback", "order_validation", "payment_callback", "wt_shapes"]
@@ -287,35 +288,36 @@ def test_latest_version_reads_allowed_run_types(factory: Any) -> None:
 def test_duplicate_run_id_is_an_integrity_error(factory: Any, cleanup: list[Any]) -> None:
     from sqlalchemy.exc import IntegrityError
 
+    from airflow_webhook_trigger.airflow_seam.lean_insert import insert_runs
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
 
     latest, template = _template(factory, "wt_plain")
     cleanup.append(("wt_plain", "webhook__eq-dup__1"))
     with db_session() as session:
-        factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
+        insert_runs([factory.prepare(template, latest, "webhook__eq-dup__1", {})], session)
     with pytest.raises(IntegrityError), db_session() as session:
-        factory.insert_run(template, latest, "webhook__eq-dup__1", {}, session)
+        insert_runs([factory.prepare(template, latest, "webhook__eq-dup__1", {})], session)
 
 
 @lean_only
 def test_a_pod_override_goes_through_airflows_path(factory: Any, monkeypatch: Any) -> None:
     """Airflow's column type serializes a pod before pickling: not what the lean insert pickles."""
+    from airflow_webhook_trigger.airflow_seam.lean_insert import why_not_lean
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
-    from airflow_webhook_trigger.airflow_seam.run_factory import _why_not_lean
 
     _, template = _template(factory, "wt_shapes")
     assert template.why_not_lean is None
     task = template.dag.task_dict["group.right"]
     monkeypatch.setattr(task, "executor_config", {"pod_override": "a pod", "k": 1})
     with db_session() as session:
-        assert _why_not_lean(template.dag, session) == "task 'group.right' has a pod_override"
+        assert why_not_lean(template.dag, session) == "task 'group.right' has a pod_override"
 
 
 @lean_only
 def test_an_airflow_whose_dag_run_differs_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_factory as runs
+    import airflow_webhook_trigger.airflow_seam.lean_insert as lean
 
-    monkeypatch.setattr(runs, "_RUN_COLUMNS", runs._RUN_COLUMNS | {"column_of_another_release"})
+    monkeypatch.setattr(lean, "RUN_COLUMNS", lean.RUN_COLUMNS | {"column_of_another_release"})
     _, template = _template(factory, "wt_plain")
     assert template.ti_rows is None
     assert template.why_not_lean == "this Airflow's dag_run differs (column_of_another_release)"
@@ -323,12 +325,12 @@ def test_an_airflow_whose_dag_run_differs_keeps_airflows_path(factory: Any, monk
 
 @lean_only
 def test_an_airflow_without_the_helpers_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_factory as runs
+    import airflow_webhook_trigger.airflow_seam.lean_insert as lean
 
     def missing() -> None:
         raise ImportError("no such module", name="airflow._shared.observability.traces")
 
-    monkeypatch.setattr(runs, "_insert_helpers", missing)
+    monkeypatch.setattr(lean, "insert_helpers", missing)
     _, template = _template(factory, "wt_plain")
     assert template.why_not_lean == "this Airflow lacks airflow._shared.observability.traces"
 
@@ -337,16 +339,16 @@ def test_an_airflow_without_the_helpers_keeps_airflows_path(factory: Any, monkey
 
 
 def test_an_unproven_airflow_release_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_factory as runs
+    import airflow_webhook_trigger.airflow_seam.lean_insert as lean
 
-    monkeypatch.setattr(runs, "airflow_release", lambda: "3.4")
+    monkeypatch.setattr(lean, "airflow_release", lambda: "3.4")
     _, template = _template(factory, "wt_plain")
     assert template.ti_rows is None
     assert template.why_not_lean == "the lean insert is proven on Airflow 3.3, not 3.4"
 
 
 def test_the_dev_release_is_a_proven_one() -> None:
-    from airflow_webhook_trigger.airflow_seam.run_factory import airflow_release
+    from airflow_webhook_trigger.airflow_seam.lean_insert import airflow_release
 
     # the release the dev extra pins is the one this file's row-by-row comparison proves
     if airflow_release() == "3.3":
@@ -355,7 +357,7 @@ def test_the_dev_release_is_a_proven_one() -> None:
 
 @pytest.mark.skipif(_lean_proven(), reason="the lean insert is proven on this release")
 def test_an_unproven_release_uses_airflows_path_for_every_dag(factory: Any) -> None:
-    from airflow_webhook_trigger.airflow_seam.run_factory import airflow_release
+    from airflow_webhook_trigger.airflow_seam.lean_insert import airflow_release
 
     for dag_id in sorted(CONFS):
         _, template = _template(factory, dag_id)
@@ -369,12 +371,12 @@ def test_any_exception_while_preparing_keeps_airflows_path_logged_once(
 ) -> None:
     import logging
 
-    import airflow_webhook_trigger.airflow_seam.run_factory as runs
+    import airflow_webhook_trigger.airflow_seam.lean_insert as lean
 
     def changed_signature(dag: Any, version_id: Any) -> Any:
         raise TypeError("insert_mapping() got an unexpected keyword argument 'dag_run'")
 
-    monkeypatch.setattr(runs, "_ti_rows", changed_signature)
+    monkeypatch.setattr(lean, "ti_rows", changed_signature)
     with caplog.at_level(logging.INFO, logger="airflow_webhook_trigger.airflow_seam.run_factory"):
         _, template = _template(factory, "wt_plain")
         _template(factory, "wt_plain")
@@ -388,9 +390,9 @@ def test_any_exception_while_preparing_keeps_airflows_path_logged_once(
 
 @lean_only
 def test_an_unknown_dag_run_column_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_factory as runs
+    import airflow_webhook_trigger.airflow_seam.lean_insert as lean
 
-    monkeypatch.setattr(runs, "_RUN_DEFAULTED", runs._RUN_DEFAULTED - {"last_scheduling_decision"})
+    monkeypatch.setattr(lean, "RUN_DEFAULTED", lean.RUN_DEFAULTED - {"last_scheduling_decision"})
     _, template = _template(factory, "wt_plain")
     assert template.why_not_lean == (
         "this Airflow's dag_run has columns the lean insert does not write (last_scheduling_decision)"
@@ -399,9 +401,9 @@ def test_an_unknown_dag_run_column_keeps_airflows_path(factory: Any, monkeypatch
 
 @lean_only
 def test_an_unknown_task_instance_column_keeps_airflows_path(factory: Any, monkeypatch: Any) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_factory as runs
+    import airflow_webhook_trigger.airflow_seam.lean_insert as lean
 
-    monkeypatch.setattr(runs, "_TI_DEFAULTED", runs._TI_DEFAULTED - {"pid"})
+    monkeypatch.setattr(lean, "TI_DEFAULTED", lean.TI_DEFAULTED - {"pid"})
     _, template = _template(factory, "wt_plain")
     assert (
         template.why_not_lean
@@ -410,12 +412,12 @@ def test_an_unknown_task_instance_column_keeps_airflows_path(factory: Any, monke
 
 
 def test_a_fallback_template_still_starts_the_run(monkeypatch: Any, airflow_db: None) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_factory as runs
+    import airflow_webhook_trigger.airflow_seam.lean_insert as lean
     from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway
     from airflow_webhook_trigger.core.settings import Settings
     from tests.integration import runs_of
 
-    monkeypatch.setattr(runs, "airflow_release", lambda: "3.0")
+    monkeypatch.setattr(lean, "airflow_release", lambda: "3.0")
     run = AirflowRunGateway(Settings()).trigger("wt_plain", "webhook__gate-fallback__1", {"x": 1})
     [stored] = [r for r in runs_of("wt_plain") if r.run_id == run.run_id]
     assert (stored.id, stored.conf, stored.run_type) == (run.key, {"x": 1}, "manual")

@@ -87,7 +87,7 @@ def test_gateway_trigger_dag_refusing_manual_runs_is_409(gateway: Any) -> None:
 
 
 def _lean_proven() -> bool:
-    from airflow_webhook_trigger.airflow_seam.run_factory import PROVEN_RELEASES, airflow_release
+    from airflow_webhook_trigger.airflow_seam.lean_insert import PROVEN_RELEASES, airflow_release
 
     return airflow_release() in PROVEN_RELEASES
 
@@ -258,7 +258,7 @@ class _SlowFirstGroup:
     """``insert_runs`` whose first call waits until ``waiting`` other writes queued behind it."""
 
     def __init__(self, gateway: Any, waiting: int) -> None:
-        from airflow_webhook_trigger.airflow_seam.run_factory import insert_runs
+        from airflow_webhook_trigger.airflow_seam.lean_insert import insert_runs
 
         self.gateway, self.waiting, self.real = gateway, waiting, insert_runs
         self.groups: list[list[str]] = []

@@ -21,16 +21,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import NullPool
 
 from airflow_webhook_trigger.core.errors import ServiceUnavailable
-from airflow_webhook_trigger.storage.engine import (
-    DB_UNAVAILABLE,
-    Database,
-    DbLimits,
-    DeadlineExceeded,
-    OutageLog,
-    Watchdog,
-    describe,
-    is_unavailable,
-)
+from airflow_webhook_trigger.storage.db_errors import DB_UNAVAILABLE, OutageLog, describe, is_unavailable
+from airflow_webhook_trigger.storage.engine import Database, DbLimits, DeadlineExceeded
+from airflow_webhook_trigger.storage.watchdog import Watchdog
 from tests.processes import free_port
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy import exc as sa_exc
 
-from airflow_webhook_trigger.storage.engine import is_unavailable
+from airflow_webhook_trigger.storage.db_errors import is_unavailable
 from airflow_webhook_trigger.storage.write_batch import WriteBatch
 
 HOSTILE = ["it's; DROP TABLE x; --", "%s %(n)s %% ?", 'quote " back\\slash', "ünïcødé ✓ 🎉", "", None]
