@@ -15,7 +15,7 @@ from airflow_webhook_trigger.cli.deliveries import add_delivery_commands, replay
 from airflow_webhook_trigger.core.definition import ALIAS_RE, Webhook, to_document
 from airflow_webhook_trigger.core.errors import ConfigError, WebhookError
 from airflow_webhook_trigger.core.sample import paths_from_sample
-from airflow_webhook_trigger.core.signatures import SCHEMES
+from airflow_webhook_trigger.core.senders import SCHEMES
 from airflow_webhook_trigger.storage.webhook_changes import apply_documents, load_file_documents, upsert
 
 

@@ -51,7 +51,7 @@ from airflow_webhook_trigger.core.response import (
     json_response,
 )
 from airflow_webhook_trigger.core.sample import paths_from_sample
-from airflow_webhook_trigger.core.signatures import SCHEMES
+from airflow_webhook_trigger.core.senders import SCHEMES
 from airflow_webhook_trigger.core.urls import test_url, webhook_url
 from airflow_webhook_trigger.storage.engine import Database, is_unavailable
 from airflow_webhook_trigger.storage.webhook_changes import upsert
