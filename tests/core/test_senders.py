@@ -49,9 +49,8 @@ def test_every_list_reads_the_record(s: Sender) -> None:
 def test_the_api_schema_and_the_cli_offer_every_scheme() -> None:
     enum = _PROPERTIES["auth"]["properties"]["signature"]["properties"]["scheme"]["enum"]
     assert enum == list(SCHEMES)
-    create = next(
-        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
-    ).choices["create"]
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    create = commands.choices["create"]
     signature = next(a for a in create._actions if "--signature" in a.option_strings)
     assert list(signature.choices or ()) == list(SCHEMES)
 
