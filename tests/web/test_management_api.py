@@ -39,6 +39,7 @@ ROUTES = [
     ("DELETE", f"{API}/webhooks/hook-api-0000001", None),
     ("GET", f"{API}/webhooks/hook-api-0000001/url", None),
     ("POST", f"{API}/parse-sample", {"sample": "?a=1"}),
+    ("GET", f"{API}/schemes", None),
 ]
 ROUTE_IDS = [f"{m} {p.removeprefix(API)}" for m, p, _ in ROUTES]
 #: the delivery record's routes (tests/web/test_deliveries_api.py has what they answer)
@@ -434,6 +435,25 @@ def test_management_delete_then_404(client: Any, store: Any, admin: dict[str, st
     again = client.delete(f"{API}/webhooks/hook-api-0000001", headers=admin)
     assert again.status_code == 404
     assert again.json() == {"error": "no webhook with id 'hook-api-0000001'"}
+
+
+# -- schemes ---------------------------------------------------------------------------
+
+
+def test_management_schemes_are_the_sender_records(client: Any, admin: dict[str, str]) -> None:
+    from airflow_webhook_trigger.core.senders import SCHEMES, TIMESTAMPED
+
+    response = client.get(f"{API}/schemes", headers=admin)
+    assert response.status_code == 200, response.text
+    schemes = response.json()["schemes"]
+    assert [s["name"] for s in schemes] == list(SCHEMES)
+    assert {s["name"] for s in schemes if s["timestamped"]} == TIMESTAMPED
+    assert next(s for s in schemes if s["name"] == "hmac")["options"] == [
+        "header",
+        "algorithm",
+        "encoding",
+        "prefix",
+    ]
 
 
 # -- parse-sample ----------------------------------------------------------------------
