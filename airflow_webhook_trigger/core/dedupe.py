@@ -145,8 +145,8 @@ def delivery_key(
             raise BadRequest("the delivery key (what the signature covers) is missing")
         return DeliveryKey(value=f"signed-sha256:{signed_digest}", body_sha256=body_sha256)
     where = resolve(spec, scheme)
-    assert where.source is not None  # resolved: never auto
-    found = select(where.source, where.name, where.segments, headers=headers, query=query, body=body)
+    source: Source = where.source or "body"  # auto is resolved by now (check_scheme)
+    found = select(source, where.name, where.segments, headers=headers, query=query, body=body)
     label = f"{where.source} {where.name}"
     if found is ABSENT or found is None or found == "":
         if spec.auto and scheme in OPTIONAL_AUTO_KEYS:
