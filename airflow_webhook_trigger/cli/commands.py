@@ -10,7 +10,7 @@ from airflow_webhook_trigger.cli.deliveries import add_delivery_commands
 from airflow_webhook_trigger.cli.flags import CliError
 from airflow_webhook_trigger.cli.webhooks import Cli
 from airflow_webhook_trigger.core.errors import ConfigError, WebhookError
-from airflow_webhook_trigger.core.signatures import SCHEMES
+from airflow_webhook_trigger.core.senders import SCHEMES
 
 
 def _definition_flags(p: argparse.ArgumentParser, *, creating: bool) -> None:

@@ -13,33 +13,27 @@ Pure functions over the parsed request: no I/O.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
-from typing import Literal
 
 from airflow_webhook_trigger.core.errors import BadRequest, ConfigError
-from airflow_webhook_trigger.core.paths import ABSENT, Segment, lookup, parse_path, render_path
+from airflow_webhook_trigger.core.paths import ABSENT, Segment, parse_path, render_path
 from airflow_webhook_trigger.core.request import Headers
-from airflow_webhook_trigger.core.signatures import SCHEMES, TIMESTAMPED
-
-Source = Literal["header", "body", "query"]
+from airflow_webhook_trigger.core.selectors import HEADER_NAME_RE, Source, select
+from airflow_webhook_trigger.core.senders import SENDERS
 
 #: the delivery key each sender sends with a signature over a timestamp, and retries with
-#:; Slack's Events API has ``event_id``, its slash commands and interactions none
+#: (each record's ``auto_key``)
 AUTO_KEYS: dict[str, tuple[Source, str]] = {
-    "stripe": ("body", "id"),  # the Event object's id, the same on every retry
-    "slack": ("body", "event_id"),
-    "standard-webhooks": ("header", "webhook-id"),  # the spec: "the same on retries"; signed
+    s.name: (s.auto_key.source, s.auto_key.name) for s in SENDERS if s.auto_key is not None
 }
 #: schemes whose signature covers no timestamp: ``auto`` is the digest of what is signed
 #: (their delivery ids, X-GitHub-Delivery, X-Shopify-Webhook-Id, I-Twilio-Idempotency-Token,
 #: are unsigned headers anyone may change)
-SIGNED_DIGEST_KEYS = frozenset(SCHEMES) - TIMESTAMPED
+SIGNED_DIGEST_KEYS = frozenset(s.name for s in SENDERS if s.auto_key is None)
 #: schemes whose key may be absent from a request: then it is not deduplicated
-OPTIONAL_AUTO_KEYS = frozenset({"slack"})
+OPTIONAL_AUTO_KEYS = frozenset(s.name for s in SENDERS if s.auto_key is not None and s.auto_key.optional)
 #: the longest key accepted (a sender's ids are far shorter)
 MAX_KEY_LENGTH = 256
-_HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 
 
 @dataclass(frozen=True)
@@ -97,7 +91,7 @@ def parse_key_text(text: object, where: str = "dedupe.key") -> DedupeSpec:
     if not sep or source not in ("header", "body", "query") or not rest:
         raise ConfigError(f'{where}: {text[:80]!r} must be auto, "header:NAME", "body:PATH" or "query:PATH"')
     if source == "header":
-        if not _HEADER_RE.match(rest):
+        if not HEADER_NAME_RE.match(rest):
             raise ConfigError(f"{where}: {rest[:80]!r} is not a valid header name")
         return DedupeSpec(auto=False, source="header", name=rest)
     try:
@@ -151,12 +145,8 @@ def delivery_key(
             raise BadRequest("the delivery key (what the signature covers) is missing")
         return DeliveryKey(value=f"signed-sha256:{signed_digest}", body_sha256=body_sha256)
     where = resolve(spec, scheme)
-    if where.source == "header":
-        found: object = headers.get(where.name)
-        if found is None:
-            found = ABSENT
-    else:
-        found = lookup(query if where.source == "query" else body, where.segments)
+    source: Source = where.source or "body"  # auto is resolved by now (check_scheme)
+    found = select(source, where.name, where.segments, headers=headers, query=query, body=body)
     label = f"{where.source} {where.name}"
     if found is ABSENT or found is None or found == "":
         if spec.auto and scheme in OPTIONAL_AUTO_KEYS:

@@ -20,6 +20,7 @@ from airflow_webhook_trigger.core.errors import ConfigError
 from airflow_webhook_trigger.core.filters import Condition, filter_document, parse_filter
 from airflow_webhook_trigger.core.paths import Segment, parse_path, render_path
 from airflow_webhook_trigger.core.response import ALLOWED_TEXT, response_header_allowed
+from airflow_webhook_trigger.core.selectors import HEADER_NAME_RE
 from airflow_webhook_trigger.core.signature_config import SignatureInput, parse_signature, signature_document
 from airflow_webhook_trigger.core.signatures import SignatureSpec
 
@@ -30,8 +31,6 @@ MODES: tuple[Mode, ...] = ("async", "sync")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")
 ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 RESERVED_ALIASES = frozenset({"headers", "query", "body", "webhook"})
-# RFC 9110 §5.1: field names are tokens.
-HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 # Headers a caller must never see in a run's conf, whatever the configuration says.
 FORBIDDEN_READ_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 DAG_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,250}\Z")

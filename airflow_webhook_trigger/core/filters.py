@@ -20,7 +20,8 @@ Typing, decided once for every operator:
   ``1.0``; ``true`` never equals ``1``). An object or array never equals a scalar. A form
   body holds strings, like the query.
 - A missing value fails every operator but ``exists: false`` (``not_in`` included); a JSON
-  ``null`` is a value, so it exists. A repeated header is judged by its first value.
+  ``null`` is a value, so it exists. A repeated header is judged by its values joined
+  with ``", "`` (RFC 9110 §5.3), as delivery keys and trigger variables read it.
 
 ``matches`` runs on RE2 (``google-re2``), whose time is linear in the value's length
 whatever the pattern: a pattern comes from whoever may write a webhook, and Python's
@@ -38,7 +39,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol, TypeAlias
@@ -46,8 +46,9 @@ from typing import Final, Literal, Protocol, TypeAlias
 import re2
 
 from airflow_webhook_trigger.core.errors import ConfigError
-from airflow_webhook_trigger.core.paths import ABSENT, Segment, lookup, parse_path, render_path
+from airflow_webhook_trigger.core.paths import ABSENT, Segment, parse_path, render_path
 from airflow_webhook_trigger.core.request import Headers
+from airflow_webhook_trigger.core.selectors import HEADER_NAME_RE, select
 
 __all__ = [
     "MAX_CONDITIONS",
@@ -77,8 +78,6 @@ MAX_PATTERN_LENGTH: Final = 256
 #: longest string ``matches`` looks at; longer values fail the condition
 MAX_MATCH_SUBJECT: Final = 4096
 
-# RFC 9110 §5.1: field names are tokens.
-_HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 # Credentials are auth's business; a filter on them would copy them into reasons and records.
 _CREDENTIAL_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _SHOWN: Final = 80
@@ -182,11 +181,7 @@ def first_failure(
         ``"body ref is 'refs/heads/dev', not 'refs/heads/main'"``
     """
     for number, cond in enumerate(conditions, start=1):
-        if cond.source == "header":
-            values = headers.get_all(cond.path)
-            actual: object = values[0] if values else ABSENT
-        else:
-            actual = lookup(query if cond.source == "query" else body, cond.segments)
+        actual = select(cond.source, cond.path, cond.segments, headers=headers, query=query, body=body)
         why = _judge(cond, actual)
         if why is not None:
             return FilterFailure(
@@ -248,7 +243,7 @@ def _target(source: Source, raw: object, where: str) -> tuple[str, tuple[Segment
     if not isinstance(raw, str):
         raise _err(where, "must be a string")
     if source == "header":
-        if not _HEADER_NAME.match(raw):
+        if not HEADER_NAME_RE.match(raw):
             raise _err(where, f"{raw[:_SHOWN]!r} is not a valid header name")
         if raw.lower() in _CREDENTIAL_HEADERS:
             raise _err(where, f"{raw} holds credentials and cannot be filtered on (auth checks it)")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from airflow_webhook_trigger.core.errors import WebhookError
+from airflow_webhook_trigger.core.selectors import HEADER_NAME_RE
 
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -29,7 +29,6 @@ ALLOWED_RESPONSE_HEADERS = frozenset(
 )
 ALLOWED_TEXT = ", ".join(sorted(ALLOWED_RESPONSE_HEADERS))
 _REFUSED_X_HEADERS = frozenset({*_SECURITY_NAMES, "x-frame-options"})
-HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 
 
 def response_header_allowed(name: str) -> bool:

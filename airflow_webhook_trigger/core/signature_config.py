@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from airflow_webhook_trigger.core.errors import ConfigError
+from airflow_webhook_trigger.core.selectors import HEADER_NAME_RE
+from airflow_webhook_trigger.core.senders import sender
 from airflow_webhook_trigger.core.signatures import (
     ALGORITHMS,
     DEFAULT_TOLERANCE,
@@ -24,7 +26,6 @@ from airflow_webhook_trigger.core.signatures import (
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 CONN_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,250}\Z")
-HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 _HMAC_ONLY = ("header", "algorithm", "encoding", "prefix")
 
 
@@ -107,7 +108,7 @@ def parse_signature(value: object, where: str) -> SignatureInput:
     options: dict[str, str] = {}
     for key in _HMAC_ONLY:
         if key in doc:
-            if scheme != "hmac":
+            if key not in sender(scheme).options:
                 raise _err(f"{where}.{key}", "only for scheme hmac")
             text = doc[key]
             if not isinstance(text, str):

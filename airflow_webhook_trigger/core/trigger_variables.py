@@ -10,6 +10,7 @@ from airflow_webhook_trigger.core.definition import Webhook
 from airflow_webhook_trigger.core.errors import PayloadTooLarge
 from airflow_webhook_trigger.core.jsonbody import NO_BODY
 from airflow_webhook_trigger.core.paths import ABSENT, extract, lookup
+from airflow_webhook_trigger.core.selectors import select
 
 
 def build_conf(
@@ -44,8 +45,8 @@ def build_conf(
 
     header_values: dict[str, object] = {}
     for header in webhook.headers:
-        value = headers.get(header.name)
-        if value is None:
+        value = select("header", header.name, (), headers=headers, query=query, body=body)
+        if value is ABSENT:
             continue
         header_values[header.name] = value
         if header.alias is not None:

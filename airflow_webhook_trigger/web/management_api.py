@@ -51,7 +51,7 @@ from airflow_webhook_trigger.core.response import (
     json_response,
 )
 from airflow_webhook_trigger.core.sample import paths_from_sample
-from airflow_webhook_trigger.core.signatures import SCHEMES
+from airflow_webhook_trigger.core.senders import SCHEMES, SENDERS, Sender
 from airflow_webhook_trigger.core.urls import test_url, webhook_url
 from airflow_webhook_trigger.storage.engine import Database, is_unavailable
 from airflow_webhook_trigger.storage.webhook_changes import upsert
@@ -314,6 +314,37 @@ _VIEW: dict[str, Any] = {
 }
 
 
+def scheme_view(sender: Sender) -> dict[str, object]:
+    """What a client needs to offer a scheme: its name, whether it takes a tolerance, its options."""
+    return {
+        "name": sender.name,
+        "doc": sender.doc,
+        "timestamped": sender.timestamped,
+        "options": list(sender.options),
+        "signed": list(sender.signed),
+    }
+
+
+_SCHEMES_VIEW: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "schemes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "enum": list(SCHEMES)},
+                    "doc": {"type": "string"},
+                    "timestamped": {"type": "boolean"},
+                    "options": {"type": "array", "items": {"type": "string"}},
+                    "signed": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        }
+    },
+}
+
+
 def _body(schema: dict[str, Any], example: object = None) -> dict[str, Any]:
     content: dict[str, Any] = {"schema": schema}
     if example is not None:
@@ -376,6 +407,15 @@ def management_router(runtime: Callable[[], Runtime]) -> APIRouter:
         webhooks = [w for w in webhooks if w.dag_id in visible]
         latest = runtime().deliveries.latest([w.id for w in webhooks])
         return {"webhooks": [view(w, latest) for w in webhooks]}
+
+    @router.get(
+        "/schemes",
+        dependencies=read,
+        summary="The signature schemes (the sender records)",
+        responses={**_ok(200, _SCHEMES_VIEW), **_errors()},
+    )
+    def list_schemes() -> Any:
+        return {"schemes": [scheme_view(s) for s in SENDERS]}
 
     @router.post(
         "/webhooks",

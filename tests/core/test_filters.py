@@ -369,12 +369,14 @@ def test_first_failure_query_table(doc: dict[str, object], expected: str | None)
     assert (failure and failure.detail) == expected
 
 
-def test_first_failure_repeated_header_uses_first_value() -> None:
+def test_first_failure_repeated_header_is_its_values_combined() -> None:
+    # RFC 9110 §5.3, as delivery keys and trigger variables read it (no longer the first value)
     headers = Headers([("X-Event", "push"), ("x-event", "ping")])
-    assert first_failure(parse_filter([{"header": "X-EVENT", "equals": "push"}]), headers, {}, None) is None
-    failure = first_failure(parse_filter([{"header": "X-Event", "equals": "ping"}]), headers, {}, None)
+    combined = parse_filter([{"header": "X-EVENT", "equals": "push, ping"}])
+    assert first_failure(combined, headers, {}, None) is None
+    failure = first_failure(parse_filter([{"header": "X-Event", "equals": "push"}]), headers, {}, None)
     assert failure is not None
-    assert failure.detail == "header X-Event is 'push', not 'ping'"
+    assert failure.detail == "header X-Event is 'push, ping', not 'push'"
     assert failure.reason == "condition 1 (header X-Event equals) does not hold"
 
 

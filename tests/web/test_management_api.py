@@ -38,6 +38,7 @@ ROUTES = [
     ("PATCH", f"{API}/webhooks/hook-api-0000001", {"enabled": False}),
     ("DELETE", f"{API}/webhooks/hook-api-0000001", None),
     ("GET", f"{API}/webhooks/hook-api-0000001/url", None),
+    ("GET", f"{API}/schemes", None),
     ("POST", f"{API}/parse-sample", {"sample": "?a=1"}),
 ]
 ROUTE_IDS = [f"{m} {p.removeprefix(API)}" for m, p, _ in ROUTES]
@@ -436,6 +437,25 @@ def test_management_delete_then_404(client: Any, store: Any, admin: dict[str, st
     assert again.json() == {"error": "no webhook with id 'hook-api-0000001'"}
 
 
+# -- schemes ---------------------------------------------------------------------------
+
+
+def test_management_schemes_are_the_sender_records(client: Any, admin: dict[str, str]) -> None:
+    from airflow_webhook_trigger.core.senders import SCHEMES, TIMESTAMPED
+
+    response = client.get(f"{API}/schemes", headers=admin)
+    assert response.status_code == 200, response.text
+    schemes = response.json()["schemes"]
+    assert [s["name"] for s in schemes] == list(SCHEMES)
+    assert {s["name"] for s in schemes if s["timestamped"]} == TIMESTAMPED
+    assert next(s for s in schemes if s["name"] == "hmac")["options"] == [
+        "header",
+        "algorithm",
+        "encoding",
+        "prefix",
+    ]
+
+
 # -- parse-sample ----------------------------------------------------------------------
 
 
@@ -632,7 +652,7 @@ def test_management_db_unavailable_503_retry_after(
     runtime = shared_runtime()
     for name in ("list", "get", "create", "save", "delete"):
         monkeypatch.setattr(runtime.store, name, getattr(down, name))
-    for method, path, body in ROUTES[:-1]:
+    for method, path, body in ROUTES[:-2]:  # schemes and parse-sample read no database
         response = client.request(method, path, json=body, headers=admin)
         assert response.status_code == 503, (method, path, response.text)
         assert response.headers["retry-after"] == "5"

@@ -47,6 +47,7 @@ OPERATIONS = [
     "DELETE /api/webhooks/{webhook_id}",
     "GET /api/webhooks/{webhook_id}/url",
     "POST /api/parse-sample",
+    "GET /api/schemes",
     "GET /api/webhooks/{webhook_id}/deliveries",
     "GET /api/deliveries/{delivery_id}",
     "POST /api/deliveries/{delivery_id}/replay",

@@ -25,6 +25,15 @@ export interface SignatureDoc {
   prefix?: string;
 }
 
+/** A signature scheme, as the server's sender record describes it (GET /schemes). */
+export interface SchemeInfo {
+  name: string;
+  doc: string;
+  timestamped: boolean;
+  options: string[];
+  signed: string[];
+}
+
 export interface BasicDoc {
   username: string;
   password?: string;
@@ -180,6 +189,7 @@ export const api = {
   patch: (id: string, changes: Partial<WebhookDocument>) =>
     request<WebhookView>("PATCH", `/webhooks/${enc(id)}`, changes),
   remove: (id: string) => request<void>("DELETE", `/webhooks/${enc(id)}`),
+  schemes: () => request<{ schemes: SchemeInfo[] }>("GET", "/schemes"),
   parseSample: (sample: string, form: boolean) => request<ParsedSample>("POST", "/parse-sample", { sample, form }),
   /** The latest capture newer than `since` (server time), or undefined (204): never a 404 for a page polling. */
   sampleSince: (id: string, since: string) =>

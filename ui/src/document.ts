@@ -1,9 +1,6 @@
 // Pure functions: a webhook document <-> the editor's form state; merging parsed paths into rows.
 import type { FieldDoc, FilterDoc, ResponseDoc, SignatureDoc, WebhookDocument } from "./api";
 
-export const SCHEMES = ["github", "stripe", "slack", "shopify", "standard-webhooks", "twilio", "hmac"] as const;
-/** Schemes whose signature covers a timestamp (tolerance_seconds applies). */
-export const TIMESTAMPED = new Set(["stripe", "slack", "standard-webhooks"]);
 export const PARTS = ["headers", "query", "body"] as const;
 export type Part = (typeof PARTS)[number];
 export const FILTER_PARTS = ["header", "query", "body"] as const;
@@ -247,7 +244,12 @@ export function formProblem(form: FormState): string | null {
  * show (response headers, ignored_response, a previous secret, request.allow_empty_body) are
  * kept as they were.
  */
-export function documentFromForm(form: FormState, original?: WebhookDocument): WebhookDocument {
+/** `timestamped`: the schemes whose signature covers a timestamp (tolerance_seconds applies), from GET /schemes. */
+export function documentFromForm(
+  form: FormState,
+  original?: WebhookDocument,
+  timestamped: ReadonlySet<string> = new Set(),
+): WebhookDocument {
   const doc: WebhookDocument = { dag_id: form.dagId.trim() };
   if (original?.id) doc.id = original.id;
   else if (form.id.trim()) doc.id = form.id.trim();
@@ -272,7 +274,7 @@ export function documentFromForm(form: FormState, original?: WebhookDocument): W
         if (previous[key] !== undefined) (sig as unknown as Record<string, unknown>)[key] = previous[key];
       }
     }
-    if (TIMESTAMPED.has(form.scheme) && form.tolerance.trim()) sig.tolerance_seconds = Number(form.tolerance);
+    if (timestamped.has(form.scheme) && form.tolerance.trim()) sig.tolerance_seconds = Number(form.tolerance);
     if (form.scheme === "hmac") {
       if (form.hmacHeader.trim()) sig.header = form.hmacHeader.trim();
       sig.algorithm = form.algorithm;

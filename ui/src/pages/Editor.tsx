@@ -14,7 +14,7 @@ import {
   Textarea,
 } from "../chakra";
 import { useEffect, useState, type ReactNode } from "react";
-import { api, listDagIds, type WebhookView } from "../api";
+import { api, listDagIds, type SchemeInfo, type WebhookView } from "../api";
 import { ErrorAlert, LabeledCheckbox } from "../components";
 import {
   documentFromForm,
@@ -25,8 +25,6 @@ import {
   mergePaths,
   newKey,
   OPERATORS,
-  SCHEMES,
-  TIMESTAMPED,
   type FieldRow,
   type FilterRow,
   type FormState,
@@ -311,6 +309,10 @@ export function Editor({
 }) {
   const [form, setForm] = useState<FormState>(() => (webhook ? formFromDocument(webhook) : emptyForm(dagId ?? "")));
   const [dags, setDags] = useState<string[] | null>(null);
+  const [schemes, setSchemes] = useState<SchemeInfo[]>([]);
+  const timestamped = new Set(schemes.filter((s) => s.timestamped).map((s) => s.name));
+  const schemeNames = schemes.map((s) => s.name);
+  if (form.scheme && !schemeNames.includes(form.scheme)) schemeNames.push(form.scheme);
   const [error, setError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
   const [sample, setSample] = useState("");
@@ -324,6 +326,13 @@ export function Editor({
     void listDagIds().then((ids) => {
       if (!cancelled) setDags(ids);
     });
+    // the schemes are the server's sender records: none is listed here
+    api.schemes().then(
+      (answer) => {
+        if (!cancelled) setSchemes(answer.schemes);
+      },
+      () => undefined,
+    );
     return () => {
       cancelled = true;
     };
@@ -364,7 +373,7 @@ export function Editor({
     }
     setSaving(true);
     try {
-      const doc = documentFromForm(form, webhook);
+      const doc = documentFromForm(form, webhook, timestamped);
       const saved = webhook ? await api.replace(webhook.id, doc) : await api.create(doc);
       onDone(saved?.warnings ?? []);
     } catch (exc) {
@@ -444,7 +453,7 @@ export function Editor({
             <SelectField
               label="Signature scheme"
               value={form.scheme}
-              options={[["", "none"], ...SCHEMES.map((s) => [s, s] as const)]}
+              options={[["", "none"], ...schemeNames.map((s) => [s, s] as const)]}
               onChange={(v) => set("scheme", v)}
             />
             {form.scheme && (
@@ -469,7 +478,7 @@ export function Editor({
             {form.scheme && form.secretSource === "literal" && (
               <TextField label="Secret value" type="password" value={form.secret} onChange={(v) => set("secret", v)} />
             )}
-            {TIMESTAMPED.has(form.scheme) && (
+            {timestamped.has(form.scheme) && (
               <TextField
                 label="Tolerance (seconds)"
                 type="number"

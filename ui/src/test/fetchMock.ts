@@ -8,6 +8,14 @@ export interface Call {
   headers: Record<string, string>;
 }
 
+const SCHEMES = ["github", "stripe", "slack", "shopify", "standard-webhooks", "twilio", "hmac"].map((name) => ({
+  name,
+  doc: "",
+  timestamped: ["stripe", "slack", "standard-webhooks"].includes(name),
+  options: name === "hmac" ? ["header", "algorithm", "encoding", "prefix"] : [],
+  signed: [],
+}));
+
 type Answer = { status?: number; body?: unknown } | ((call: Call) => { status?: number; body?: unknown });
 
 export function mockFetch(routes: Record<string, Answer | Answer[]>) {
@@ -22,6 +30,10 @@ export function mockFetch(routes: Record<string, Answer | Answer[]>) {
     const call = { method, url: url.pathname + url.search, body, headers };
     calls.push(call);
     const queue = queues.get(`${method} ${call.url}`) ?? queues.get(`${method} ${url.pathname}`);
+    if ((!queue || !queue.length) && method === "GET" && url.pathname.endsWith("/api/schemes")) {
+      // the server's sender records, as GET /schemes answers (tests/web/test_management_api.py)
+      return new Response(JSON.stringify({ schemes: SCHEMES }), { headers: { "Content-Type": "application/json" } });
+    }
     if (!queue || !queue.length) {
       return new Response(JSON.stringify({ error: `no mock for ${method} ${call.url}` }), { status: 500 });
     }
