@@ -114,7 +114,7 @@ class _PluginRoute:
         must not hold the slots every other webhook needs. HMACs only: inline; a first
         scrypt or a secrets backend: on a thread of its own, one check per key at a time."""
         endpoint = self._runtime().endpoint
-        slow_key = endpoint.slow_auth_key(webhook)
+        slow_key = endpoint.slow_check_queue(webhook)
         check = functools.partial(endpoint.authenticate, webhook, incoming)
         return check() if slow_key is None else await self._admission().slow_check(slow_key, check)
 
