@@ -19,6 +19,7 @@ from airflow_webhook_trigger.core.answers import capture_sample, run_status, syn
 from airflow_webhook_trigger.core.arrival import Arrival, Authenticated, SecretResolver, public_url, utcnow
 from airflow_webhook_trigger.core.auth import BasicAuthChecker
 from airflow_webhook_trigger.core.capture_budget import CaptureBudget
+from airflow_webhook_trigger.core.credentials import Credentials
 from airflow_webhook_trigger.core.dedupe import SIGNED_DIGEST_KEYS, DeliveryKey, delivery_key
 from airflow_webhook_trigger.core.definition import ID_RE, Webhook
 from airflow_webhook_trigger.core.delivery import (
@@ -30,7 +31,6 @@ from airflow_webhook_trigger.core.delivery import (
     new_delivery_id,
 )
 from airflow_webhook_trigger.core.errors import (
-    BadRequest,
     Conflict,
     MethodNotAllowed,
     NotFound,
@@ -56,8 +56,7 @@ from airflow_webhook_trigger.core.runs import (
 )
 from airflow_webhook_trigger.core.sample import sample_paths
 from airflow_webhook_trigger.core.settings import Settings
-from airflow_webhook_trigger.core.signatures import SIGNED_PARTS, SignedRequest, UnusableSecret, signed_digest
-from airflow_webhook_trigger.core.signatures import verify as verify_signature
+from airflow_webhook_trigger.core.signatures import SIGNED_PARTS, SignedRequest, signed_digest
 from airflow_webhook_trigger.core.trigger_variables import build_conf
 from airflow_webhook_trigger.core.ttl_cache import MISSING, Missing
 from airflow_webhook_trigger.core.waiter import RunSnapshot
@@ -91,8 +90,8 @@ class WebhookEndpoint:
         self._clock = clock
         self._timer = timer
         self.deliveries: DeliveryRecorder = deliveries or NoRecorder()
-        self._auth = auth or BasicAuthChecker()
-        self._secrets = secrets
+        checker = auth or BasicAuthChecker()
+        self._credentials = Credentials(checker, secrets, clock, settings.retry_after_seconds)
         self._query_limits = QueryLimits(
             max_depth=settings.query_max_depth,
             max_array_index=settings.query_max_array_index,
@@ -136,54 +135,14 @@ class WebhookEndpoint:
         return webhook
 
     def slow_check_queue(self, webhook: Webhook) -> str | None:
-        """What a slow credential check for this webhook would serialise on, or None.
-
-        None when checking costs microseconds (no auth, or a password already verified
-        in this process): an adapter may then call :meth:`authenticate` inline. Otherwise
-        the first check costs a scrypt, to be run on a worker thread, one per key.
-        """
-        if webhook.auth is not None and self._auth.needs_slow_check(webhook.auth):
-            return webhook.auth.password_hash
-        signature = webhook.signature
-        if signature is not None and self._secrets is not None:
-            refs = [signature.secret, *([signature.previous] if signature.previous else [])]
-            if any(self._secrets.may_block(ref) for ref in refs):
-                return f"secrets of {webhook.id}"
-        return None
+        """:meth:`Credentials.slow_check_queue`: None, or the queue of a slow first check."""
+        return self._credentials.slow_check_queue(webhook)
 
     def authenticate(self, webhook: Webhook, request: WebhookRequest) -> Authenticated:
-        """The webhook's auth checks: Basic auth, then the signature over the
-        raw body (and, for Twilio, ``request.url``).
-
-        An adapter calls this before taking a trigger slot and hands the result to
-        :meth:`accept`, which then does not check again; without it, :meth:`accept` checks.
-
-        :raises Unauthorized: missing, malformed or wrong credentials or signature
-        :raises ServiceUnavailable: a signing secret cannot be read now
-        """
-        if webhook.auth is not None:
-            self._auth.check(webhook.auth, request.headers)
-        spec = webhook.signature
-        if spec is not None:
-            if not request.body and not webhook.allow_empty_body:
-                # a signature over nothing may have been made for something else (a poll)
-                raise BadRequest(
-                    "an empty body is not a delivery of this signed webhook "
-                    "(request.allow_empty_body is false)"
-                )
-            if self._secrets is None:  # a webhook with a signature, and no way to read secrets
-                raise busy("the webhook's signing secret cannot be read", self.settings.retry_after_seconds)
-            secrets = [self._secrets.resolve(webhook.id, spec.scheme, spec.secret)]
-            if spec.previous is not None:
-                secrets.append(self._secrets.resolve(webhook.id, spec.scheme, spec.previous))
-            signed = SignedRequest(request.headers, request.body, request.url)
-            try:
-                verify_signature(spec, secrets, signed, self._clock().timestamp())
-            except UnusableSecret:  # resolvers check secrets first; this is the last line
-                raise busy(
-                    "the webhook's signing secret cannot be used", self.settings.retry_after_seconds
-                ) from None
-        return Authenticated(webhook, request)
+        """:meth:`Credentials.authenticate`. An adapter calls this before taking a trigger
+        slot and hands the result to :meth:`accept`, which then does not check again;
+        without it, :meth:`accept` checks."""
+        return self._credentials.authenticate(webhook, request)
 
     @overload
     def accept(
