@@ -12,14 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Literal, Protocol, overload
+from datetime import datetime
+from typing import Literal, overload
 
+from airflow_webhook_trigger.core.answers import capture_sample, run_status, sync_answer
+from airflow_webhook_trigger.core.arrival import Arrival, Authenticated, SecretResolver, public_url, utcnow
 from airflow_webhook_trigger.core.auth import BasicAuthChecker
 from airflow_webhook_trigger.core.capture_budget import CaptureBudget
+from airflow_webhook_trigger.core.credentials import Credentials
 from airflow_webhook_trigger.core.dedupe import SIGNED_DIGEST_KEYS, DeliveryKey, delivery_key
-from airflow_webhook_trigger.core.definition import FORBIDDEN_READ_HEADERS, ID_RE, Webhook
+from airflow_webhook_trigger.core.definition import ID_RE, Webhook
 from airflow_webhook_trigger.core.delivery import (
     DeliveryRecorder,
     DeliveryRow,
@@ -29,7 +31,6 @@ from airflow_webhook_trigger.core.delivery import (
     new_delivery_id,
 )
 from airflow_webhook_trigger.core.errors import (
-    BadRequest,
     Conflict,
     MethodNotAllowed,
     NotFound,
@@ -47,68 +48,21 @@ from airflow_webhook_trigger.core.response import HttpResponse, body_response, j
 from airflow_webhook_trigger.core.run_tokens import RunTokens
 from airflow_webhook_trigger.core.runs import (
     RUN_ID_HEADER,
-    RUN_ID_RE,
     Deferred,
     PendingRun,
     RunGateway,
     TriggeredRun,
     make_run_id,
-    run_answer,
 )
 from airflow_webhook_trigger.core.sample import sample_paths
 from airflow_webhook_trigger.core.settings import Settings
-from airflow_webhook_trigger.core.signatures import (
-    SIGNED_PARTS,
-    SecretRef,
-    SignedRequest,
-    UnusableSecret,
-    is_credential_header,
-    signed_digest,
-)
-from airflow_webhook_trigger.core.signatures import verify as verify_signature
+from airflow_webhook_trigger.core.signatures import SIGNED_PARTS, SignedRequest, signed_digest
 from airflow_webhook_trigger.core.trigger_variables import build_conf
 from airflow_webhook_trigger.core.ttl_cache import MISSING, Missing
 from airflow_webhook_trigger.core.waiter import RunSnapshot
 from airflow_webhook_trigger.core.webhook_source import CachedSource, WebhookSource
 
-
-class SecretResolver(Protocol):
-    """Reads a webhook's signing secrets when a request needs them (the Airflow side).
-
-    :raises ServiceUnavailable: the secret cannot be read now, or is unusable by the
-        scheme (fail closed: never a 2xx), logged by the resolver without the value
-    """
-
-    def resolve(self, webhook_id: str, scheme: str, ref: SecretRef) -> bytes: ...
-
-    def may_block(self, ref: SecretRef) -> bool:
-        """Whether resolving may wait on I/O (a secrets backend), so not in an event loop."""
-        ...
-
-
-@dataclass(frozen=True, eq=False)
-class Authenticated:
-    """Proof that :meth:`WebhookEndpoint.authenticate` passed for this webhook and request."""
-
-    webhook: Webhook
-    request: WebhookRequest
-
-    def covers(self, webhook: Webhook, request: WebhookRequest) -> bool:
-        return self.webhook is webhook and self.request is request
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def public_url(base_url: str, path: str, query_string: bytes) -> str:
-    """The URL a sender called, as it was given to the sender (what Twilio signs).
-
-    :param base_url: ``[api] base_url``, the public origin (and path) of the api-server
-    :param path: the path below it, e.g. ``/webhook/trigger/{id}``
-    """
-    query = query_string.decode("latin-1")
-    return f"{base_url}{path}" + (f"?{query}" if query else "")
+__all__ = ["Arrival", "Authenticated", "SecretResolver", "WebhookEndpoint", "public_url", "utcnow"]
 
 
 class WebhookEndpoint:
@@ -136,8 +90,8 @@ class WebhookEndpoint:
         self._clock = clock
         self._timer = timer
         self.deliveries: DeliveryRecorder = deliveries or NoRecorder()
-        self._auth = auth or BasicAuthChecker()
-        self._secrets = secrets
+        checker = auth or BasicAuthChecker()
+        self._credentials = Credentials(checker, secrets, clock, settings.retry_after_seconds)
         self._query_limits = QueryLimits(
             max_depth=settings.query_max_depth,
             max_array_index=settings.query_max_array_index,
@@ -180,55 +134,15 @@ class WebhookEndpoint:
         check_declared_size(content_length, self.settings.max_body_bytes)
         return webhook
 
-    def slow_auth_key(self, webhook: Webhook) -> str | None:
-        """What a slow credential check for this webhook would serialise on, or None.
-
-        None when checking costs microseconds (no auth, or a password already verified
-        in this process): an adapter may then call :meth:`authenticate` inline. Otherwise
-        the first check costs a scrypt, to be run on a worker thread, one per key.
-        """
-        if webhook.auth is not None and self._auth.needs_slow_check(webhook.auth):
-            return webhook.auth.password_hash
-        signature = webhook.signature
-        if signature is not None and self._secrets is not None:
-            refs = [signature.secret, *([signature.previous] if signature.previous else [])]
-            if any(self._secrets.may_block(ref) for ref in refs):
-                return f"secrets of {webhook.id}"
-        return None
+    def slow_check_queue(self, webhook: Webhook) -> str | None:
+        """:meth:`Credentials.slow_check_queue`: None, or the queue of a slow first check."""
+        return self._credentials.slow_check_queue(webhook)
 
     def authenticate(self, webhook: Webhook, request: WebhookRequest) -> Authenticated:
-        """The webhook's auth checks: Basic auth, then the signature over the
-        raw body (and, for Twilio, ``request.url``).
-
-        An adapter calls this before taking a trigger slot and hands the result to
-        :meth:`accept`, which then does not check again; without it, :meth:`accept` checks.
-
-        :raises Unauthorized: missing, malformed or wrong credentials or signature
-        :raises ServiceUnavailable: a signing secret cannot be read now
-        """
-        if webhook.auth is not None:
-            self._auth.check(webhook.auth, request.headers)
-        spec = webhook.signature
-        if spec is not None:
-            if not request.body and not webhook.allow_empty_body:
-                # a signature over nothing may have been made for something else (a poll)
-                raise BadRequest(
-                    "an empty body is not a delivery of this signed webhook "
-                    "(request.allow_empty_body is false)"
-                )
-            if self._secrets is None:  # a webhook with a signature, and no way to read secrets
-                raise busy("the webhook's signing secret cannot be read", self.settings.retry_after_seconds)
-            keys = [self._secrets.resolve(webhook.id, spec.scheme, spec.secret)]
-            if spec.previous is not None:
-                keys.append(self._secrets.resolve(webhook.id, spec.scheme, spec.previous))
-            signed = SignedRequest(request.headers, request.body, request.url)
-            try:
-                verify_signature(spec, keys, signed, self._clock().timestamp())
-            except UnusableSecret:  # resolvers check secrets first; this is the last line
-                raise busy(
-                    "the webhook's signing secret cannot be used", self.settings.retry_after_seconds
-                ) from None
-        return Authenticated(webhook, request)
+        """:meth:`Credentials.authenticate`. An adapter calls this before taking a trigger
+        slot and hands the result to :meth:`accept`, which then does not check again;
+        without it, :meth:`accept` checks."""
+        return self._credentials.authenticate(webhook, request)
 
     @overload
     def accept(
@@ -283,13 +197,13 @@ class WebhookEndpoint:
         started = self._timer() if started is None else started
         body, query = self._checked_and_parsed(webhook, request, authenticated)
         received_at = self._clock()
-        key = None
+        dedupe_key = None
         scheme = webhook.signature.scheme if webhook.signature else None
         if webhook.dedupe is not None:
             digest = None
             if webhook.dedupe.auto and scheme in SIGNED_DIGEST_KEYS:  # verified by now
                 digest = signed_digest(scheme, SignedRequest(request.headers, request.body, request.url))
-            key = delivery_key(
+            dedupe_key = delivery_key(
                 webhook.dedupe,
                 scheme,
                 headers=request.headers,
@@ -298,14 +212,18 @@ class WebhookEndpoint:
                 raw_body=request.body,
                 signed_digest=digest,
             )
-            if key is not None and (prior := self._runs.prior_delivery(webhook.id, key)) is not None:
-                return self._repeat(webhook, key, prior, received_at, request_url, started)
+        arrival = Arrival(webhook, received_at, started, request_url, dedupe_key)
+        if (
+            dedupe_key is not None
+            and (prior := self._runs.prior_delivery(webhook.id, dedupe_key)) is not None
+        ):
+            return self._repeat(arrival, dedupe_key, prior)
         if webhook.filters:
             failure = first_failure(
                 webhook.filters, request.headers, query, None if body is NO_BODY else body
             )
             if failure is not None:
-                return self._ignored(webhook, failure, received_at, key, started)
+                return self._ignored(arrival, failure)
         conf = build_conf(
             webhook,
             headers=request.headers,
@@ -315,67 +233,53 @@ class WebhookEndpoint:
             max_conf_bytes=self.settings.max_conf_bytes,
             handle=self.tokens.handle(webhook.id),
             signed=None if scheme is None else SIGNED_PARTS[scheme],
-            delivery=None if key is None else key.value,
+            delivery=None if dedupe_key is None else dedupe_key.value,
         )
-        return self.start(
-            webhook, conf, received_at, request_url=request_url, started=started, key=key, defer=defer
-        )
+        return self.start(arrival, conf, defer=defer)
 
     def start(
-        self,
-        webhook: Webhook,
-        conf: dict[str, object],
-        received_at: datetime,
-        *,
-        request_url: str,
-        started: float,
-        key: DeliveryKey | None,
-        defer: bool = False,
+        self, arrival: Arrival, conf: dict[str, object], *, defer: bool = False
     ) -> HttpResponse | PendingRun | Deferred:
         """Start the run of an accepted delivery, recorded with it (``defer``: see :meth:`accept`)."""
-        run_id = make_run_id(self.tokens.handle(webhook.id), received_at)
-        row = self._accepted_row(webhook, run_id, received_at, started, key)
+        webhook, dedupe_key = arrival.webhook, arrival.delivery_key
+        run_id = make_run_id(self.tokens.handle(webhook.id), arrival.received_at)
+        row = self._accepted_row(webhook, run_id, arrival.received_at, arrival.started, dedupe_key)
 
         def answer(result: TriggeredRun | PriorDelivery) -> HttpResponse | PendingRun:
-            return self._started(webhook, key, row, result, received_at, request_url, started)
+            return self._started(arrival, row, result)
 
         keyed = webhook.mode == "sync"  # a sync delivery waits for its run by key
         if not defer:
             return answer(
-                self._runs.trigger(webhook.dag_id, run_id, conf, record=row, claim=key, keyed=keyed)
+                self._runs.trigger(webhook.dag_id, run_id, conf, record=row, claim=dedupe_key, keyed=keyed)
             )
-        begun = self._runs.begin(webhook.dag_id, run_id, conf, record=row, claim=key, keyed=keyed)
+        begun = self._runs.begin(webhook.dag_id, run_id, conf, record=row, claim=dedupe_key, keyed=keyed)
         if isinstance(begun, TriggeredRun | PriorDelivery):
             return answer(begun)
         return Deferred(begun, lambda: answer(begun.outcome()))
 
     def _started(
-        self,
-        webhook: Webhook,
-        key: DeliveryKey | None,
-        row: DeliveryRow,
-        result: TriggeredRun | PriorDelivery,
-        received_at: datetime,
-        request_url: str,
-        started: float,
+        self, arrival: Arrival, row: DeliveryRow, result: TriggeredRun | PriorDelivery
     ) -> HttpResponse | PendingRun:
         """The answer once the run is stored, or found started by a concurrent repeat."""
+        webhook = arrival.webhook
         if isinstance(result, PriorDelivery):  # a concurrent repeat claimed the key first
-            if key is None:  # only a claim returns one
+            if arrival.delivery_key is None:  # only a claim returns one
                 raise busy("the run could not be stored", self.settings.retry_after_seconds)
-            return self._repeat(webhook, key, result, received_at, request_url, started)
+            return self._repeat(arrival, arrival.delivery_key, result)
         self.deliveries.record(row, stored=True)
         if webhook.mode == "sync":
-            status_url = self._status_url(webhook, request_url, result.run_id)
-            return PendingRun(result, self._sync_timeout(webhook), status_url, row, started)
+            status_url = self._status_url(arrival, result.run_id)
+            return PendingRun(result, self._sync_timeout(webhook), status_url, row, arrival.started)
         configured = webhook.response
         return body_response(
             configured.status, configured.body, (*configured.headers, (RUN_ID_HEADER, result.run_id))
         )
 
-    def _status_url(self, webhook: Webhook, request_url: str, run_id: str) -> str:
+    def _status_url(self, arrival: Arrival, run_id: str) -> str:
         """The run's status URL, with the token that alone opens it."""
-        return f"{request_url}/runs/{run_id}?{self.tokens.status_query(webhook.id, run_id)}"
+        query = self.tokens.status_query(arrival.webhook.id, run_id)
+        return f"{arrival.status_base_url}/runs/{run_id}?{query}"
 
     def replay(self, webhook: Webhook, conf: dict[str, object], replay_of: str) -> DeliveryRow:
         """A new run with a past delivery's trigger variables, marked ``webhook.replay_of``.
@@ -402,7 +306,7 @@ class WebhookEndpoint:
         run_id: str,
         received_at: datetime,
         started: float,
-        key: DeliveryKey | None,
+        dedupe_key: DeliveryKey | None,
         replay_of: str | None = None,
     ) -> DeliveryRow:
         """The delivery to store with its run."""
@@ -415,56 +319,45 @@ class WebhookEndpoint:
             status=None if webhook.mode == "sync" or replay_of else webhook.response.status,
             dag_id=webhook.dag_id,
             run_id=run_id,
-            delivery_key=None if key is None else key.value,
+            delivery_key=None if dedupe_key is None else dedupe_key.value,
             duration_ms=round((self._timer() - started) * 1000, 3),
             replay_of=replay_of,
         )
 
     def _repeat(
-        self,
-        webhook: Webhook,
-        key: DeliveryKey,
-        prior: PriorDelivery,
-        received_at: datetime,
-        request_url: str,
-        started: float,
+        self, arrival: Arrival, dedupe_key: DeliveryKey, prior: PriorDelivery
     ) -> HttpResponse | PendingRun:
         """A repeat of a delivery: the first one's answer, no run."""
-        if prior.body_sha256 != key.body_sha256:
+        webhook = arrival.webhook
+        if prior.body_sha256 != dedupe_key.body_sha256:
             raise Conflict(
                 "this delivery key was already used with another body; no run was started",
-                extra={"delivery_key": key.value, "run_id": prior.run_id},
+                extra={"delivery_key": dedupe_key.value, "run_id": prior.run_id},
             )
         row = DeliveryRow(
             id=new_delivery_id(),
             webhook_id=webhook.id,
-            received_at=received_at,
+            received_at=arrival.received_at,
             outcome="duplicate",
             dag_id=prior.dag_id,
             run_id=prior.run_id,
-            delivery_key=key.value,
+            delivery_key=dedupe_key.value,
         )
         run = TriggeredRun(prior.dag_id, prior.run_id, prior.run_key)
         if webhook.mode == "sync":
             # the first run gone (Airflow's db clean): nothing to wait for
             timeout = self._sync_timeout(webhook) if prior.run_key else 0.0
-            return PendingRun(run, timeout, self._status_url(webhook, request_url, run.run_id), row, started)
+            return PendingRun(run, timeout, self._status_url(arrival, run.run_id), row, arrival.started)
         configured = webhook.response
-        self.deliveries.record(row.answered(configured.status, (self._timer() - started) * 1000))
+        self.deliveries.record(row.answered(configured.status, (self._timer() - arrival.started) * 1000))
         return body_response(
             configured.status, configured.body, (*configured.headers, (RUN_ID_HEADER, run.run_id))
         )
 
-    def _ignored(
-        self,
-        webhook: Webhook,
-        failure: FilterFailure,
-        received_at: datetime,
-        key: DeliveryKey | None,
-        started: float,
-    ) -> HttpResponse:
+    def _ignored(self, arrival: Arrival, failure: FilterFailure) -> HttpResponse:
         """A request its webhook's filter leaves out: answered, no run. The caller learns which
         condition failed; the record keeps what was seen and expected, for operators."""
+        webhook = arrival.webhook
         configured = webhook.ignored_response
         if configured is None:
             response = json_response(200, {"ignored": True, "reason": failure.reason})
@@ -473,13 +366,13 @@ class WebhookEndpoint:
         row = DeliveryRow(
             id=new_delivery_id(),
             webhook_id=webhook.id,
-            received_at=received_at,
+            received_at=arrival.received_at,
             outcome="filtered",
             error=error_text(failure.detail),
             dag_id=webhook.dag_id,
-            delivery_key=None if key is None else key.value,
+            delivery_key=None if arrival.delivery_key is None else arrival.delivery_key.value,
         )
-        self.deliveries.record(row.answered(response.status, (self._timer() - started) * 1000))
+        self.deliveries.record(row.answered(response.status, (self._timer() - arrival.started) * 1000))
         return response
 
     def _checked_and_parsed(
@@ -523,25 +416,7 @@ class WebhookEndpoint:
                 f"too many test captures of webhook {webhook.id} this minute; retry later",
                 headers={"Retry-After": str(retry_after)},
             )
-        configured = (
-            webhook.signature.header.lower() if webhook.signature and webhook.signature.header else ""
-        )
-        # lower case: ASGI servers hand names over so, WSGI ones title-cased (and matching
-        # a configured header ignores case anyway)
-        headers: list[tuple[str, str]] = []
-        dropped: dict[str, None] = {}  # in order of arrival, each once
-        for name, value in request.headers.fields():
-            lower = name.lower()
-            if lower in FORBIDDEN_READ_HEADERS or lower == configured or is_credential_header(name):
-                dropped[lower] = None
-            else:
-                headers.append((lower, value))
-        sample: dict[str, object] = {
-            "headers": [[name, value] for name, value in headers],
-            "query": query,
-            "body": None if body is NO_BODY else body,
-            "dropped_headers": list(dropped),
-        }
+        sample = capture_sample(webhook, request, query, body)
         return sample, json_response(200, sample_paths(sample))
 
     @contextmanager
@@ -568,7 +443,7 @@ class WebhookEndpoint:
 
     def finish(self, pending: PendingRun, snapshot: RunSnapshot | None) -> HttpResponse:
         """The answer to a sync caller once its run settled (or the wait timed out), recorded."""
-        response = self._sync_answer(pending, snapshot)
+        response = sync_answer(pending, snapshot)
         if pending.delivery is not None:
             row = pending.delivery.answered(response.status, (self._timer() - pending.started) * 1000)
             if row.outcome == "accepted":
@@ -577,48 +452,6 @@ class WebhookEndpoint:
                 self.deliveries.record(row)
         return response
 
-    def _sync_answer(self, pending: PendingRun, snapshot: RunSnapshot | None) -> HttpResponse:
-        if snapshot is None:
-            return json_response(
-                202,
-                {
-                    "dag_id": pending.run.dag_id,
-                    "run_id": pending.run.run_id,
-                    "status_url": pending.status_url,
-                },
-                (("Location", pending.status_url), (RUN_ID_HEADER, pending.run.run_id)),
-            )
-        return run_answer(pending.run, snapshot)
-
     def status(self, method: str, webhook_id: str, run_id: str, query_string: bytes) -> HttpResponse:
-        """``GET {trigger URL}/runs/{run_id}?token=...``: the recorded response, or the run's state.
-
-        Opened by the run's token (the status URL handed to its sync caller), never by the
-        webhook's credentials: a poll carries nothing that could start a run. Without a
-        valid token, or for a run that is not this webhook's, it is unknown (404, the same
-        answer whether the webhook exists or not).
-        """
-        if method not in ("GET", "HEAD"):
-            raise MethodNotAllowed(f"method {method[:16]} not allowed; use GET", headers={"Allow": "GET"})
-        if not self.tokens.matches(webhook_id, run_id, query_string):  # before any lookup
-            raise NotFound("no such run for this webhook")
-        webhook = self._source.get(webhook_id) if ID_RE.match(webhook_id) else None
-        if webhook is None or not webhook.enabled:
-            raise NotFound("no such webhook")
-        found = None
-        if run_id.startswith(self.tokens.run_prefix(webhook.id)) and RUN_ID_RE.match(run_id):
-            found = self._runs.snapshot(webhook.dag_id, run_id)
-        if found is None:
-            raise NotFound("no such run for this webhook")
-        run, snapshot = found
-        if webhook.mode != "sync" and snapshot.response is not None:
-            # only a sync webhook's caller waits for an answer decided in the DAG: an async
-            # webhook's status URL tells the run's state, whatever its tasks wrote to XCom
-            snapshot = replace(snapshot, response=None)
-        if not snapshot.settled:
-            return json_response(
-                202,
-                {"dag_id": run.dag_id, "run_id": run.run_id, "state": snapshot.state},
-                ((RUN_ID_HEADER, run.run_id),),
-            )
-        return run_answer(run, snapshot)
+        """``GET {trigger URL}/runs/{run_id}?token=...`` (:func:`answers.run_status`)."""
+        return run_status(self._source, self._runs, self.tokens, method, webhook_id, run_id, query_string)

@@ -15,7 +15,7 @@ from anyio import to_thread
 
 from airflow_webhook_trigger.core.errors import ServiceUnavailable
 from airflow_webhook_trigger.core.settings import Settings
-from airflow_webhook_trigger.web.fastapi_adapter import Admission
+from airflow_webhook_trigger.web.admission import Admission
 
 
 def _admission(slots: int = 1, wait: float = 0.05) -> Admission:
