@@ -7,16 +7,13 @@ dependency); ``if TYPE_CHECKING:`` blocks count for the layer rule but not for c
 from __future__ import annotations
 
 import ast
-import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.airflow_env import ROOT
+from tests.processes import imported_after
 
 PACKAGE = "airflow_webhook_trigger"
 SOURCE = ROOT / PACKAGE
@@ -202,26 +199,6 @@ def test_the_rule_catches_a_crossing(tmp_path: Path) -> None:
     assert _layer(_ours(f"{PACKAGE}.storage.engine") or "") not in ALLOWED["core"]
 
 
-def _loaded_after(modules: list[str]) -> set[str]:
-    """Top-level packages in ``sys.modules`` of a fresh interpreter after importing ``modules``."""
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in {modules!r}:\n"
-        "    importlib.import_module(name)\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ.copy(),
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-    return set(json.loads(result.stdout.splitlines()[-1]))
-
-
 @pytest.mark.parametrize("layer", ["core", "storage", "cli"])
 def test_importing_a_layer_loads_nothing_it_may_not_import(layer: str) -> None:
     names = [
@@ -230,5 +207,5 @@ def test_importing_a_layer_loads_nothing_it_may_not_import(layer: str) -> None:
         if _layer(m) == layer and m not in {"cli.__main__", "storage.migrations.env"}
     ]
     assert names
-    loaded = _loaded_after(names)
+    loaded = imported_after(names)
     assert loaded.isdisjoint(FORBIDDEN[layer]), loaded & FORBIDDEN[layer]

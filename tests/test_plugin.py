@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -14,41 +13,22 @@ import pytest
 from airflow_webhook_trigger import plugin
 from airflow_webhook_trigger.plugin import WebhookTriggerPlugin, fab_provider_installed
 from tests.airflow_env import ROOT
+from tests.processes import imported_after
 
 WEB_FRAMEWORKS = ("flask", "fastapi", "starlette")
-
-
-def _imported_after(modules: list[str]) -> set[str]:
-    """Top-level packages in ``sys.modules`` of a fresh interpreter after importing ``modules``."""
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in {modules!r}:\n"
-        "    importlib.import_module(name)\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ.copy(),
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-    return set(json.loads(result.stdout.splitlines()[-1]))
 
 
 # -- import weight ---------------------------------------------------------------------
 
 
 def test_plugin_import_no_web_framework() -> None:
-    loaded = _imported_after(["airflow_webhook_trigger", "airflow_webhook_trigger.plugin"])
+    loaded = imported_after(["airflow_webhook_trigger", "airflow_webhook_trigger.plugin"])
     assert "airflow_webhook_trigger" in loaded
     assert loaded.isdisjoint(WEB_FRAMEWORKS), loaded & set(WEB_FRAMEWORKS)
 
 
 def test_plugin_package_import_no_airflow() -> None:
-    assert _imported_after(["airflow_webhook_trigger"]).isdisjoint({"airflow", *WEB_FRAMEWORKS})
+    assert imported_after(["airflow_webhook_trigger"]).isdisjoint({"airflow", *WEB_FRAMEWORKS})
 
 
 # -- discovery -------------------------------------------------------------------------
