@@ -48,10 +48,8 @@ from airflow_webhook_trigger.storage.db_errors import (
     OutageLog,
     describe,
     is_missing_table,
+    is_unavailable,
 )
-
-# re-exported: the web layer imports it from here
-from airflow_webhook_trigger.storage.db_errors import is_unavailable as is_unavailable
 from airflow_webhook_trigger.storage.watchdog import Watchdog
 from airflow_webhook_trigger.storage.write_batch import WriteBatch
 

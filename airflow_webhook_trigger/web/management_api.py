@@ -53,7 +53,8 @@ from airflow_webhook_trigger.core.response import (
 from airflow_webhook_trigger.core.sample import paths_from_sample
 from airflow_webhook_trigger.core.senders import SCHEMES, SENDERS, Sender
 from airflow_webhook_trigger.core.urls import test_url, webhook_url
-from airflow_webhook_trigger.storage.engine import Database, is_unavailable
+from airflow_webhook_trigger.storage.db_errors import is_unavailable
+from airflow_webhook_trigger.storage.engine import Database
 from airflow_webhook_trigger.storage.webhook_changes import upsert
 from airflow_webhook_trigger.web.deliveries_api import deliveries_router, not_cross_site
 from airflow_webhook_trigger.web.starlette_io import as_response, http_exception_response, read_body_within
