@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from airflow_webhook_trigger.core.definition import Webhook
 from airflow_webhook_trigger.core.driver import WebhookEndpoint
-from airflow_webhook_trigger.core.errors import busy
+from airflow_webhook_trigger.core.request_driver import RequestDriver
 from airflow_webhook_trigger.core.settings import Settings
-from airflow_webhook_trigger.core.waiter import RunWaiter, SyncCallers, SyncSlot
+from airflow_webhook_trigger.core.waiter import RunWaiter, SyncCallers
 from airflow_webhook_trigger.core.webhook_source import CachedSource
 from airflow_webhook_trigger.storage.delivery_record import DeliveryLog
 from airflow_webhook_trigger.storage.engine import Database
@@ -40,23 +37,12 @@ class Runtime:
     #: ``sync_max_waiting``: sync callers waiting at once in this process, both URLs (by run)
     sync_waiting: SyncCallers = field(default_factory=lambda: SyncCallers(Settings().sync_max_waiting))
 
-    @contextmanager
-    def sync_slot(self, webhook: Webhook) -> Iterator[SyncSlot | None]:
-        """Hold a place among the process's sync callers while a sync delivery is handled and
-        waited for (None for an async webhook). Taken before its run is written: past the
-        cap the sender gets 503 + ``Retry-After`` and no run (a run committed then answered
-        503 would be started again by the sender's retry). Repeats of one delivery share
-        one place once they know their run (:meth:`SyncSlot.waits_on`)."""
-        if webhook.mode != "sync":
-            yield None
-            return
-        slot = self.sync_waiting.take()
-        if slot is None:
-            raise busy("too many sync callers are waiting in this process", self.settings.retry_after_seconds)
-        try:
-            yield slot
-        finally:
-            slot.release()
+    @functools.cached_property
+    def driver(self) -> RequestDriver:
+        """The request driver both adapters run (built on first use, once)."""
+        return RequestDriver(
+            self.endpoint, self.deliveries, sync_callers=self.sync_waiting, base_url=self.base_url
+        )
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:

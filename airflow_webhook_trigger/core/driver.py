@@ -89,6 +89,8 @@ class WebhookEndpoint:
         self._runs = runs
         self._clock = clock
         self._timer = timer
+        #: the clock a request's duration is measured by (the driver starts it)
+        self.timer = timer
         self.deliveries: DeliveryRecorder = deliveries or NoRecorder()
         checker = auth or BasicAuthChecker()
         self._credentials = Credentials(checker, secrets, clock, settings.retry_after_seconds)

@@ -1,18 +1,19 @@
 """FastAPI adapter: ``POST {prefix}/trigger/{id}`` plus the management API.
 
-Thin by design: turn the Starlette request into a :class:`WebhookRequest` once, call
-the core, copy its :class:`HttpResponse` out. Blocking work (DB, scrypt) runs in
-worker threads; the body is read here, never through ``request.json()``.
+Thin by design: the request's head, its body and where blocking work runs
+(:class:`_StarletteIO`) go to the core's :class:`RequestDriver`, whose
+:class:`HttpResponse` is copied out. The body is read here, never through
+``request.json()``.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,36 +23,17 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from airflow_webhook_trigger.airflow_seam.wiring import Runtime
-from airflow_webhook_trigger.core.definition import Webhook
-from airflow_webhook_trigger.core.driver import Authenticated, public_url
-from airflow_webhook_trigger.core.errors import NotFound, WebhookError
-from airflow_webhook_trigger.core.request import Headers, WebhookRequest
-from airflow_webhook_trigger.core.response import (
-    INTERNAL_ERROR,
-    SECURITY_HEADERS,
-    HttpResponse,
-    error_response,
-)
-from airflow_webhook_trigger.core.runs import Deferred, PendingRun
-from airflow_webhook_trigger.core.ttl_cache import Missing
-from airflow_webhook_trigger.core.waiter import SyncSlot
+from airflow_webhook_trigger.core.errors import NotFound
+from airflow_webhook_trigger.core.request import Headers
+from airflow_webhook_trigger.core.request_driver import RequestDriver, RequestHead
+from airflow_webhook_trigger.core.response import SECURITY_HEADERS, HttpResponse, error_response
+from airflow_webhook_trigger.core.waiter import RunSnapshot, RunWaiter
 from airflow_webhook_trigger.web.admission import Admission, Written
 from airflow_webhook_trigger.web.lingering import TrackedReceive, answer_then_linger, expects_continue
 from airflow_webhook_trigger.web.management_api import management_router
 from airflow_webhook_trigger.web.starlette_io import as_response, http_exception_response, read_body_within
 
-log = logging.getLogger(__name__)
-
-
-async def guarded(work: Callable[[], Awaitable[HttpResponse]]) -> HttpResponse:
-    """The one place that turns errors into responses for this adapter."""
-    try:
-        return await work()
-    except WebhookError as exc:
-        return error_response(exc)
-    except Exception:
-        log.exception("unexpected error while handling a webhook")
-        return INTERNAL_ERROR
+T = TypeVar("T")
 
 
 _frozen = threading.Lock()
@@ -78,9 +60,49 @@ def freeze_startup_heap() -> bool:
         return True
 
 
+class _StarletteIO:
+    """:class:`DriverIO` for one request in the event loop: blocking work on the
+    admission's bounded threads, waits (slots, group commits, sync runs) in the loop."""
+
+    defers_writes = True
+
+    def __init__(self, request: Request, admission: Admission, waiter: RunWaiter) -> None:
+        self._request = request
+        self._admission = admission
+        self._waiter = waiter
+        self.head = RequestHead(
+            method=request.method,
+            headers=Headers.from_raw(request.headers.raw),
+            query_string=request.scope.get("query_string", b""),
+            called_url=str(request.url.replace(query="")),
+        )
+
+    async def read_body(self, limit: int) -> bytes:
+        return await read_body_within(self._request, limit)
+
+    async def lookup(self, work: Callable[[], T]) -> T:
+        return await self._admission.lookup(work)
+
+    async def slow_check(self, queue: str, work: Callable[[], T]) -> T:
+        return await self._admission.slow_check(queue, work)
+
+    def trigger_slot(self) -> AbstractAsyncContextManager[None]:
+        return self._admission.slot()
+
+    async def in_slot(self, work: Callable[[], T]) -> T:
+        return await self._admission.in_slot(work)
+
+    def write_waiter(self) -> Written:
+        return Written()
+
+    async def wait_run(self, run_key: int, timeout: float) -> RunSnapshot | None:
+        # no thread is held meanwhile: the process's one waiter polls for every caller
+        return await self._waiter.wait_async(run_key, timeout)
+
+
 class _PluginRoute:
     """An ASGI endpoint (not a function) so that Starlette routes every method to it; each
-    URL of the core is a subclass answering one request, its errors rendered by :func:`guarded`."""
+    URL of the core is a subclass asking the driver for one answer."""
 
     def __init__(self, runtime: Callable[[], Runtime], admission: Callable[[], Admission]) -> None:
         self._runtime = runtime
@@ -89,128 +111,38 @@ class _PluginRoute:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         tracked = TrackedReceive(receive)
         request = Request(scope, tracked)
-        result = await guarded(lambda: self.answer(request))
+        runtime = self._runtime()
+        io = _StarletteIO(request, self._admission(), runtime.waiter)
+        result = await self.answer(runtime.driver, io, request.path_params)
         if result.status == 413:  # the body is left unread: answer, then drain it, bounded
             linger = not tracked.ended and not expects_continue(scope["headers"])
             await answer_then_linger(result, tracked, send, linger=linger)
             return
         await as_response(result)(scope, receive, send)
 
-    async def answer(self, request: Request) -> HttpResponse:
+    async def answer(self, driver: RequestDriver, io: _StarletteIO, params: dict[str, Any]) -> HttpResponse:
         raise NotImplementedError
-
-    async def _located(self, request: Request) -> Webhook:
-        """The webhook the URL names (method, id and declared size checked first)."""
-        endpoint = self._runtime().endpoint
-        webhook_id = str(request.path_params.get("webhook_id", ""))
-        length = request.headers.get("content-length")
-        cached = endpoint.locate_cached(request.method, webhook_id, length)  # no thread hop
-        if not isinstance(cached, Missing):
-            return cached
-        return await self._admission().lookup(lambda: endpoint.locate(request.method, webhook_id, length))
-
-    async def _authenticated(self, webhook: Webhook, incoming: WebhookRequest) -> Authenticated:
-        """The webhook's auth checks, outside the trigger slots: a flood of wrong passwords
-        must not hold the slots every other webhook needs. HMACs only: inline; a first
-        scrypt or a secrets backend: on a thread of its own, one check per key at a time."""
-        endpoint = self._runtime().endpoint
-        slow_key = endpoint.slow_check_queue(webhook)
-        check = functools.partial(endpoint.authenticate, webhook, incoming)
-        return check() if slow_key is None else await self._admission().slow_check(slow_key, check)
 
 
 class TriggerRoute(_PluginRoute):
     """``POST {prefix}/trigger/{id}``."""
 
-    async def answer(self, request: Request) -> HttpResponse:
-        started = time.perf_counter()
-        runtime = self._runtime()
-        webhook = await self._located(request)
-        with runtime.sync_slot(webhook) as slot:
-            return await self._answer(request, runtime, webhook, started, slot)
-
-    async def _answer(
-        self, request: Request, runtime: Runtime, webhook: Webhook, started: float, slot: SyncSlot | None
-    ) -> HttpResponse:
-        endpoint = runtime.endpoint
-        with endpoint.recording(webhook, started):
-            incoming = await _incoming(request, runtime, f"/trigger/{webhook.id}")
-            proof = await self._authenticated(webhook, incoming)
-            url = str(request.url.replace(query=""))
-            admission = self._admission()
-            async with admission.slot():
-                written = Written()
-                result = await admission.in_slot(
-                    lambda: written.queue(
-                        endpoint.accept(
-                            webhook,
-                            incoming,
-                            request_url=url,
-                            authenticated=proof,
-                            started=started,
-                            defer=True,
-                        )
-                    )
-                )
-                if isinstance(result, Deferred):
-                    await written.wait()  # its group's commit, holding no thread
-                    result = (
-                        await admission.in_slot(result.resume) if result.write.failed else result.resume()
-                    )
-        if isinstance(result, PendingRun):
-            # Sync mode: wait on the process's one waiter; no thread is held meanwhile.
-            if slot is not None:
-                slot.waits_on(result.run.key)
-            snapshot = await runtime.waiter.wait_async(result.run.key, result.timeout)
-            return endpoint.finish(result, snapshot)
-        return result
+    async def answer(self, driver: RequestDriver, io: _StarletteIO, params: dict[str, Any]) -> HttpResponse:
+        return await driver.trigger(io, str(params.get("webhook_id", "")))
 
 
 class StatusRoute(_PluginRoute):
     """``GET {prefix}/trigger/{id}/runs/{run_id}``: a sync run's response or state."""
 
-    async def answer(self, request: Request) -> HttpResponse:
-        params = request.path_params
-        webhook_id, run_id = str(params.get("webhook_id", "")), str(params.get("run_id", ""))
-        query_string = request.scope.get("query_string", b"")
-        status = self._runtime().endpoint.status
-        return await self._admission().lookup(
-            lambda: status(request.method, webhook_id, run_id, query_string)
-        )
-
-
-def _headers(request: Request) -> Headers:
-    return Headers.from_raw(request.headers.raw)
-
-
-async def _incoming(request: Request, runtime: Runtime, path: str) -> WebhookRequest:
-    """The request as the core sees it, its body read within the limit."""
-    body = await read_body_within(request, runtime.settings.max_body_bytes)
-    query_string = request.scope.get("query_string", b"")
-    return WebhookRequest(
-        method=request.method,
-        headers=_headers(request),
-        query_string=query_string,
-        body=body,
-        url=public_url(runtime.base_url, f"{runtime.settings.url_prefix}{path}", query_string),
-    )
+    async def answer(self, driver: RequestDriver, io: _StarletteIO, params: dict[str, Any]) -> HttpResponse:
+        return await driver.status(io, str(params.get("webhook_id", "")), str(params.get("run_id", "")))
 
 
 class CaptureRoute(_PluginRoute):
     """``POST {prefix}/test/{id}``: a test capture, the webhook's sample (no run)."""
 
-    async def answer(self, request: Request) -> HttpResponse:
-        runtime = self._runtime()
-        webhook = await self._located(request)
-        incoming = await _incoming(request, runtime, f"/test/{webhook.id}")
-        proof = await self._authenticated(webhook, incoming)
-
-        def capture() -> HttpResponse:
-            sample, answer = runtime.endpoint.capture(webhook, incoming, authenticated=proof)
-            runtime.deliveries.save_sample(webhook.id, sample)
-            return answer
-
-        return await self._admission().run(capture)
+    async def answer(self, driver: RequestDriver, io: _StarletteIO, params: dict[str, Any]) -> HttpResponse:
+        return await driver.capture(io, str(params.get("webhook_id", "")))
 
 
 def _ui_asset_endpoint(runtime: Callable[[], Runtime]) -> Callable[[Request], Awaitable[Response]]:

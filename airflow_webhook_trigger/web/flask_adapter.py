@@ -1,4 +1,5 @@
-"""Flask adapter: the same endpoint as a blueprint (served under ``/pluginsv2`` on Airflow 3).
+"""Flask adapter: the same URLs as a blueprint (served under ``/pluginsv2`` on Airflow 3),
+driven by the core's :class:`RequestDriver` on the request's own thread.
 
 Registered only when the FAB provider is installed. CSRF-exempt: external callers
 have no CSRF token (Flask-WTF's ``csrf.exempt`` in a ``record_once`` hook).
@@ -6,111 +7,100 @@ have no CSRF token (Flask-WTF's ``csrf.exempt`` in a ``record_once`` hook).
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import ClientDisconnected
 
 from airflow_webhook_trigger.airflow_seam.wiring import Runtime
-from airflow_webhook_trigger.core.driver import public_url
-from airflow_webhook_trigger.core.errors import BadRequest, WebhookError, body_too_large
-from airflow_webhook_trigger.core.request import Headers, WebhookRequest, wsgi_header_bytes
-from airflow_webhook_trigger.core.response import INTERNAL_ERROR, HttpResponse, error_response
-from airflow_webhook_trigger.core.runs import PendingRun
-
-log = logging.getLogger(__name__)
+from airflow_webhook_trigger.core.errors import BadRequest, body_too_large
+from airflow_webhook_trigger.core.request import Headers, wsgi_header_bytes
+from airflow_webhook_trigger.core.request_driver import RequestDriver, RequestHead, WriteWaiter, run_blocking
+from airflow_webhook_trigger.core.response import HttpResponse
+from airflow_webhook_trigger.core.waiter import RunSnapshot, RunWaiter
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _CHUNK = 64 * 1024
 
-
-def _read_body(limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        try:
-            chunk = request.stream.read(_CHUNK)
-        except ClientDisconnected:  # fewer bytes than Content-Length said: the client's fault
-            raise BadRequest("client disconnected before the body was read") from None
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise body_too_large(limit)
-        chunks.append(chunk)
+T = TypeVar("T")
 
 
-def _headers() -> Headers:
-    return Headers.from_raw((k.encode("latin-1"), wsgi_header_bytes(v)) for k, v in request.headers.items())
+@contextlib.asynccontextmanager
+async def _no_slot() -> AsyncIterator[None]:
+    yield
 
 
-def _incoming(runtime: Runtime, path: str) -> WebhookRequest:
-    """The request as the core sees it, its body read within the limit."""
-    return WebhookRequest(
-        method=request.method,
-        headers=_headers(),
-        query_string=request.query_string,
-        body=_read_body(runtime.settings.max_body_bytes),
-        url=public_url(
-            runtime.base_url,
-            f"{request.script_root}{runtime.settings.url_prefix}{path}",
-            request.query_string,
-        ),
-    )
+class _WsgiIO:
+    """:class:`DriverIO` on the request's own WSGI thread: every step runs at once.
 
-
-def _capture(runtime: Runtime, webhook_id: str) -> HttpResponse:
-    endpoint = runtime.endpoint
-    webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
-    sample, answer = endpoint.capture(webhook, _incoming(runtime, f"/test/{webhook_id}"))
-    runtime.deliveries.save_sample(webhook.id, sample)
-    return answer
-
-
-def _handle(runtime: Runtime, webhook_id: str) -> HttpResponse:
-    started = time.perf_counter()
-    endpoint = runtime.endpoint
-    webhook = endpoint.locate(request.method, webhook_id, request.headers.get("Content-Length"))
-    with runtime.sync_slot(webhook) as slot:
-        with endpoint.recording(webhook, started):
-            incoming = _incoming(runtime, f"/trigger/{webhook_id}")
-            result = endpoint.accept(webhook, incoming, request_url=request.base_url, started=started)
-        if isinstance(result, PendingRun):
-            if slot is not None:
-                slot.waits_on(result.run.key)
-            return _wait(runtime, result)
-        return result
-
-
-def _wait(runtime: Runtime, pending: PendingRun) -> HttpResponse:
-    """Sync mode: this WSGI thread waits on the process's one waiter, if a slot is free.
-
-    The thread is one of the api-server's shared anyio worker threads (40, also serving
+    That thread is one of the api-server's shared anyio worker threads (40, also serving
     Airflow's execution API that running tasks call), so at most ``flask_sync_max_waiting``
-    wait at once. Past that the caller gets the timeout answer at once (202 + status URL):
-    its run is already committed, so it polls the status URL and nothing is lost.
+    sync callers wait at once. Past that a caller gets the timeout answer at once (202 +
+    status URL): its run is already committed, so it polls the status URL and nothing is lost.
     """
-    slots = runtime.flask_sync_slots
-    if not slots.acquire(blocking=False):
-        return runtime.endpoint.finish(pending, None)
-    try:
-        snapshot = runtime.waiter.wait(pending.run.key, pending.timeout)
-    finally:
-        slots.release()
-    return runtime.endpoint.finish(pending, snapshot)
+
+    defers_writes = False
+
+    def __init__(self, waiter: RunWaiter, sync_waits: threading.BoundedSemaphore) -> None:
+        self._waiter = waiter
+        self._sync_waits = sync_waits
+        self.head = RequestHead(
+            method=request.method,
+            headers=Headers.from_raw(
+                (k.encode("latin-1"), wsgi_header_bytes(v)) for k, v in request.headers.items()
+            ),
+            query_string=request.query_string,
+            called_url=request.base_url,
+            script_root=request.script_root,
+        )
+
+    async def read_body(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                chunk = request.stream.read(_CHUNK)
+            except ClientDisconnected:  # fewer bytes than Content-Length said: the client's fault
+                raise BadRequest("client disconnected before the body was read") from None
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise body_too_large(limit)
+            chunks.append(chunk)
+
+    async def lookup(self, work: Callable[[], T]) -> T:
+        return work()
+
+    async def slow_check(self, queue: str, work: Callable[[], T]) -> T:
+        return work()
+
+    def trigger_slot(self) -> AbstractAsyncContextManager[None]:
+        return _no_slot()
+
+    async def in_slot(self, work: Callable[[], T]) -> T:
+        return work()
+
+    def write_waiter(self) -> WriteWaiter:
+        raise NotImplementedError("a WSGI thread writes its run itself")
+
+    async def wait_run(self, run_key: int, timeout: float) -> RunSnapshot | None:
+        if not self._sync_waits.acquire(blocking=False):
+            return None
+        try:
+            return self._waiter.wait(run_key, timeout)
+        finally:
+            self._sync_waits.release()
 
 
-def _guarded(work: Callable[[], HttpResponse]) -> Response:
-    """The one place that turns errors into responses for this adapter."""
-    try:
-        result = work()
-    except WebhookError as exc:
-        result = error_response(exc)
-    except Exception:
-        log.exception("unexpected error while handling a webhook")
-        result = INTERNAL_ERROR
+def _answer(
+    runtime: Runtime, ask: Callable[[RequestDriver, _WsgiIO], Coroutine[object, object, HttpResponse]]
+) -> Response:
+    result = run_blocking(ask(runtime.driver, _WsgiIO(runtime.waiter, runtime.flask_sync_slots)))
     return Response(result.body, status=result.status, headers=list(result.headers))
 
 
@@ -119,12 +109,13 @@ def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Bluepri
     bp = Blueprint("webhook_trigger", __name__, url_prefix=url_prefix)
 
     def trigger(webhook_id: str) -> Response:
-        return _guarded(lambda: _handle(runtime(), webhook_id))
+        return _answer(runtime(), lambda driver, io: driver.trigger(io, webhook_id))
+
+    def capture(webhook_id: str) -> Response:
+        return _answer(runtime(), lambda driver, io: driver.capture(io, webhook_id))
 
     def status(webhook_id: str, run_id: str) -> Response:
-        return _guarded(
-            lambda: runtime().endpoint.status(request.method, webhook_id, run_id, request.query_string)
-        )
+        return _answer(runtime(), lambda driver, io: driver.status(io, webhook_id, run_id))
 
     bp.add_url_rule(
         "/trigger/<webhook_id>",
@@ -137,7 +128,7 @@ def create_blueprint(runtime: Callable[[], Runtime], url_prefix: str) -> Bluepri
     bp.add_url_rule(
         "/test/<webhook_id>",
         endpoint="test",
-        view_func=lambda webhook_id: _guarded(lambda: _capture(runtime(), webhook_id)),
+        view_func=capture,
         methods=_METHODS,
         provide_automatic_options=False,
     )

@@ -115,6 +115,14 @@ def test_each_event_loop_gets_its_own_gate() -> None:
     assert asyncio.run(admission.run(lambda: 2)) == 2  # a new loop (TestClient makes one per use)
 
 
+def _driver(endpoint: Any) -> Any:
+    """The request driver over ``endpoint``, for async webhooks (no sync caller waits)."""
+    from airflow_webhook_trigger.core.request_driver import RequestDriver
+    from airflow_webhook_trigger.core.waiter import SyncCallers
+
+    return RequestDriver(endpoint, samples=None, sync_callers=SyncCallers(0), base_url="http://test")  # type: ignore[arg-type]
+
+
 def _trigger_app(
     webhooks: dict[str, Any], slots: int, wait: float, *, cache_seconds: float = 0
 ) -> tuple[Any, Any, Admission]:
@@ -133,13 +141,7 @@ def _trigger_app(
     runs = FakeRuns()
     source = CachedSource(FakeSource(webhooks), cache_seconds) if cache_seconds else FakeSource(webhooks)
     endpoint = WebhookEndpoint(settings, source, runs)
-    runtime = SimpleNamespace(
-        settings=settings,
-        endpoint=endpoint,
-        waiter=None,
-        base_url="http://test",
-        sync_slot=lambda webhook: contextlib.nullcontext(),  # async webhooks only here
-    )
+    runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None, driver=_driver(endpoint))
     admission = Admission(settings)
     app = Starlette(routes=[Route("/trigger/{webhook_id}", TriggerRoute(lambda: runtime, lambda: admission))])
     return app, runs, admission
@@ -325,13 +327,7 @@ def test_the_first_request_freezes_the_heap_unless_turned_off(monkeypatch: Any, 
     from airflow_webhook_trigger.core.driver import WebhookEndpoint
 
     endpoint = WebhookEndpoint(settings, FakeSource({}), FakeRuns())
-    runtime = SimpleNamespace(
-        settings=settings,
-        endpoint=endpoint,
-        waiter=None,
-        base_url="http://test",
-        sync_slot=lambda webhook: contextlib.nullcontext(),  # async webhooks only here
-    )
+    runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None, driver=_driver(endpoint))
     app = fastapi_app.create_app(lambda: runtime)  # type: ignore[arg-type,return-value]
     with TestClient(app) as client:
         for _ in range(3):

@@ -38,6 +38,15 @@ WEBHOOKS: list[dict[str, Any]] = [
     {"id": "hook-off-00000001", "dag_id": "wt_plain", "enabled": False},
     {"id": "hook-nodag-000001", "dag_id": "no_such_dag"},
     {"id": "hook-nomanual-0001", "dag_id": "wt_scheduled_only"},
+    # no scheduler runs here: a sync caller always gets the timeout answer
+    {"id": "hook-sync-00000001", "dag_id": "wt_plain", "mode": "sync", "sync": {"timeout_seconds": 0.5}},
+    {"id": "hook-dedupe-000001", "dag_id": "wt_plain", "dedupe": {"key": "header:X-Delivery"}},
+    {
+        "id": "hook-filter-contr1",
+        "dag_id": "wt_plain",
+        "filter": [{"body": "action", "in": ["opened"]}],
+        "request": {"body": [{"path": "action"}]},
+    },
 ]
 
 
@@ -234,6 +243,24 @@ def registered(airflow_db: None) -> Iterator[None]:
             upsert(store, doc, env=env.values, vault=AirflowVault())
         env.after_apply()
         yield
+
+
+class Adapters:
+    """Both adapters behind the one api-server app: each test asks them the same thing."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PREFIXES)
+
+    def post(self, adapter: str, path: str, body: bytes = b"", **headers: str) -> Any:
+        return self.client.post(f"{PREFIXES[adapter]}{path}", content=body, headers={**JSON, **headers})
+
+
+@pytest.fixture
+def adapters(client: Any, registered: None) -> Adapters:
+    return Adapters(client)
 
 
 def _send(client: Any, adapter: str, row: Row) -> Any:
@@ -479,3 +506,79 @@ def test_contract_signed_slack_form_reaches_conf_and_no_secret_anywhere(
                    senders.SLACK_SECRET, senders.TWILIO_TOKEN):  # fmt: skip
         assert secret not in stored
     assert "gAAAAA" in stored  # Fernet tokens, for the literal ones
+
+
+# -- rows beyond the plain delivery: sync, dedupe, filters, test captures -------------------
+
+
+def test_contract_sync_caller_gets_202_and_a_status_url_its_token_opens(adapters: Adapters) -> None:
+    answers = {}
+    for adapter in adapters:
+        before = _run_count()
+        response = adapters.post(adapter, "/trigger/hook-sync-00000001", b"{}")
+        assert response.status_code == 202, (adapter, response.text)
+        assert _run_count() == before + 1, adapter
+        body = response.json()
+        run_id = body["run_id"]
+        base = f"http://localhost:8080{PREFIXES[adapter]}/trigger/hook-sync-00000001/runs/{run_id}?"
+        assert body["status_url"].startswith(base), (adapter, body)
+        assert response.headers["location"] == body["status_url"]
+        assert response.headers["x-airflow-run-id"] == run_id
+        polled = adapters.client.get(body["status_url"].removeprefix("http://localhost:8080"))
+        assert polled.status_code == 202, (adapter, polled.text)
+        assert polled.json() == {"dag_id": "wt_plain", "run_id": run_id, "state": "queued"}
+        answers[adapter] = sorted(body)
+    assert answers["fastapi"] == answers["flask"] == ["dag_id", "run_id", "status_url"]
+
+
+def test_contract_repeated_delivery_is_one_run_answered_alike(adapters: Adapters) -> None:
+    for n, adapter in enumerate(adapters):
+        before = _run_count()
+        first = adapters.post(adapter, "/trigger/hook-dedupe-000001", b'{"n": 1}', **{"X-Delivery": f"d-{n}"})
+        again = adapters.post(adapter, "/trigger/hook-dedupe-000001", b'{"n": 1}', **{"X-Delivery": f"d-{n}"})
+        assert (first.status_code, again.status_code) == (200, 200), (adapter, again.text)
+        assert first.headers["x-airflow-run-id"] == again.headers["x-airflow-run-id"], adapter
+        assert first.content == again.content
+        assert _run_count() == before + 1, adapter
+        other = adapters.post(adapter, "/trigger/hook-dedupe-000001", b'{"n": 2}', **{"X-Delivery": f"d-{n}"})
+        assert other.status_code == 409, (adapter, other.text)  # the same key, another body
+        assert other.json()["run_id"] == first.headers["x-airflow-run-id"]
+        assert _run_count() == before + 1, adapter
+
+
+def test_contract_filtered_delivery_is_answered_without_a_run(adapters: Adapters) -> None:
+    answers = set()
+    for adapter in adapters:
+        before = _run_count()
+        ignored = adapters.post(adapter, "/trigger/hook-filter-contr1", b'{"action": "closed"}')
+        assert ignored.status_code == 200, (adapter, ignored.text)
+        assert ignored.json()["ignored"] is True and "action" in ignored.json()["reason"]
+        assert "x-airflow-run-id" not in ignored.headers
+        assert _run_count() == before, adapter
+        answers.add(ignored.content)
+        passed = adapters.post(adapter, "/trigger/hook-filter-contr1", b'{"action": "opened"}')
+        assert passed.status_code == 200 and _run_count() == before + 1, adapter
+        [run] = [r for r in runs_of("wt_plain") if r.run_id == passed.headers["x-airflow-run-id"]]
+        assert run.conf["body"] == {"action": "opened"}, run.conf
+    assert len(answers) == 1
+
+
+def test_contract_test_capture_stores_the_sample_and_starts_no_run(adapters: Adapters) -> None:
+    from airflow_webhook_trigger.airflow_seam.wiring import shared_runtime
+
+    answers = {}
+    for n, adapter in enumerate(adapters):
+        before = _run_count()
+        body = b'{"order": {"id": %d}}' % n
+        response = adapters.post(adapter, "/test/hook-auth-0000001?source=ci", body, **AUTH)
+        assert response.status_code == 200, (adapter, response.text)
+        assert _run_count() == before, adapter
+        found = shared_runtime().deliveries.sample("hook-auth-0000001")
+        assert found is not None, adapter
+        sample = found[1]
+        assert sample["body"] == {"order": {"id": n}} and sample["query"] == {"source": "ci"}, adapter
+        assert "authorization" in sample["dropped_headers"]
+        answers[adapter] = response.json()
+        refused = adapters.post(adapter, "/test/hook-auth-0000001", body)  # no credentials
+        assert refused.status_code == 401, adapter
+    assert answers["fastapi"] == answers["flask"]
