@@ -286,8 +286,8 @@ def child_prepare(history: int) -> None:
 # Rough groups of the webhook request path: (label, file suffix, function name); a group's time
 # is the cumulative time of its function (all callers) per request.
 PROFILE_GROUPS: list[tuple[str, str, str]] = [
-    ("locate (method, registry lookup via TTL cache)", "airflow_webhook_trigger/core/driver.py", "locate"),
-    ("accept: whole", "airflow_webhook_trigger/core/driver.py", "accept"),
+    ("locate (method, registry lookup via TTL cache)", "airflow_webhook_trigger/core/endpoint.py", "locate"),
+    ("accept: whole", "airflow_webhook_trigger/core/endpoint.py", "accept"),
     ("  auth: Basic check (HMAC after first scrypt)", "airflow_webhook_trigger/core/auth.py", "check"),
     ("  auth: signature check (no signature here)", "airflow_webhook_trigger/core/signatures.py", "verify"),
     ("  parsing: JSON body", "airflow_webhook_trigger/core/jsonbody.py", "read_body"),

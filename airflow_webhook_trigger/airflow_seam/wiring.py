@@ -7,8 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from airflow_webhook_trigger.core.driver import WebhookEndpoint
-from airflow_webhook_trigger.core.request_driver import RequestDriver
+from airflow_webhook_trigger.core.driver import RequestDriver
+from airflow_webhook_trigger.core.endpoint import WebhookEndpoint
 from airflow_webhook_trigger.core.settings import Settings
 from airflow_webhook_trigger.core.waiter import RunWaiter, SyncCallers
 from airflow_webhook_trigger.core.webhook_source import CachedSource

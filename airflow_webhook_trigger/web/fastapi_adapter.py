@@ -23,9 +23,9 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from airflow_webhook_trigger.airflow_seam.wiring import Runtime
+from airflow_webhook_trigger.core.driver import RequestDriver, RequestHead
 from airflow_webhook_trigger.core.errors import NotFound
 from airflow_webhook_trigger.core.request import Headers
-from airflow_webhook_trigger.core.request_driver import RequestDriver, RequestHead
 from airflow_webhook_trigger.core.response import SECURITY_HEADERS, HttpResponse, error_response
 from airflow_webhook_trigger.core.waiter import RunSnapshot, RunWaiter
 from airflow_webhook_trigger.web.admission import Admission, Written

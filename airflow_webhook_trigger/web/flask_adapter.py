@@ -17,9 +17,9 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import ClientDisconnected
 
 from airflow_webhook_trigger.airflow_seam.wiring import Runtime
+from airflow_webhook_trigger.core.driver import RequestDriver, RequestHead, WriteWaiter, run_blocking
 from airflow_webhook_trigger.core.errors import BadRequest, body_too_large
 from airflow_webhook_trigger.core.request import Headers, wsgi_header_bytes
-from airflow_webhook_trigger.core.request_driver import RequestDriver, RequestHead, WriteWaiter, run_blocking
 from airflow_webhook_trigger.core.response import HttpResponse
 from airflow_webhook_trigger.core.waiter import RunSnapshot, RunWaiter
 

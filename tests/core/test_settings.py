@@ -78,7 +78,7 @@ def test_settings_module_import_reads_no_config() -> None:
     import sys
 
     code = (
-        "import sys; import airflow_webhook_trigger.core.settings, airflow_webhook_trigger.core.driver;"
+        "import sys; import airflow_webhook_trigger.core.settings, airflow_webhook_trigger.core.endpoint;"
         "bad = [m for m in ('airflow', 'flask', 'fastapi', 'starlette') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -117,7 +117,7 @@ def test_each_event_loop_gets_its_own_gate() -> None:
 
 def _driver(endpoint: Any) -> Any:
     """The request driver over ``endpoint``, for async webhooks (no sync caller waits)."""
-    from airflow_webhook_trigger.core.request_driver import RequestDriver
+    from airflow_webhook_trigger.core.driver import RequestDriver
     from airflow_webhook_trigger.core.waiter import SyncCallers
 
     return RequestDriver(endpoint, samples=None, sync_callers=SyncCallers(0), base_url="http://test")  # type: ignore[arg-type]
@@ -132,7 +132,7 @@ def _trigger_app(
     from starlette.applications import Starlette
     from starlette.routing import Route
 
-    from airflow_webhook_trigger.core.driver import WebhookEndpoint
+    from airflow_webhook_trigger.core.endpoint import WebhookEndpoint
     from airflow_webhook_trigger.core.webhook_source import CachedSource
     from airflow_webhook_trigger.web.fastapi_adapter import TriggerRoute
     from tests.fakes import FakeRuns, FakeSource
@@ -324,7 +324,7 @@ def test_the_first_request_freezes_the_heap_unless_turned_off(monkeypatch: Any, 
     calls: list[str] = []
     monkeypatch.setattr(fastapi_app, "freeze_startup_heap", lambda: calls.append("froze") or True)
     settings = Settings(gc_freeze=freeze)
-    from airflow_webhook_trigger.core.driver import WebhookEndpoint
+    from airflow_webhook_trigger.core.endpoint import WebhookEndpoint
 
     endpoint = WebhookEndpoint(settings, FakeSource({}), FakeRuns())
     runtime = SimpleNamespace(settings=settings, endpoint=endpoint, waiter=None, driver=_driver(endpoint))

@@ -14,7 +14,7 @@ from flask import Flask
 
 from airflow_webhook_trigger.airflow_seam.wiring import Runtime
 from airflow_webhook_trigger.core.definition import parse_document
-from airflow_webhook_trigger.core.driver import WebhookEndpoint
+from airflow_webhook_trigger.core.endpoint import WebhookEndpoint
 from airflow_webhook_trigger.core.settings import Settings
 from airflow_webhook_trigger.core.waiter import RunSnapshot, RunWaiter
 from airflow_webhook_trigger.core.webhook_source import CachedSource

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_webhook_trigger.core.definition import parse_document
 from airflow_webhook_trigger.core.delivery import DeliveryRow
-from airflow_webhook_trigger.core.driver import WebhookEndpoint
+from airflow_webhook_trigger.core.endpoint import WebhookEndpoint
 from airflow_webhook_trigger.core.errors import (
     BadRequest,
     Conflict,
