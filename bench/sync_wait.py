@@ -677,6 +677,7 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
 
     from airflow_webhook_trigger.airflow_seam.airflow_config import read_settings
     from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway
+    from airflow_webhook_trigger.core.runs import RunOrder
     from airflow_webhook_trigger.core.waiter import RunWaiter
 
     gw = AirflowRunGateway(read_settings())
@@ -696,7 +697,7 @@ def part_b(ns: list[int], ticks: list[float], window: float, notes: list[str]) -
         tag = secrets.token_hex(3)
         missing = need - len(keys)
         for i in range(missing):
-            keys.append(gw.trigger(PLAIN_DAG, f"syncbench_b_{tag}_{i:05d}", {}).key)
+            keys.append(gw.trigger(RunOrder(PLAIN_DAG, f"syncbench_b_{tag}_{i:05d}", {})).row_id)
         harness.log(f"(b) created {missing} queued runs of {PLAIN_DAG} in {time.monotonic() - t0:.1f}s")
     keys = keys[:need]
     with create_session() as s:
@@ -797,6 +798,7 @@ def delivery_inprocess(
 
     from airflow_webhook_trigger.airflow_seam.airflow_config import read_settings
     from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway
+    from airflow_webhook_trigger.core.runs import RunOrder
     from airflow_webhook_trigger.core.waiter import RESPONSE_KEY, RunWaiter
 
     gw = AirflowRunGateway(read_settings())
@@ -813,9 +815,9 @@ def delivery_inprocess(
                 delays: list[float] = []
                 for i in range(samples):
                     run = await asyncio.to_thread(
-                        gw.trigger, PLAIN_DAG, f"syncbench_w_{tag}_{tick:g}_{nbg}_{i}", {}
+                        gw.trigger, RunOrder(PLAIN_DAG, f"syncbench_w_{tag}_{tick:g}_{nbg}_{i}", {})
                     )
-                    fut = asyncio.create_task(waiter.wait_async(run.key, 30))
+                    fut = asyncio.create_task(waiter.wait_async(run.row_id, 30))
                     await asyncio.sleep(0.05 + random.uniform(0, tick))  # a random phase of the tick
 
                     def commit(run_id: str = run.run_id) -> float:

@@ -9,7 +9,7 @@ from airflow_webhook_trigger.core.dedupe import DeliveryKey
 from airflow_webhook_trigger.core.definition import Webhook
 from airflow_webhook_trigger.core.delivery import DeliveryRow, PriorDelivery
 from airflow_webhook_trigger.core.errors import NotFound, WebhookError
-from airflow_webhook_trigger.core.runs import TriggeredRun
+from airflow_webhook_trigger.core.runs import RunOrder, TriggeredRun
 from airflow_webhook_trigger.core.waiter import RunSnapshot
 
 
@@ -61,55 +61,39 @@ class FakeRuns:
     #: delivery key digest -> the first delivery that claimed it
     claims: dict[str, PriorDelivery] = field(default_factory=dict)
     records: list[DeliveryRow] = field(default_factory=list)
-    #: what each trigger was told of its caller wanting the run's key
-    keyed: list[bool] = field(default_factory=list)
+    #: every order received, in order
+    orders: list[RunOrder] = field(default_factory=list)
     #: ``begin`` returns writes (as the Airflow gateway does for lean runs)
     defer_writes: bool = False
 
-    def trigger(
-        self,
-        dag_id: str,
-        run_id: str,
-        conf: dict[str, object],
-        *,
-        record: DeliveryRow | None = None,
-        claim: DeliveryKey | None = None,
-        keyed: bool = True,
-    ) -> TriggeredRun | PriorDelivery:
-        self.keyed.append(keyed)
+    def trigger(self, order: RunOrder) -> TriggeredRun | PriorDelivery:
+        self.orders.append(order)
         if self.fail_with is not None:
             raise self.fail_with
-        if dag_id not in self.dags:
-            raise NotFound(f"DAG {dag_id!r} not found")
+        if order.dag_id not in self.dags:
+            raise NotFound(f"DAG {order.dag_id!r} not found")
+        claim = order.claim
         if claim is not None and claim.digest in self.claims:
             return self.claims[claim.digest]
-        self.triggered.append((dag_id, run_id, conf))
-        if record is not None:
-            self.records.append(record)
+        self.triggered.append((order.dag_id, order.run_id, order.conf))
+        if order.delivery is not None:
+            row = order.delivery.row
+            self.records.append(row)
             if claim is not None:
                 self.claims[claim.digest] = PriorDelivery(
-                    record.id, claim.body_sha256, dag_id, run_id, len(self.triggered)
+                    row.id, claim.body_sha256, order.dag_id, order.run_id, len(self.triggered)
                 )
-        # as the Airflow gateway may: no key for a caller that does not want it
-        return TriggeredRun(dag_id, run_id, len(self.triggered) if keyed else 0)
+        # as the Airflow gateway may: no row id for a caller that does not want it
+        return TriggeredRun(order.dag_id, order.run_id, len(self.triggered) if order.wants_row_id else 0)
 
-    def begin(
-        self,
-        dag_id: str,
-        run_id: str,
-        conf: dict[str, object],
-        *,
-        record: DeliveryRow | None = None,
-        claim: DeliveryKey | None = None,
-        keyed: bool = True,
-    ) -> TriggeredRun | PriorDelivery | FakeWrite:
+    def begin(self, order: RunOrder) -> TriggeredRun | PriorDelivery | FakeWrite:
         """As :meth:`trigger`, or (``defer_writes``) a write that runs it once queued."""
         if not self.defer_writes:
-            return self.trigger(dag_id, run_id, conf, record=record, claim=claim, keyed=keyed)
-        return FakeWrite(lambda: self.trigger(dag_id, run_id, conf, record=record, claim=claim, keyed=keyed))
+            return self.trigger(order)
+        return FakeWrite(lambda: self.trigger(order))
 
-    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
-        return self.claims.get(key.digest)
+    def prior_delivery(self, webhook_id: str, delivery_key: DeliveryKey) -> PriorDelivery | None:
+        return self.claims.get(delivery_key.digest)
 
     def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
         if run_id not in self.snapshots:

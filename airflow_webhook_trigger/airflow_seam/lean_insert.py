@@ -312,11 +312,11 @@ class PreparedRun:
 
 
 def insert_runs(
-    runs: Sequence[PreparedRun], session: Session | Connection | WriteBatch, *, keyed: bool = True
+    runs: Sequence[PreparedRun], session: Session | Connection | WriteBatch, *, read_back: bool = True
 ) -> list[int]:
     """Insert the runs and their task instances in the session's transaction, in two
     statements whatever their number (each a multi-row insert of rows bound beforehand:
-    :mod:`bound_insert`); return the ``dag_run`` ids (with ``keyed=False``: zeros, and no
+    :mod:`bound_insert`); return the ``dag_run`` ids (with ``read_back=False``: zeros, and no
     statement's result is read, so a :class:`WriteBatch` sends both with what follows).
 
     The rows Airflow's ORM would write (the column defaults apply the same way); the unique
@@ -333,12 +333,12 @@ def insert_runs(
     for inserts in {id(r.inserts): r.inserts for r in runs}.values():  # one, unless Airflow changed meanwhile
         mine = [r for r in runs if r.inserts is inserts]
         # RETURNING in any order: each id is matched to its run by its unique key
-        for returned in inserts.runs.execute(batch, [r.run for r in mine], returned=keyed):
+        for returned in inserts.runs.execute(batch, [r.run for r in mine], returned=read_back):
             found[(returned.dag_id, returned.run_id)] = int(returned.id)
         tis = [row for r in mine for row in r.task_instances]
         if tis and inserts.task_instances is not None:
             inserts.task_instances.execute(batch, tis)
-    keys = [found[(r.dag_id, r.run_id)] if keyed else 0 for r in runs]
+    row_ids = [found[(r.dag_id, r.run_id)] if read_back else 0 for r in runs]
     for r in runs:
         for task_type, count in r.task_type_counts:
             stats.incr(
@@ -346,4 +346,4 @@ def insert_runs(
                 count,
                 tags={"dag_id": r.dag_id, "run_type": DagRunType.MANUAL, "task_type": task_type},
             )
-    return keys
+    return row_ids

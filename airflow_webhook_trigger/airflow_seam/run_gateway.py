@@ -24,11 +24,11 @@ from airflow_webhook_trigger.airflow_seam.run_factory import (
     latest_version,
 )
 from airflow_webhook_trigger.core.dedupe import DeliveryKey
-from airflow_webhook_trigger.core.delivery import DeliveryRow, PriorDelivery
+from airflow_webhook_trigger.core.delivery import PriorDelivery
 from airflow_webhook_trigger.core.errors import TOO_MANY_AT_ONCE, Conflict, NotFound, ServiceUnavailable, busy
 from airflow_webhook_trigger.core.group_commit import GroupCommit, Ticket
 from airflow_webhook_trigger.core.response import checked_answer
-from airflow_webhook_trigger.core.runs import TriggeredRun
+from airflow_webhook_trigger.core.runs import RunOrder, TriggeredRun
 from airflow_webhook_trigger.core.settings import Settings
 from airflow_webhook_trigger.core.ttl_cache import MISSING, TtlCache
 from airflow_webhook_trigger.core.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
@@ -88,13 +88,10 @@ def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Se
 class _RunWrite:
     """A lean run to write, with its delivery and the delivery key it claims."""
 
+    order: RunOrder
     run: PreparedRun
-    record: DeliveryRow | None
-    claim: DeliveryKey | None
-    #: ``record`` and ``claim``, bound (``RecordInserts.bind``)
+    #: the order's delivery and claim, bound (``RecordInserts.bind``)
     bound_record: BoundRecord | None
-    #: the caller wants the run's key (``dag_run.id``: a sync webhook waits by it)
-    keyed: bool = True
 
 
 class _LeanWrite:
@@ -125,12 +122,10 @@ class _LeanWrite:
         """Write it with the others being written now, holding this thread until committed."""
         return self._stored(lambda: self._gateway.writes.submit(self._write))
 
-    def _stored(self, key: Callable[[], int]) -> TriggeredRun | PriorDelivery:
-        run, write = self._run, self._write
-        # committed (else key() raises): only now may we answer 2xx
-        return self._gateway.stored(
-            run.dag_id, write.record, write.claim, lambda: TriggeredRun(run.dag_id, run.run_id, key())
-        )
+    def _stored(self, row_id: Callable[[], int]) -> TriggeredRun | PriorDelivery:
+        run = self._run
+        # committed (else row_id() raises): only now may we answer 2xx
+        return self._gateway.stored(self._write.order, lambda: TriggeredRun(run.dag_id, run.run_id, row_id()))
 
 
 class AirflowRunGateway:
@@ -209,25 +204,19 @@ class AirflowRunGateway:
 
         The runs' keys are read back only when a write of the group wants its own: on
         PostgreSQL a group of async deliveries is then one round trip (:mod:`write_batch`)."""
-        keys = insert_runs([w.run for w in writes], batch, keyed=any(w.keyed for w in writes))
+        wanted = any(w.order.wants_row_id for w in writes)
+        row_ids = insert_runs([w.run for w in writes], batch, read_back=wanted)
         self._records.write(batch, [w.bound_record for w in writes if w.bound_record is not None])
-        return keys
+        return row_ids
 
-    def _airflow_trigger(
-        self,
-        template: RunTemplate,
-        run_id: str,
-        conf: dict[str, object],
-        record: DeliveryRow | None,
-        claim: DeliveryKey | None,
-    ) -> int:
+    def _airflow_trigger(self, template: RunTemplate, order: RunOrder) -> int:
         """A run through Airflow's own trigger path, in a transaction (and connection) of its own."""
         with self._held(self._connections), self._db.session() as session:
             self._db.bound_writes(session)
-            key = _airflow_trigger(template.dag, run_id, conf, session)
-            if record is not None:
-                claim_and_record(session, record, claim)
-        return key
+            row_id = _airflow_trigger(template.dag, order.run_id, order.conf, session)
+            if order.delivery is not None:
+                claim_and_record(session, order.delivery)
+        return row_id
 
     @contextmanager
     def _held(self, semaphore: threading.BoundedSemaphore) -> Iterator[None]:
@@ -239,78 +228,51 @@ class AirflowRunGateway:
         finally:
             semaphore.release()
 
-    def trigger(
-        self,
-        dag_id: str,
-        run_id: str,
-        conf: dict[str, object],
-        *,
-        record: DeliveryRow | None = None,
-        claim: DeliveryKey | None = None,
-        keyed: bool = True,
-    ) -> TriggeredRun | PriorDelivery:
+    def trigger(self, order: RunOrder) -> TriggeredRun | PriorDelivery:
         with self._held(self._slots):
-            begun = self._begin(dag_id, run_id, conf, record, claim, keyed)
+            begun = self._begin(order)
             return begun.wait() if isinstance(begun, _LeanWrite) else begun
 
-    def begin(
-        self,
-        dag_id: str,
-        run_id: str,
-        conf: dict[str, object],
-        *,
-        record: DeliveryRow | None = None,
-        claim: DeliveryKey | None = None,
-        keyed: bool = True,
-    ) -> TriggeredRun | PriorDelivery | _LeanWrite:
+    def begin(self, order: RunOrder) -> TriggeredRun | PriorDelivery | _LeanWrite:
         with self._held(self._slots):
-            return self._begin(dag_id, run_id, conf, record, claim, keyed)
+            return self._begin(order)
 
-    def _begin(
-        self,
-        dag_id: str,
-        run_id: str,
-        conf: dict[str, object],
-        record: DeliveryRow | None,
-        claim: DeliveryKey | None,
-        keyed: bool,
-    ) -> TriggeredRun | PriorDelivery | _LeanWrite:
+    def _begin(self, order: RunOrder) -> TriggeredRun | PriorDelivery | _LeanWrite:
         """A lean run prepared (not written), or a run through Airflow's path, committed."""
+        dag_id = order.dag_id
 
         def started() -> TriggeredRun | _LeanWrite:
             latest, template = self._version(dag_id)
             if not latest.allows_manual_runs:
                 # Airflow's trigger_dag refuses these too (DagModel.allowed_run_types)
                 raise Conflict(f"DAG {dag_id!r} does not allow manual runs")
-            check_params(template.param_checks, conf)
+            check_params(template.param_checks, order.conf)
             if template.rows is not None:
                 # to be written with the other runs being accepted now: one transaction, one commit
-                prepared = self._runs.prepare(template, latest, run_id, conf)
-                bound = None if record is None else self._records.bind(record, claim)
-                write = _RunWrite(prepared, record, claim, bound, keyed)
-                return _LeanWrite(self, write, TriggeredRun(dag_id, run_id))
-            key = self._airflow_trigger(template, run_id, conf, record, claim)
+                prepared = self._runs.prepare(template, latest, order.run_id, order.conf)
+                bound = None if order.delivery is None else self._records.bind(order.delivery)
+                return _LeanWrite(self, _RunWrite(order, prepared, bound), TriggeredRun(dag_id, order.run_id))
+            row_id = self._airflow_trigger(template, order)
             # committed: only now may we answer 2xx.
-            return TriggeredRun(dag_id=dag_id, run_id=run_id, key=key)
+            return TriggeredRun(dag_id=dag_id, run_id=order.run_id, row_id=row_id)
 
-        return self.stored(dag_id, record, claim, started)
+        return self.stored(order, started)
 
-    def stored(
-        self, dag_id: str, record: DeliveryRow | None, claim: DeliveryKey | None, work: Callable[[], S]
-    ) -> S | PriorDelivery:
-        """``work()``, which stores a run, with its failures as the core's errors: a key
-        claimed meanwhile by a concurrent repeat is that repeat's delivery."""
+    def stored(self, order: RunOrder, work: Callable[[], S]) -> S | PriorDelivery:
+        """``work()``, which stores the order's run, with its failures as the core's errors:
+        a key claimed meanwhile by a concurrent repeat is that repeat's delivery."""
         from airflow.exceptions import DagNotFound, DagRunAlreadyExists
         from sqlalchemy.exc import IntegrityError
 
+        dag_id = order.dag_id
         try:
             return work()
         except DagNotFound:
             self._versions.forget(dag_id)
             raise NotFound(f"DAG {dag_id!r} not found") from None
         except (DagRunAlreadyExists, IntegrityError):
-            if claim is not None and record is not None:
-                prior = self.prior_delivery(record.webhook_id, claim)
+            if order.delivery is not None and order.delivery.claim is not None:
+                prior = self.prior_delivery(order.delivery.row.webhook_id, order.delivery.claim)
                 if prior is not None:
                     return prior
             # a random suffix makes a run id collision practically impossible; a DAG version
@@ -319,20 +281,20 @@ class AirflowRunGateway:
             self._versions.forget(dag_id)
             raise self._busy("the run could not be stored") from None
 
-    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
+    def prior_delivery(self, webhook_id: str, delivery_key: DeliveryKey) -> PriorDelivery | None:
         """:raises ServiceUnavailable: the metadata DB cannot serve now"""
         from airflow.models import DagRun
         from sqlalchemy import select
 
         with self._db.session() as session:
-            found = find_claim(session, webhook_id, key)
+            found = find_claim(session, webhook_id, delivery_key)
             if found is None:
                 return None
-            run_key = session.scalar(
+            run_row_id = session.scalar(
                 select(DagRun.id).where(DagRun.dag_id == found.dag_id, DagRun.run_id == found.run_id)
             )
         return PriorDelivery(
-            found.delivery_id, found.body_sha256, found.dag_id, found.run_id, int(run_key or 0)
+            found.delivery_id, found.body_sha256, found.dag_id, found.run_id, int(run_row_id or 0)
         )
 
     def run_conf(self, dag_id: str, run_id: str) -> dict[str, object] | None:
@@ -358,8 +320,8 @@ class AirflowRunGateway:
         found = _snapshots(rows)
         return next(iter(found.values()), None)
 
-    def fetch_settled(self, keys: Sequence[int]) -> Mapping[int, RunSnapshot]:
-        """The sync waiter's one query per tick: the runs among ``keys`` that settled.
+    def fetch_settled(self, row_ids: Sequence[int]) -> Mapping[int, RunSnapshot]:
+        """The sync waiter's one query per tick: the runs among ``row_ids`` that settled.
 
         Only settled runs (a recorded response, or ended) come back: with a thousand callers
         waiting, a tick then reads a handful of rows, not a thousand.
@@ -372,8 +334,8 @@ class AirflowRunGateway:
 
         settled = or_(DagRun.state.in_(sorted(FINISHED_STATES)), XComModel.dag_run_id.is_not(None))
         with self._db.session() as session:
-            rows = _snapshot_query(session, and_(DagRun.id.in_(list(keys)), settled))
-        return {key: snap for key, (_, snap) in _snapshots(rows).items()}
+            rows = _snapshot_query(session, and_(DagRun.id.in_(list(row_ids)), settled))
+        return {row_id: snap for row_id, (_, snap) in _snapshots(rows).items()}
 
 
 class AirflowStats:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Literal, Protocol
 
+from airflow_webhook_trigger.core.dedupe import DeliveryKey
+
 Outcome = Literal["accepted", "duplicate", "filtered", "rejected"]
 OUTCOMES: tuple[Outcome, ...] = ("accepted", "duplicate", "filtered", "rejected")
 #: the longest error text kept (our own messages are shorter; nothing secret is in them)
@@ -63,19 +65,40 @@ class DeliveryRow:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class AcceptedDelivery:
+    """An accepted delivery as its run's transaction stores it: its row and, for a webhook
+    with ``dedupe``, the delivery key it claims there (a claim cannot exist without its row).
+
+    :raises ValueError: a row that is not an accepted delivery of one run, or a claim that
+        is not the row's delivery key
+    """
+
+    row: DeliveryRow
+    claim: DeliveryKey | None = None
+
+    def __post_init__(self) -> None:
+        row = self.row
+        if row.outcome != "accepted" or row.dag_id is None or row.run_id is None:
+            raise ValueError("an accepted delivery names the run it started")
+        if self.claim is not None and self.claim.value != row.delivery_key:
+            raise ValueError("a delivery claims the delivery key its row names")
+
+
 def error_text(detail: str) -> str:
     return detail if len(detail) <= MAX_ERROR_LENGTH else detail[: MAX_ERROR_LENGTH - 3] + "..."
 
 
 @dataclass(frozen=True)
 class PriorDelivery:
-    """The first delivery of a key: its run (``key`` 0 if the run is gone) and body digest."""
+    """The first delivery of a key: its run and body digest."""
 
     delivery_id: str
     body_sha256: str
     dag_id: str
     run_id: str
-    run_key: int
+    #: the run's ``dag_run.id``, what a sync caller waits by (0: the run is gone)
+    run_row_id: int
 
 
 class DeliveryRecorder(Protocol):

@@ -96,7 +96,7 @@ class DriverIO(Protocol):
         """A waiter for one group write (only called when :attr:`defers_writes`)."""
         ...
 
-    async def wait_run(self, run_key: int, timeout: float) -> RunSnapshot | None:
+    async def wait_run(self, run_row_id: int, timeout: float) -> RunSnapshot | None:
         """A sync run's snapshot once settled, or None (timed out, or no place to wait)."""
         ...
 
@@ -153,8 +153,8 @@ class RequestDriver:
             if isinstance(result, HttpResponse):
                 return result
             if place is not None:
-                place.waits_on(result.run.key)
-            snapshot = await io.wait_run(result.run.key, result.timeout)
+                place.waits_on(result.run.row_id)
+            snapshot = await io.wait_run(result.run.row_id, result.timeout)
             return endpoint.finish(result, snapshot)
 
     async def _accepted(

@@ -23,6 +23,7 @@ from airflow_webhook_trigger.core.credentials import Credentials
 from airflow_webhook_trigger.core.dedupe import SIGNED_DIGEST_KEYS, DeliveryKey, delivery_key
 from airflow_webhook_trigger.core.definition import ID_RE, Webhook
 from airflow_webhook_trigger.core.delivery import (
+    AcceptedDelivery,
     DeliveryRecorder,
     DeliveryRow,
     NoRecorder,
@@ -51,6 +52,7 @@ from airflow_webhook_trigger.core.runs import (
     Deferred,
     PendingRun,
     RunGateway,
+    RunOrder,
     TriggeredRun,
     make_run_id,
 )
@@ -243,19 +245,18 @@ class WebhookEndpoint:
         self, arrival: Arrival, conf: dict[str, object], *, defer: bool = False
     ) -> HttpResponse | PendingRun | Deferred:
         """Start the run of an accepted delivery, recorded with it (``defer``: see :meth:`accept`)."""
-        webhook, dedupe_key = arrival.webhook, arrival.delivery_key
+        webhook = arrival.webhook
         run_id = make_run_id(self.tokens.handle(webhook.id), arrival.received_at)
-        row = self._accepted_row(webhook, run_id, arrival.received_at, arrival.started, dedupe_key)
+        delivery = self._accepted(arrival, run_id)
+        # a sync delivery waits for its run by the run's row id
+        order = RunOrder(webhook.dag_id, run_id, conf, delivery, wants_row_id=webhook.mode == "sync")
 
         def answer(result: TriggeredRun | PriorDelivery) -> HttpResponse | PendingRun:
-            return self._started(arrival, row, result)
+            return self._started(arrival, delivery.row, result)
 
-        keyed = webhook.mode == "sync"  # a sync delivery waits for its run by key
         if not defer:
-            return answer(
-                self._runs.trigger(webhook.dag_id, run_id, conf, record=row, claim=dedupe_key, keyed=keyed)
-            )
-        begun = self._runs.begin(webhook.dag_id, run_id, conf, record=row, claim=dedupe_key, keyed=keyed)
+            return answer(self._runs.trigger(order))
+        begun = self._runs.begin(order)
         if isinstance(begun, TriggeredRun | PriorDelivery):
             return answer(begun)
         return Deferred(begun, lambda: answer(begun.outcome()))
@@ -297,34 +298,31 @@ class WebhookEndpoint:
         handle = self.tokens.handle(webhook.id)
         meta.update(handle=handle, received_at=received_at.isoformat(), replay_of=replay_of)
         run_id = make_run_id(handle, received_at)
-        row = self._accepted_row(webhook, run_id, received_at, self._timer(), None, replay_of)
-        self._runs.trigger(webhook.dag_id, run_id, {**conf, "webhook": meta}, record=row, keyed=False)
-        self.deliveries.record(row, stored=True)  # no claim: never a repeat's delivery
-        return row
+        # a replay has no caller (so no status URL) and claims no key
+        arrival = Arrival(webhook, received_at, self._timer(), status_base_url="")
+        delivery = self._accepted(arrival, run_id, replay_of)
+        conf = {**conf, "webhook": meta}
+        self._runs.trigger(RunOrder(webhook.dag_id, run_id, conf, delivery, wants_row_id=False))
+        self.deliveries.record(delivery.row, stored=True)  # no claim: never a repeat's delivery
+        return delivery.row
 
-    def _accepted_row(
-        self,
-        webhook: Webhook,
-        run_id: str,
-        received_at: datetime,
-        started: float,
-        dedupe_key: DeliveryKey | None,
-        replay_of: str | None = None,
-    ) -> DeliveryRow:
-        """The delivery to store with its run."""
-        return DeliveryRow(
+    def _accepted(self, arrival: Arrival, run_id: str, replay_of: str | None = None) -> AcceptedDelivery:
+        """The delivery to store with its run, claiming its delivery key (if any)."""
+        webhook, dedupe_key = arrival.webhook, arrival.delivery_key
+        row = DeliveryRow(
             id=new_delivery_id(),
             webhook_id=webhook.id,
-            received_at=received_at,
+            received_at=arrival.received_at,
             outcome="accepted",
             # a sync delivery's status: once answered; a replay has no caller
             status=None if webhook.mode == "sync" or replay_of else webhook.response.status,
             dag_id=webhook.dag_id,
             run_id=run_id,
             delivery_key=None if dedupe_key is None else dedupe_key.value,
-            duration_ms=round((self._timer() - started) * 1000, 3),
+            duration_ms=round((self._timer() - arrival.started) * 1000, 3),
             replay_of=replay_of,
         )
+        return AcceptedDelivery(row, dedupe_key)
 
     def _repeat(
         self, arrival: Arrival, dedupe_key: DeliveryKey, prior: PriorDelivery
@@ -345,10 +343,10 @@ class WebhookEndpoint:
             run_id=prior.run_id,
             delivery_key=dedupe_key.value,
         )
-        run = TriggeredRun(prior.dag_id, prior.run_id, prior.run_key)
+        run = TriggeredRun(prior.dag_id, prior.run_id, prior.run_row_id)
         if webhook.mode == "sync":
             # the first run gone (Airflow's db clean): nothing to wait for
-            timeout = self._sync_timeout(webhook) if prior.run_key else 0.0
+            timeout = self._sync_timeout(webhook) if prior.run_row_id else 0.0
             return PendingRun(run, timeout, self._status_url(arrival, run.run_id), row, arrival.started)
         configured = webhook.response
         self.deliveries.record(row.answered(configured.status, (self._timer() - arrival.started) * 1000))

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from airflow_webhook_trigger.core.dedupe import DeliveryKey
-from airflow_webhook_trigger.core.delivery import DeliveryRow, PriorDelivery
+from airflow_webhook_trigger.core.delivery import AcceptedDelivery, DeliveryRow, PriorDelivery
 from airflow_webhook_trigger.core.response import HttpResponse, body_response, json_response
 from airflow_webhook_trigger.core.waiter import RunSnapshot
 
@@ -25,8 +25,36 @@ RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}\Z")
 class TriggeredRun:
     dag_id: str
     run_id: str
-    #: the run's primary key (``dag_run.id``), what the sync waiter polls by
-    key: int = 0
+    #: the run's ``dag_run.id``, what the sync waiter polls by (0: not read back)
+    row_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrder:
+    """A run to start, and what its transaction stores with it.
+
+    :raises ValueError: a delivery that is not this run's
+    """
+
+    dag_id: str
+    run_id: str
+    #: the trigger variables (the run's ``conf``)
+    conf: dict[str, object]
+    #: the delivery stored (and its key claimed) in the run's transaction
+    delivery: AcceptedDelivery | None = None
+    #: whether the caller uses the run's ``row_id`` (only a sync webhook waits by it): the
+    #: gateway may leave it 0 where reading it back costs more
+    wants_row_id: bool = True
+
+    def __post_init__(self) -> None:
+        row = None if self.delivery is None else self.delivery.row
+        if row is not None and (row.dag_id, row.run_id) != (self.dag_id, self.run_id):
+            raise ValueError("a run stores only its own delivery")
+
+    @property
+    def claim(self) -> DeliveryKey | None:
+        """The delivery key claimed with the run, if any."""
+        return None if self.delivery is None else self.delivery.claim
 
 
 @dataclass(frozen=True)
@@ -89,43 +117,21 @@ class RunGateway(Protocol):
     :raises ServiceUnavailable: the metadata DB cannot take the run now
     """
 
-    def trigger(
-        self,
-        dag_id: str,
-        run_id: str,
-        conf: dict[str, object],
-        *,
-        record: DeliveryRow | None = None,
-        claim: DeliveryKey | None = None,
-        keyed: bool = True,
-    ) -> TriggeredRun | PriorDelivery:
-        """Start the run; with ``record``, store that delivery in the run's transaction.
+    def trigger(self, order: RunOrder) -> TriggeredRun | PriorDelivery:
+        """Start the run, storing its delivery (if any) in the same transaction.
 
-        With ``claim``, the delivery key is claimed in the same transaction: if another
-        delivery holds it already (a concurrent repeat), no run is started and that
-        first delivery is returned instead.
-
-        With ``keyed=False`` the caller will not use the run's ``key`` (only a sync webhook
-        waits by it), and the gateway may leave it 0 where reading it back costs more.
+        When the delivery claims a key that another delivery holds already (a concurrent
+        repeat), no run is started and that first delivery is returned instead.
         """
         ...
 
-    def begin(
-        self,
-        dag_id: str,
-        run_id: str,
-        conf: dict[str, object],
-        *,
-        record: DeliveryRow | None = None,
-        claim: DeliveryKey | None = None,
-        keyed: bool = True,
-    ) -> TriggeredRun | PriorDelivery | RunWrite:
+    def begin(self, order: RunOrder) -> TriggeredRun | PriorDelivery | RunWrite:
         """:meth:`trigger`, but a run to be written with others is returned unwritten, for
         the caller to queue and wait for without holding a thread (a gateway that does not
         group writes returns what :meth:`trigger` does)."""
         ...
 
-    def prior_delivery(self, webhook_id: str, key: DeliveryKey) -> PriorDelivery | None:
+    def prior_delivery(self, webhook_id: str, delivery_key: DeliveryKey) -> PriorDelivery | None:
         """The first delivery of this key for this webhook, if any."""
         ...
 

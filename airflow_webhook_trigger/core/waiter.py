@@ -100,30 +100,30 @@ class RunWaiter:
 
     # -- registration -------------------------------------------------------------
 
-    def _add(self, key: int, callback: Callback) -> None:
+    def _add(self, run_row_id: int, callback: Callback) -> None:
         with self._cond:
             was_idle = not self._pending
-            self._pending.setdefault(key, []).append(callback)
+            self._pending.setdefault(run_row_id, []).append(callback)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="webhook-run-waiter", daemon=True)
                 self._thread.start()
             if was_idle:  # wake the idle thread; a busy one keeps its one-query-per-tick pace
                 self._cond.notify()
 
-    def _remove(self, key: int, callback: Callback) -> None:
+    def _remove(self, run_row_id: int, callback: Callback) -> None:
         with self._cond:
-            callbacks = self._pending.get(key)
+            callbacks = self._pending.get(run_row_id)
             if callbacks and callback in callbacks:
                 callbacks.remove(callback)
                 if not callbacks:
-                    del self._pending[key]
+                    del self._pending[run_row_id]
 
     @property
     def waiting(self) -> int:
         with self._cond:
             return sum(len(c) for c in self._pending.values())
 
-    def wait(self, key: int, timeout: float) -> RunSnapshot | None:
+    def wait(self, run_row_id: int, timeout: float) -> RunSnapshot | None:
         """Block this thread until the run settles; None after ``timeout`` seconds."""
         done = threading.Event()
         box: list[RunSnapshot] = []
@@ -132,14 +132,14 @@ class RunWaiter:
             box.append(snapshot)
             done.set()
 
-        self._add(key, callback)
+        self._add(run_row_id, callback)
         try:
             done.wait(timeout)
         finally:
-            self._remove(key, callback)
+            self._remove(run_row_id, callback)
         return box[0] if box else None
 
-    async def wait_async(self, key: int, timeout: float) -> RunSnapshot | None:
+    async def wait_async(self, run_row_id: int, timeout: float) -> RunSnapshot | None:
         """Await the run settling without holding a thread; None after ``timeout``."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[RunSnapshot] = loop.create_future()
@@ -151,13 +151,13 @@ class RunWaiter:
         def callback(snapshot: RunSnapshot) -> None:
             loop.call_soon_threadsafe(resolve, snapshot)
 
-        self._add(key, callback)
+        self._add(run_row_id, callback)
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             return None
         finally:
-            self._remove(key, callback)
+            self._remove(run_row_id, callback)
 
     # -- polling --------------------------------------------------------------------
 
@@ -218,10 +218,10 @@ class SyncSlot:
         self._run: int | None = None
         self._released = False
 
-    def waits_on(self, run_key: int) -> None:
+    def waits_on(self, run_row_id: int) -> None:
         if self._run is None and not self._released:
-            self._run = run_key
-            self._callers._join(run_key)
+            self._run = run_row_id
+            self._callers._join(run_row_id)
 
     def release(self) -> None:
         if not self._released:
@@ -256,21 +256,21 @@ class SyncCallers:
             self._taken += 1
         return SyncSlot(self)
 
-    def _join(self, run_key: int) -> None:
+    def _join(self, run_row_id: int) -> None:
         with self._lock:
-            waiting = self._runs.get(run_key, 0)
-            self._runs[run_key] = waiting + 1
+            waiting = self._runs.get(run_row_id, 0)
+            self._runs[run_row_id] = waiting + 1
             if waiting:  # the run holds a place already: this caller's goes back
                 self._taken -= 1
 
-    def _leave(self, run_key: int | None) -> None:
+    def _leave(self, run_row_id: int | None) -> None:
         with self._lock:
-            if run_key is None:
+            if run_row_id is None:
                 self._taken -= 1
                 return
-            waiting = self._runs[run_key] - 1
+            waiting = self._runs[run_row_id] - 1
             if waiting:
-                self._runs[run_key] = waiting
+                self._runs[run_row_id] = waiting
             else:  # the run's last caller: its place goes back
-                del self._runs[run_key]
+                del self._runs[run_row_id]
                 self._taken -= 1

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from airflow_webhook_trigger.core.dedupe import DeliveryKey
-from airflow_webhook_trigger.core.delivery import DeliveryRow, Outcome, as_utc
+from airflow_webhook_trigger.core.delivery import AcceptedDelivery, DeliveryRow, Outcome, as_utc
 from airflow_webhook_trigger.core.errors import ServiceUnavailable
 from airflow_webhook_trigger.storage.bound_insert import BoundInsert, BoundRow
 from airflow_webhook_trigger.storage.db_errors import error_class, is_unavailable
@@ -104,17 +104,17 @@ _INSERT_DELIVERY = insert(deliveries_table)
 _INSERT_KEY = insert(delivery_keys_table)
 
 
-def claim_and_record(session: Session, row: DeliveryRow, key: DeliveryKey | None) -> None:
+def claim_and_record(session: Session, delivery: AcceptedDelivery) -> None:
     """In the run's transaction: the delivery key's claim first (a concurrent holder of
     the same key makes this raise ``IntegrityError``), then the delivery's row."""
-    claim_and_record_many(session, [(row, key)])
+    claim_and_record_many(session, [delivery])
 
 
-def _claim(row: DeliveryRow, key: DeliveryKey) -> dict[str, object]:
+def _claim(row: DeliveryRow, delivery_key: DeliveryKey) -> dict[str, object]:
     return {
         "webhook_id": row.webhook_id,
-        "key_sha256": key.digest,
-        "body_sha256": key.body_sha256,
+        "key_sha256": delivery_key.digest,
+        "body_sha256": delivery_key.body_sha256,
         "dag_id": row.dag_id,
         "run_id": row.run_id,
         "delivery_id": row.id,
@@ -122,23 +122,23 @@ def _claim(row: DeliveryRow, key: DeliveryKey) -> dict[str, object]:
     }
 
 
-def _claim_order(row: DeliveryRow, key: DeliveryKey) -> tuple[str, str]:
+def _claim_order(row: DeliveryRow, delivery_key: DeliveryKey) -> tuple[str, str]:
     # in key order: groups written at once (by other api-server workers or replicas) claim
     # keys in the same order, so one holding a key another wants makes it wait, never both
     # wait for each other (a deadlock, which PostgreSQL would end with an error)
-    return (row.webhook_id, key.digest)
+    return (row.webhook_id, delivery_key.digest)
 
 
-def claim_and_record_many(
-    session: Session | Connection, deliveries: Sequence[tuple[DeliveryRow, DeliveryKey | None]]
-) -> None:
+def claim_and_record_many(session: Session | Connection, deliveries: Sequence[AcceptedDelivery]) -> None:
     """:func:`claim_and_record` for the deliveries of a group of runs sharing one
     transaction: one statement for the claims, one for the rows (each an ``executemany``)."""
-    claims = [(_claim_order(row, key), _claim(row, key)) for row, key in deliveries if key is not None]
+    claims = [
+        (_claim_order(d.row, d.claim), _claim(d.row, d.claim)) for d in deliveries if d.claim is not None
+    ]
     if claims:
         session.execute(_INSERT_KEY, [claim for _, claim in sorted(claims, key=lambda c: c[0])])
     if deliveries:
-        session.execute(_INSERT_DELIVERY, [_values(row) for row, _ in deliveries])
+        session.execute(_INSERT_DELIVERY, [_values(d.row) for d in deliveries])
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,8 @@ class RecordInserts:
         self._rows = BoundInsert(deliveries_table, _DELIVERY_COLUMNS, dialect)
         self._claims = BoundInsert(delivery_keys_table, _CLAIM_COLUMNS, dialect)
 
-    def bind(self, row: DeliveryRow, key: DeliveryKey | None) -> BoundRecord:
+    def bind(self, delivery: AcceptedDelivery) -> BoundRecord:
+        row, key = delivery.row, delivery.claim
         claim = None if key is None else (_claim_order(row, key), self._claims.row(_claim(row, key)))
         return BoundRecord(self._rows.row(_values(row)), claim)
 
@@ -176,12 +177,12 @@ def _is_outage(exc: BaseException) -> bool:
     return isinstance(exc, ServiceUnavailable) or is_unavailable(exc)
 
 
-def find_claim(session: Session, webhook_id: str, key: DeliveryKey) -> Any:
-    """The key's row (``body_sha256``, ``dag_id``, ``run_id``, ``delivery_id``), or None."""
+def find_claim(session: Session, webhook_id: str, delivery_key: DeliveryKey) -> Any:
+    """The claim of the delivery key (``body_sha256``, ``dag_id``, ``run_id``, ``delivery_id``), or None."""
     table = delivery_keys_table
     return session.execute(
         select(table.c.body_sha256, table.c.dag_id, table.c.run_id, table.c.delivery_id).where(
-            table.c.webhook_id == webhook_id, table.c.key_sha256 == key.digest
+            table.c.webhook_id == webhook_id, table.c.key_sha256 == delivery_key.digest
         )
     ).first()
 

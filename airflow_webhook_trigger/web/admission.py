@@ -81,19 +81,19 @@ class Admission:
         if not acquired:
             raise busy(why, self._settings.retry_after_seconds)
 
-    async def slow_check(self, key: str, work: Callable[[], T]) -> T:
+    async def slow_check(self, queue: str, work: Callable[[], T]) -> T:
         """A first credential check (a scrypt), before any trigger slot is taken.
 
-        One at a time per key (a stored password hash), waiting in the event loop: a
+        One at a time per queue (a stored password hash), waiting in the event loop: a
         flood of wrong passwords for one webhook holds one thread, delays no other
         webhook, and past ``trigger_slot_wait_seconds`` of waiting is answered 503.
         """
         gate = self._gate()
-        lock = gate.check_locks.get(key)
+        lock = gate.check_locks.get(queue)
         if lock is None:
             if len(gate.check_locks) > 10_000:
                 gate.check_locks.clear()
-            lock = gate.check_locks[key] = anyio.Lock()
+            lock = gate.check_locks[queue] = anyio.Lock()
         await self._acquire_in_time(lock, TOO_MANY_CHECKS)
         try:
             return await to_thread.run_sync(work, limiter=gate.checks)

@@ -95,9 +95,9 @@ class _StarletteIO:
     def write_waiter(self) -> Written:
         return Written()
 
-    async def wait_run(self, run_key: int, timeout: float) -> RunSnapshot | None:
+    async def wait_run(self, run_row_id: int, timeout: float) -> RunSnapshot | None:
         # no thread is held meanwhile: the process's one waiter polls for every caller
-        return await self._waiter.wait_async(run_key, timeout)
+        return await self._waiter.wait_async(run_row_id, timeout)
 
 
 class _PluginRoute:

@@ -88,11 +88,11 @@ class _WsgiIO:
     def write_waiter(self) -> WriteWaiter:
         raise NotImplementedError("a WSGI thread writes its run itself")
 
-    async def wait_run(self, run_key: int, timeout: float) -> RunSnapshot | None:
+    async def wait_run(self, run_row_id: int, timeout: float) -> RunSnapshot | None:
         if not self._sync_waits.acquire(blocking=False):
             return None
         try:
-            return self._waiter.wait(run_key, timeout)
+            return self._waiter.wait(run_row_id, timeout)
         finally:
             self._sync_waits.release()
 

@@ -414,13 +414,15 @@ def test_an_unknown_task_instance_column_keeps_airflows_path(factory: Any, monke
 def test_a_fallback_template_still_starts_the_run(monkeypatch: Any, airflow_db: None) -> None:
     import airflow_webhook_trigger.airflow_seam.lean_insert as lean
     from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway
+    from airflow_webhook_trigger.core.runs import RunOrder
     from airflow_webhook_trigger.core.settings import Settings
     from tests.integration import runs_of
 
     monkeypatch.setattr(lean, "airflow_release", lambda: "3.0")
-    run = AirflowRunGateway(Settings()).trigger("wt_plain", "webhook__gate-fallback__1", {"x": 1})
+    order = RunOrder("wt_plain", "webhook__gate-fallback__1", {"x": 1})
+    run = AirflowRunGateway(Settings()).trigger(order)
     [stored] = [r for r in runs_of("wt_plain") if r.run_id == run.run_id]
-    assert (stored.id, stored.conf, stored.run_type) == (run.key, {"x": 1}, "manual")
+    assert (stored.id, stored.conf, stored.run_type) == (run.row_id, {"x": 1}, "manual")
 
 
 def test_the_package_has_no_assert_statements() -> None:

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
+from airflow_webhook_trigger.core.dedupe import DeliveryKey
+from airflow_webhook_trigger.core.delivery import AcceptedDelivery, DeliveryRow
 from airflow_webhook_trigger.core.errors import Conflict, NotFound, ServiceUnavailable, UnprocessableEntity
+from airflow_webhook_trigger.core.runs import RunOrder
 from airflow_webhook_trigger.core.settings import Settings
 from tests.integration import refusing_manual_runs, runs_of
 
@@ -26,7 +29,7 @@ def gateway(airflow_db: None) -> Any:
 
 
 def test_gateway_trigger_creates_queued_manual_run_with_conf(gateway: Any) -> None:
-    run = gateway.trigger("wt_params", "webhook__gw-test-000001__1", {"amount": 3, "extra": [1]})
+    run = gateway.trigger(RunOrder("wt_params", "webhook__gw-test-000001__1", {"amount": 3, "extra": [1]}))
     [stored] = [r for r in runs_of("wt_params") if r.run_id == run.run_id]
     assert stored.conf == {"amount": 3, "extra": [1]}
     assert stored.state == "queued"
@@ -35,9 +38,9 @@ def test_gateway_trigger_creates_queued_manual_run_with_conf(gateway: Any) -> No
 
 
 def test_gateway_trigger_reuses_deserialized_dag_per_version(gateway: Any) -> None:
-    gateway.trigger("wt_params", "webhook__gw-cache-00001__1", {"amount": 1})
+    gateway.trigger(RunOrder("wt_params", "webhook__gw-cache-00001__1", {"amount": 1}))
     cached = dict(gateway._runs.bag._dags)
-    gateway.trigger("wt_params", "webhook__gw-cache-00001__2", {"amount": 2})
+    gateway.trigger(RunOrder("wt_params", "webhook__gw-cache-00001__2", {"amount": 2}))
     assert len(cached) == 1
     assert gateway._runs.bag._dags.keys() == cached.keys()
 
@@ -56,7 +59,7 @@ def test_gateway_trigger_invalid_params_is_422_naming_param(
 ) -> None:
     before = len(runs_of("wt_params"))
     with pytest.raises(UnprocessableEntity) as info:
-        gateway.trigger("wt_params", "webhook__gw-param-00001__1", conf)
+        gateway.trigger(RunOrder("wt_params", "webhook__gw-param-00001__1", conf))
     assert info.value.extra == {"param": param}
     assert reason in info.value.detail
     assert len(runs_of("wt_params")) == before
@@ -64,14 +67,14 @@ def test_gateway_trigger_invalid_params_is_422_naming_param(
 
 def test_gateway_trigger_unknown_dag_is_404(gateway: Any) -> None:
     with pytest.raises(NotFound):
-        gateway.trigger("no_such_dag", "webhook__x__1", {})
+        gateway.trigger(RunOrder("no_such_dag", "webhook__x__1", {}))
 
 
 def test_gateway_no_free_slot_is_503_with_retry_after(gateway: Any) -> None:
     assert gateway._slots.acquire(timeout=1)
     try:
         with pytest.raises(ServiceUnavailable) as info:
-            gateway.trigger("wt_params", "webhook__gw-slot-000001__1", {"amount": 1})
+            gateway.trigger(RunOrder("wt_params", "webhook__gw-slot-000001__1", {"amount": 1}))
     finally:
         gateway._slots.release()
     assert info.value.headers == {"Retry-After": "5"}
@@ -81,7 +84,7 @@ def test_gateway_no_free_slot_is_503_with_retry_after(gateway: Any) -> None:
 def test_gateway_trigger_dag_refusing_manual_runs_is_409(gateway: Any) -> None:
     before = len(runs_of("wt_scheduled_only"))
     with pytest.raises(Conflict) as info:
-        gateway.trigger("wt_scheduled_only", "webhook__gw-refuse-0001__1", {})
+        gateway.trigger(RunOrder("wt_scheduled_only", "webhook__gw-refuse-0001__1", {}))
     assert info.value.detail == "DAG 'wt_scheduled_only' does not allow manual runs"
     assert len(runs_of("wt_scheduled_only")) == before
 
@@ -100,9 +103,9 @@ def test_gateway_trigger_uses_the_lean_insert_for_plain_dags(gateway: Any, monke
         raise AssertionError("Airflow's trigger path was used")
 
     monkeypatch.setattr(compat, "_airflow_trigger", not_expected)
-    run = gateway.trigger("wt_params", "webhook__gw-lean-000001__1", {"amount": 2})
+    run = gateway.trigger(RunOrder("wt_params", "webhook__gw-lean-000001__1", {"amount": 2}))
     [stored] = [r for r in runs_of("wt_params") if r.run_id == run.run_id]
-    assert (stored.id, stored.state, stored.conf) == (run.key, "queued", {"amount": 2})
+    assert (stored.id, stored.state, stored.conf) == (run.row_id, "queued", {"amount": 2})
 
 
 def test_gateway_trigger_mapped_dag_goes_through_airflow_with_expanded_tasks(gateway: Any) -> None:
@@ -111,7 +114,7 @@ def test_gateway_trigger_mapped_dag_goes_through_airflow_with_expanded_tasks(gat
 
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
 
-    run = gateway.trigger("wt_mapped", "webhook__gw-mapped-0001__1", {})
+    run = gateway.trigger(RunOrder("wt_mapped", "webhook__gw-mapped-0001__1", {}))
     with db_session() as session:
         indexes = session.scalars(
             select(TaskInstance.map_index).where(
@@ -210,14 +213,14 @@ def test_the_latest_dag_version_is_read_once_per_registry_cache_seconds(airflow_
     gateway = _gateway(registry_cache_seconds=5.0)
     gateway._versions = TtlCache(5.0, clock=lambda: now[0])
     first = _statements(
-        gateway, lambda: gateway.trigger("wt_params", "webhook__gw-ver-000001__1", {"amount": 1})
+        gateway, lambda: gateway.trigger(RunOrder("wt_params", "webhook__gw-ver-000001__1", {"amount": 1}))
     )
     second = _statements(
-        gateway, lambda: gateway.trigger("wt_params", "webhook__gw-ver-000001__2", {"amount": 1})
+        gateway, lambda: gateway.trigger(RunOrder("wt_params", "webhook__gw-ver-000001__2", {"amount": 1}))
     )
     now[0] = 5.0
     third = _statements(
-        gateway, lambda: gateway.trigger("wt_params", "webhook__gw-ver-000001__3", {"amount": 1})
+        gateway, lambda: gateway.trigger(RunOrder("wt_params", "webhook__gw-ver-000001__3", {"amount": 1}))
     )
     assert _reads_the_version(first)
     assert not _reads_the_version(second)  # within the TTL: no read at all before the insert
@@ -231,7 +234,8 @@ def test_registry_cache_seconds_zero_reads_the_version_on_every_run(airflow_db: 
     gateway = _gateway(registry_cache_seconds=0)
     for i in range(2):
         seen = _statements(
-            gateway, lambda i=i: gateway.trigger("wt_params", f"webhook__gw-ver-000002__{i}", {"amount": 1})
+            gateway,
+            lambda i=i: gateway.trigger(RunOrder("wt_params", f"webhook__gw-ver-000002__{i}", {"amount": 1})),
         )
         assert _reads_the_version(seen)
 
@@ -250,7 +254,7 @@ def test_a_dag_not_found_is_not_cached(airflow_db: None, monkeypatch: Any) -> No
     monkeypatch.setattr(compat, "latest_version", counting)
     for _ in range(2):
         with pytest.raises(NotFound):
-            gateway.trigger("no_such_dag", "webhook__x__1", {})
+            gateway.trigger(RunOrder("no_such_dag", "webhook__x__1", {}))
     assert reads == ["no_such_dag", "no_such_dag"]  # a DAG deployed meanwhile is found at once
 
 
@@ -263,31 +267,34 @@ class _SlowFirstGroup:
         self.gateway, self.waiting, self.real = gateway, waiting, insert_runs
         self.groups: list[list[str]] = []
 
-    def __call__(self, runs: Any, session: Any, *, keyed: bool = True) -> list[int]:
+    def __call__(self, runs: Any, session: Any, *, read_back: bool = True) -> list[int]:
         self.groups.append([r.run_id for r in runs])
         if len(self.groups) == 1:
             for _ in range(500):
                 if len(self.gateway.writes._queue) >= self.waiting:
                     break
                 threading.Event().wait(0.01)
-        return list(self.real(runs, session, keyed=keyed))
+        return list(self.real(runs, session, read_back=read_back))
 
 
 @contextmanager
 def _first_group_writing(gateway: Any, slow: _SlowFirstGroup, run_id: str) -> Iterator[None]:
     """A first trigger whose group is being written (and held) while the block runs."""
-    first = threading.Thread(target=gateway.trigger, args=("wt_params", run_id, {"amount": 1}))
+    first = threading.Thread(target=gateway.trigger, args=(RunOrder("wt_params", run_id, {"amount": 1}),))
     first.start()
-    while not slow.groups:
+    for _ in range(2000):  # at most 10 s: a first trigger that fails never writes a group
+        if slow.groups or not first.is_alive():
+            break
         threading.Event().wait(0.005)
+    assert slow.groups, "the first trigger wrote no group"
     yield
     first.join(10)
 
 
-def _delivery(run_id: str, webhook_id: str = "gw-group-000001") -> Any:
+def _delivery(run_id: str, webhook_id: str = "gw-group-000001") -> DeliveryRow:
     from datetime import datetime, timezone
 
-    from airflow_webhook_trigger.core.delivery import DeliveryRow, new_delivery_id
+    from airflow_webhook_trigger.core.delivery import new_delivery_id
 
     return DeliveryRow(
         id=new_delivery_id(),
@@ -298,6 +305,13 @@ def _delivery(run_id: str, webhook_id: str = "gw-group-000001") -> Any:
         dag_id="wt_params",
         run_id=run_id,
     )
+
+
+def _accepted(row: DeliveryRow, claim: DeliveryKey | None = None) -> AcceptedDelivery:
+    """The delivery stored with its run, claiming ``claim`` (which its row then names)."""
+    from dataclasses import replace
+
+    return AcceptedDelivery(row if claim is None else replace(row, delivery_key=claim.value), claim)
 
 
 def _held_gateway(
@@ -341,7 +355,11 @@ def test_concurrent_triggers_share_one_transaction_each_answered_once_committed(
     with _first_group_writing(gateway, slow, ids[0]):
         got = _concurrently(
             [
-                (lambda r=run_id: gateway.trigger("wt_params", r, {"amount": 2}, record=rows[r]))
+                (
+                    lambda r=run_id: gateway.trigger(
+                        RunOrder("wt_params", r, {"amount": 2}, _accepted(rows[r]))
+                    )
+                )
                 for run_id in ids[1:]
             ]
         )
@@ -349,7 +367,7 @@ def test_concurrent_triggers_share_one_transaction_each_answered_once_committed(
     stored = {r.run_id: r for r in runs_of("wt_params") if r.run_id in ids}
     assert stored.keys() == set(ids)
     for run in got:
-        assert stored[run.run_id].id == run.key
+        assert stored[run.run_id].id == run.row_id
         assert stored[run.run_id].conf == {"amount": 2}
     log = DeliveryLog(gateway._db.session)
     recorded = {d.run_id for d in log.list("gw-group-000001", limit=50)}
@@ -366,18 +384,20 @@ def test_a_group_reads_the_runs_keys_back_only_when_one_of_its_writes_wants_it(
             [
                 (
                     lambda r=run_id, k=keyed: gateway.trigger(
-                        "wt_params", r, {"amount": 3}, record=rows[r], keyed=k
+                        RunOrder("wt_params", r, {"amount": 3}, _accepted(rows[r]), wants_row_id=k)
                     )
                 )
                 for run_id, keyed in zip(ids[1:], (False, True, False), strict=True)
             ]
         )
     assert sorted(slow.groups[1]) == sorted(ids[1:])  # one group, one of them keyed
-    alone = gateway.trigger("wt_params", "webhook__gw-group-000003__alone", {"amount": 3}, keyed=False)
+    alone = gateway.trigger(
+        RunOrder("wt_params", "webhook__gw-group-000003__alone", {"amount": 3}, wants_row_id=False)
+    )
     stored = {r.run_id: r for r in runs_of("wt_params")}
     for run in mixed:  # read back for the whole group
-        assert run.key == stored[run.run_id].id
-    assert alone.key == 0 and "webhook__gw-group-000003__alone" in stored  # written, not read back
+        assert run.row_id == stored[run.run_id].id
+    assert alone.row_id == 0 and "webhook__gw-group-000003__alone" in stored  # written, not read back
     assert stored["webhook__gw-group-000003__alone"].conf == {"amount": 3}
 
 
@@ -385,7 +405,6 @@ def test_a_group_reads_the_runs_keys_back_only_when_one_of_its_writes_wants_it(
 def test_a_repeat_in_the_same_group_gets_the_first_delivery_and_starts_no_run(
     airflow_db: None, monkeypatch: Any
 ) -> None:
-    from airflow_webhook_trigger.core.dedupe import DeliveryKey
     from airflow_webhook_trigger.core.delivery import PriorDelivery
 
     gateway, slow, ids, rows = _held_gateway(monkeypatch, "gw-group-000002", 4)
@@ -393,9 +412,15 @@ def test_a_repeat_in_the_same_group_gets_the_first_delivery_and_starts_no_run(
     with _first_group_writing(gateway, slow, ids[0]):
         got = _concurrently(
             [
-                lambda: gateway.trigger("wt_params", ids[1], {"amount": 1}, record=rows[ids[1]], claim=key),
-                lambda: gateway.trigger("wt_params", ids[2], {"amount": 1}, record=rows[ids[2]]),
-                lambda: gateway.trigger("wt_params", ids[3], {"amount": 1}, record=rows[ids[3]], claim=key),
+                lambda: gateway.trigger(
+                    RunOrder("wt_params", ids[1], {"amount": 1}, _accepted(rows[ids[1]], key))
+                ),
+                lambda: gateway.trigger(
+                    RunOrder("wt_params", ids[2], {"amount": 1}, _accepted(rows[ids[2]]))
+                ),
+                lambda: gateway.trigger(
+                    RunOrder("wt_params", ids[3], {"amount": 1}, _accepted(rows[ids[3]], key))
+                ),
             ]
         )
     assert len(slow.groups[1]) == 3  # the repeat and the first delivery in one group: it failed...
@@ -423,7 +448,11 @@ def test_requests_arriving_as_the_version_expires_read_it_once(airflow_db: None,
     monkeypatch.setattr(compat, "latest_version", slow_read)
     got = _concurrently(
         [
-            (lambda i=i: gateway.trigger("wt_params", f"webhook__gw-ver-000003__{i}", {"amount": 1}))
+            (
+                lambda i=i: gateway.trigger(
+                    RunOrder("wt_params", f"webhook__gw-ver-000003__{i}", {"amount": 1})
+                )
+            )
             for i in range(8)
         ]
     )
@@ -436,7 +465,7 @@ def test_waiting_for_another_requests_version_read_is_bounded(airflow_db: None) 
     assert gateway._reading.acquire()  # another request's read that hangs
     try:
         with pytest.raises(ServiceUnavailable) as info:
-            gateway.trigger("wt_params", "webhook__gw-ver-000004__1", {"amount": 1})
+            gateway.trigger(RunOrder("wt_params", "webhook__gw-ver-000004__1", {"amount": 1}))
     finally:
         gateway._reading.release()
     assert "Retry-After" in info.value.headers
@@ -447,15 +476,15 @@ def test_runs_through_airflows_path_hold_at_most_max_trigger_connections(airflow
     assert gateway._connections.acquire(timeout=1)  # another run through Airflow's path
     try:
         with pytest.raises(ServiceUnavailable) as info:
-            gateway.trigger("wt_mapped", "webhook__gw-conn-000001__1", {})
+            gateway.trigger(RunOrder("wt_mapped", "webhook__gw-conn-000001__1", {}))
         if _lean_proven():  # a lean run needs none of these: it writes with its group
-            run = gateway.trigger("wt_params", "webhook__gw-conn-000001__2", {"amount": 1})
+            run = gateway.trigger(RunOrder("wt_params", "webhook__gw-conn-000001__2", {"amount": 1}))
             assert run.run_id == "webhook__gw-conn-000001__2"
     finally:
         gateway._connections.release()
     assert info.value.headers == {"Retry-After": "5"}
     assert not [r for r in runs_of("wt_mapped") if r.run_id == "webhook__gw-conn-000001__1"]
-    gateway.trigger("wt_mapped", "webhook__gw-conn-000001__3", {})  # released: it goes through
+    gateway.trigger(RunOrder("wt_mapped", "webhook__gw-conn-000001__3", {}))  # released: it goes through
 
 
 @pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
@@ -465,7 +494,9 @@ def test_begin_returns_a_lean_run_unwritten_until_queued_then_its_committed_run(
 
     gateway = _gateway(max_concurrent_triggers=4)
     run_id = "webhook__gw-begin-000001__1"
-    write = gateway.begin("wt_params", run_id, {"amount": 5}, record=_delivery(run_id, "gw-begin-000001"))
+    write = gateway.begin(
+        RunOrder("wt_params", run_id, {"amount": 5}, _accepted(_delivery(run_id, "gw-begin-000001")))
+    )
     assert not isinstance(write, TriggeredRun)
     assert [r for r in runs_of("wt_params") if r.run_id == run_id] == []  # prepared, not written
     done = threading.Event()
@@ -473,23 +504,24 @@ def test_begin_returns_a_lean_run_unwritten_until_queued_then_its_committed_run(
     assert done.wait(10) and not write.failed
     run = write.outcome()
     [stored] = [r for r in runs_of("wt_params") if r.run_id == run_id]
-    assert (run.run_id, run.key, stored.conf) == (run_id, stored.id, {"amount": 5})
+    assert (run.run_id, run.row_id, stored.conf) == (run_id, stored.id, {"amount": 5})
     assert [d.run_id for d in DeliveryLog(gateway._db.session).list("gw-begin-000001", limit=5)] == [run_id]
 
 
 @pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
 def test_a_queued_run_whose_key_a_repeat_took_first_gets_that_delivery(airflow_db: None) -> None:
-    from airflow_webhook_trigger.core.dedupe import DeliveryKey
     from airflow_webhook_trigger.core.delivery import PriorDelivery
 
     gateway = _gateway(max_concurrent_triggers=4)
     key = DeliveryKey("evt_begin_repeat_1", "body-1")
     first_id, second_id = "webhook__gw-begin-000002__1", "webhook__gw-begin-000002__2"
     first = gateway.trigger(
-        "wt_params", first_id, {"amount": 1}, record=_delivery(first_id, "gw-begin-000002"), claim=key
+        RunOrder("wt_params", first_id, {"amount": 1}, _accepted(_delivery(first_id, "gw-begin-000002"), key))
     )
     write = gateway.begin(
-        "wt_params", second_id, {"amount": 1}, record=_delivery(second_id, "gw-begin-000002"), claim=key
+        RunOrder(
+            "wt_params", second_id, {"amount": 1}, _accepted(_delivery(second_id, "gw-begin-000002"), key)
+        )
     )
     done = threading.Event()
     write.enqueue(done.set)

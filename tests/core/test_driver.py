@@ -100,8 +100,8 @@ class LoggingIO:
     def write_waiter(self) -> WriteWaiter:
         raise AssertionError("never asked when defers_writes is false")
 
-    async def wait_run(self, run_key: int, timeout: float) -> RunSnapshot | None:
-        self.steps.append(f"wait_run {run_key}")
+    async def wait_run(self, run_row_id: int, timeout: float) -> RunSnapshot | None:
+        self.steps.append(f"wait_run {run_row_id}")
         return self._snapshot
 
 

@@ -290,18 +290,18 @@ def test_accept_sync_webhook_returns_pending_run_with_capped_timeout() -> None:
     assert endpoint.accept(default, _request(), request_url=SYNC_URL).timeout == 25  # type: ignore[union-attr]
 
 
-def test_only_a_sync_webhook_asks_for_its_runs_key() -> None:
-    """A sync delivery waits for its run by key; an async one (or a replay) never reads it, so
-    the gateway may leave it unread (on PostgreSQL: a group write in one round trip)."""
+def test_only_a_sync_webhook_asks_for_its_runs_row_id() -> None:
+    """A sync delivery waits for its run by row id; an async one (or a replay) never reads it,
+    so the gateway may leave it unread (on PostgreSQL: a group write in one round trip)."""
     from airflow_webhook_trigger.core.runs import PendingRun
 
     sync, plain = _webhook(mode="sync"), _webhook()
     endpoint, runs = _endpoint(sync, plain)
     pending = endpoint.accept(sync, _request(), request_url=SYNC_URL)
-    assert isinstance(pending, PendingRun) and pending.run.key == 1  # what the waiter polls by
+    assert isinstance(pending, PendingRun) and pending.run.row_id == 1  # what the waiter polls by
     assert endpoint.accept(plain, _request(), request_url=SYNC_URL).status == 200  # type: ignore[union-attr]
     endpoint.replay(plain, {"a": 1}, "dlv-1")
-    assert runs.keyed == [True, False, False]
+    assert [order.wants_row_id for order in runs.orders] == [True, False, False]
 
 
 @pytest.mark.parametrize(

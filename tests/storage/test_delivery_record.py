@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_webhook_trigger.core.dedupe import DeliveryKey
-from airflow_webhook_trigger.core.delivery import DeliveryRow, new_delivery_id
+from airflow_webhook_trigger.core.delivery import AcceptedDelivery, DeliveryRow, new_delivery_id
 
 pytestmark = pytest.mark.airflow
 
@@ -64,6 +64,12 @@ def _row(
     return DeliveryRow(id=new_delivery_id(), webhook_id=webhook, received_at=at, outcome=outcome, **more)  # type: ignore[arg-type]
 
 
+def _accepted(run_id: str, key: DeliveryKey | None = None, *, at: datetime = NOW) -> AcceptedDelivery:
+    """An accepted delivery of a ``wt_plain`` run, claiming ``key``."""
+    row = _row("accepted", at=at, run_id=run_id, dag_id="wt_plain", delivery_key=key and key.value)
+    return AcceptedDelivery(row, key)
+
+
 def test_buffer_is_bounded_and_counts_what_it_drops(tables: None) -> None:
     log = _log(capacity=10)
     for _ in range(25):
@@ -80,7 +86,7 @@ def test_flush_writes_rows_and_sync_answers(tables: None) -> None:
 
     accepted = _row("accepted", status=None, run_id="webhook__x__1", dag_id="wt_plain")
     with db_session() as session:
-        claim_and_record(session, accepted, None)
+        claim_and_record(session, AcceptedDelivery(accepted))
     log = _log()
     log.answered(accepted.answered(200, 1234.5))
     log.record(_row("filtered", error="body type is 'ping'"))
@@ -129,9 +135,7 @@ def test_prune_drops_old_rows_and_keys_only(tables: None) -> None:
     old_key, new_key = DeliveryKey("k-old", "b"), DeliveryKey("k-new", "b")
     with db_session() as session:
         for key, at in ((old_key, NOW - timedelta(days=4)), (new_key, recent)):
-            claim_and_record(
-                session, _row("accepted", at=at, run_id=f"r-{key.value}", dag_id="wt_plain"), key
-            )
+            claim_and_record(session, _accepted(f"r-{key.value}", key, at=at))
     assert log.prune() == (1, 1)
     assert [r.received_at for r in log.list("hook-log-000001") if r.outcome == "rejected"] == [recent]
     with db_session() as session:
@@ -147,9 +151,9 @@ def test_a_claimed_key_cannot_be_claimed_again(tables: None) -> None:
 
     key = DeliveryKey("evt_1", "b1")
     with db_session() as session:
-        claim_and_record(session, _row("accepted", run_id="r-1", dag_id="wt_plain"), key)
+        claim_and_record(session, _accepted("r-1", key))
     with pytest.raises(IntegrityError), db_session() as session:
-        claim_and_record(session, _row("accepted", run_id="r-2", dag_id="wt_plain"), key)
+        claim_and_record(session, _accepted("r-2", key))
 
 
 def test_metrics_named_under_one_prefix(tables: None) -> None:
@@ -264,12 +268,12 @@ def test_a_groups_claims_are_inserted_in_key_order() -> None:
 
     session = Recording()
     keys = [DeliveryKey(value, "b") for value in ("evt_c", "evt_a", "evt_d", "evt_b")]
-    rows = [_row("accepted", run_id=f"r-{k.value}", dag_id="wt_plain") for k in keys]
-    claim_and_record_many(session, list(zip(rows, keys, strict=True)))  # type: ignore[arg-type]
+    accepted = [_accepted(f"r-{k.value}", k) for k in keys]
+    claim_and_record_many(session, accepted)  # type: ignore[arg-type]
     claims, deliveries = session.calls
     digests = [c["key_sha256"] for c in claims]
     assert digests == sorted(digests) and sorted(digests) == sorted(k.digest for k in keys)
-    assert [d["run_id"] for d in deliveries] == [r.run_id for r in rows]  # rows as they came
+    assert [d["run_id"] for d in deliveries] == [a.row.run_id for a in accepted]  # rows as they came
 
 
 def test_bound_records_write_what_claim_and_record_many_writes(tables: None) -> None:
@@ -280,19 +284,19 @@ def test_bound_records_write_what_claim_and_record_many_writes(tables: None) -> 
     from airflow_webhook_trigger.storage.delivery_record import RecordInserts, claim_and_record_many
     from airflow_webhook_trigger.storage.webhook_store import deliveries_table, delivery_keys_table
 
-    def batch(tag: str) -> list[tuple[DeliveryRow, DeliveryKey | None]]:
+    def batch(tag: str) -> list[AcceptedDelivery]:
         keys: list[DeliveryKey | None] = [
             DeliveryKey(f"{tag}_{v}", "b") for v in ("evt_c", "evt_a", "evt_d", "evt_b")
         ]
         keys.insert(2, None)  # a delivery without a key: a row, no claim
-        return [(_row("accepted", run_id=f"r-{tag}-{i}", dag_id="wt_plain"), k) for i, k in enumerate(keys)]
+        return [_accepted(f"r-{tag}-{i}", k) for i, k in enumerate(keys)]
 
     ours, theirs = batch("bound"), batch("plain")
     claimed: list[str] = []
     with db_session() as session:
         connection = session.connection()
         inserts = RecordInserts(connection.dialect)
-        bound = [inserts.bind(row, key) for row, key in ours]
+        bound = [inserts.bind(delivery) for delivery in ours]
 
         def order(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
             if "webhook_trigger_delivery_key" in statement.split("(")[0]:
@@ -300,7 +304,7 @@ def test_bound_records_write_what_claim_and_record_many_writes(tables: None) -> 
                     v for v in (params.values() if isinstance(params, dict) else params) if v in digests
                 )
 
-        digests = {k.digest for _, k in ours if k is not None}
+        digests = {d.claim.digest for d in ours if d.claim is not None}
         event.listen(connection, "before_cursor_execute", order)
         try:
             inserts.write(connection, bound)
@@ -309,15 +313,15 @@ def test_bound_records_write_what_claim_and_record_many_writes(tables: None) -> 
         claim_and_record_many(session, theirs)
     assert claimed == sorted(digests)
 
-    def read(batch: list[tuple[DeliveryRow, DeliveryKey | None]]) -> tuple[list[Any], list[Any]]:
-        ids = [row.id for row, _ in batch]
+    def read(batch: list[AcceptedDelivery]) -> tuple[list[Any], list[Any]]:
+        ids = [d.row.id for d in batch]
         with db_session() as session:
             rows = session.execute(select(deliveries_table).where(deliveries_table.c.id.in_(ids))).all()
             claims = session.execute(
                 select(delivery_keys_table).where(delivery_keys_table.c.delivery_id.in_(ids))
             ).all()
         by_id = {r.id: r for r in rows}
-        varying = {"id", "run_id"}
+        varying = {"id", "run_id", "delivery_key"}
         rows_out = [{k: v for k, v in by_id[i]._mapping.items() if k not in varying} for i in ids]
         claims_out = sorted(
             (
