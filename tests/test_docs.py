@@ -82,3 +82,15 @@ def test_every_relative_link_resolves(doc: str) -> None:
         if missing or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
             broken.append(target)
     assert broken == []
+
+
+#: a file of the repository named in backticks: ``tests/web/test_http_contract.py``
+NAMED_FILE = re.compile(
+    r"`((?:tests|bench|dags_examples|scripts|docs|ui|airflow_webhook_trigger)/[\w./-]+\.\w+)"
+)
+
+
+@pytest.mark.parametrize("doc", [d for d in DOCS if d != "CHANGELOG.md"])  # history keeps old names
+def test_every_file_the_docs_name_exists(doc: str) -> None:
+    named = set(NAMED_FILE.findall((ROOT / doc).read_text(encoding="utf-8")))
+    assert sorted(n for n in named if not (ROOT / n).exists()) == []

@@ -44,7 +44,7 @@ def _metadata_engine(limits: DbLimits) -> Engine:
     Same URL, ``[database]`` engine and connect arguments, the engine factory a
     deployment may override in ``airflow_local_settings`` (token auth hooks) and the
     event handlers Airflow adds (SQLite pragmas, the per-process guard); then our
-    bounds (:mod:`database`): a short pool timeout and no ``pool_pre_ping`` (our
+    bounds (``storage.engine``): a short pool timeout and no ``pool_pre_ping`` (our
     sessions ping within their deadline).
     """
     from airflow import settings as airflow_settings

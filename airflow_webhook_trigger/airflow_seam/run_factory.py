@@ -4,8 +4,7 @@ Airflow's ``_trigger_dag`` redoes on every call what depends only on the DAG ver
 deserializing the DAG, checking every param schema against the JSON-schema meta-schema,
 building each task instance's row (a ``TaskInstance`` object per task to compute its
 priority weight), and it opens a second connection to look for a duplicate run id.
-That is about 60% of a webhook's time (profiled for issue #3: a lean insert of the same
-rows is 2.8x faster).
+That was most of a webhook's time (the figures: docs/decisions/0002-lean-run-insert.md).
 
 :class:`RunFactory` does that work once per DAG version (:class:`RunTemplate`), then a
 run costs one select (the latest version), one insert into ``dag_run`` and one

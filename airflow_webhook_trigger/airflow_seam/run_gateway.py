@@ -60,7 +60,7 @@ class _FixedDagBag:
 
 
 def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Session) -> int:
-    """Airflow's own trigger path, for DAGs the lean insert does not cover (see airflow_runs)."""
+    """Airflow's own trigger path, for DAGs the lean insert does not cover (see :mod:`run_factory`)."""
     from airflow.api.common.trigger_dag import _trigger_dag
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
@@ -129,7 +129,7 @@ class _LeanWrite:
 
 
 class AirflowRunGateway:
-    """Starts runs: the lean insert of :mod:`airflow_runs`, or Airflow's ``_trigger_dag``.
+    """Starts runs: the lean insert of :mod:`lean_insert`, or Airflow's ``_trigger_dag``.
 
     Either way the DAG is deserialized once per version and its params are checked
     with validators compiled once per version (a 422 naming the param).

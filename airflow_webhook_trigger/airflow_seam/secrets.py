@@ -1,6 +1,6 @@
 """Signing secrets, the Airflow way: env vars, Connections, and Airflow's Fernet key.
 
-Part of the Airflow seam (with :mod:`airflow_compat`): Airflow is imported inside the
+Part of the Airflow seam: Airflow is imported inside the
 functions, so importing the plugin stays light.
 
 - ``secret_env``: read from the environment on every request (a rotation needs no restart);
@@ -50,7 +50,7 @@ def connection_password(conn_id: str) -> str | None:
 
 
 class AirflowVault:
-    """What ``apply``/``create`` need to store signing secrets (:class:`registry.Vault`)."""
+    """What ``apply``/``create`` need to store signing secrets (``storage.webhook_changes.Vault``)."""
 
     def encrypt(self, secret: str) -> str:
         fernet = _fernet()
@@ -69,7 +69,7 @@ class AirflowVault:
 
 
 class AirflowSecrets:
-    """Reads signing secrets at request time (:class:`endpoint.SecretResolver`).
+    """Reads signing secrets at request time (``core.arrival.SecretResolver``).
 
     :param lookup_connection: conn id -> password or None (injected in tests)
     :param decrypt: Fernet token -> secret text (injected in tests)

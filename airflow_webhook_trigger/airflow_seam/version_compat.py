@@ -1,7 +1,7 @@
 """Which Airflow release is running: the one switch for what differs between 3.1, 3.2 and 3.3.
 
-Each difference is decided where Airflow is called (:mod:`airflow_compat`,
-:mod:`airflow_runs`, :mod:`db_manager`) by a named check from here, with the
+Each difference is decided where Airflow is called (:mod:`run_gateway`,
+:mod:`run_factory`, :mod:`lean_insert`, :mod:`db_manager`) by a named check from here, with the
 reason beside it, so that dropping a release means deleting its branches.
 """
 

@@ -22,7 +22,7 @@ def _definition_flags(p: argparse.ArgumentParser, *, creating: bool) -> None:
     pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     if not creating:
         p.add_argument("--no-auth", action="store_true", help="remove Basic auth")
-    p.add_argument("--signature", choices=SCHEMES, help="check the sender's signature (README: Senders)")
+    p.add_argument("--signature", choices=SCHEMES, help="check the sender's signature (docs/senders.md)")
     secret = p.add_mutually_exclusive_group()
     secret.add_argument(
         "--secret-env", metavar="VAR", help="the signing secret is in $VAR (read per request)"

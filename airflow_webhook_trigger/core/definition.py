@@ -1,6 +1,6 @@
 """Webhook definitions: the frozen value every part of the plugin passes around.
 
-A definition is read from (and written back to) the declarative document (README, "The
+A definition is read from (and written back to) the declarative document (docs/webhooks.md, "The
 declarative form"), the same shape for YAML files, the CLI and the management API.
 Validation lives here, once; every failure is a :class:`ConfigError` naming the field.
 """

@@ -1,6 +1,6 @@
 """A delivery, as the record keeps it: values and the recorder's interface.
 
-Pure: the core builds these; :mod:`delivery_log` stores them.
+Pure: the core builds these; ``storage.delivery_record`` stores them.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ A group commit writes the rows of several requests in one statement per table, o
 thread: whatever that thread does per row, every request of the next group waits for.
 Through SQLAlchemy's executemany, most of that per-row work is Python: the statement's
 execution context, the insertmanyvalues batching, each value's bind processor (JSON
-encoding, time zones, UUIDs, binary wrappers) and each Python-side column default (measured
-for issue #13: 1.2 of the writer's 1.9 ms of CPU per group of four runs on PostgreSQL).
+encoding, time zones, UUIDs, binary wrappers) and each Python-side column default (the
+figures: docs/decisions/0004-bound-inserts.md).
 
 :class:`BoundInsert` moves that work to where a row is made (a request's own thread, in
 parallel with the writer) and leaves the writer one driver-level statement per table: a

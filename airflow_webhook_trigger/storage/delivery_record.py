@@ -52,7 +52,7 @@ BATCH_SIZE = 500
 #: (a flood of bad requests must not become a flood of writes)
 REJECTED_PER_MINUTE = 60
 
-#: every metric's name starts with this (README: Metrics)
+#: every metric's name starts with this (docs/deliveries.md lists them)
 METRICS_PREFIX = "webhook_trigger"
 
 

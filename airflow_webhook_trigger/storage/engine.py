@@ -6,7 +6,7 @@ client-side bound on a query. libpq has none, so a PostgreSQL that stops answeri
 while TCP stays up (its processes stopped, a stalled proxy, a partition that keeps
 the socket open) holds the caller for as long as it lasts, and its own
 ``statement_timeout`` cannot fire. So the plugin reaches the metadata DB through an
-engine of its own (built by :mod:`airflow_compat` with Airflow's URL, engine and
+engine of its own (built by ``airflow_seam.metadata_db`` with Airflow's URL, engine and
 connect arguments and event handlers), where:
 
 - waiting for a pooled connection is bounded by ``db_pool_timeout_seconds``;

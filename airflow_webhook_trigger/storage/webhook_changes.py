@@ -15,7 +15,7 @@ from airflow_webhook_trigger.storage.webhook_store import WebhookStore
 
 
 class Vault(Protocol):
-    """What writing a signing secret needs from Airflow (``airflow_compat.AirflowVault``)."""
+    """What writing a signing secret needs from Airflow (``airflow_seam.secrets.AirflowVault``)."""
 
     def encrypt(self, secret: str) -> str:
         """:raises ConfigError: Airflow has no Fernet key (the secret would be stored in plain text)"""

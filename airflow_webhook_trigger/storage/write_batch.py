@@ -1,10 +1,8 @@
 """A write transaction's statements, sent in as few round trips as the driver allows.
 
-Under load, a round trip to PostgreSQL costs more than the statement it carries: measured
-for issue #13 with 8 clients on a 2-core machine, the group commit's first round trip (a
-``BEGIN``) took 2.8 ms against 0.15 ms on an idle machine, while the writer's own CPU per
-group was 1.7 ms. Each round trip waits for the server's process, then for the writer's
-thread, to be scheduled again.
+Under load, a round trip to PostgreSQL costs more than the statement it carries: each
+waits for the server's process, then for the writer's thread, to be scheduled again (the
+figures, and why: docs/decisions/0007-fewer-round-trips.md).
 
 psycopg2 interpolates parameters on the client and sends each statement as text, and
 PostgreSQL takes several statements in one message (the simple query protocol): it runs
@@ -32,7 +30,7 @@ so callers tell a conflict from an outage as before, and no log or traceback sho
 psycopg2 quotes with what it read at connect (``standard_conforming_strings``: whether it
 writes ``E''`` literals) and libpq escapes with the session's current settings: a session
 ``SET`` since connect makes the two disagree, and a value like ``x\'; --`` then ends its
-literal early (measured: connected with ``off``, ``SET ... on``, ``E'x\''; --'`` reads back
+literal early (connected with ``off``, ``SET ... on``, ``E'x\''; --'`` reads back
 ``x'``). A multi-byte client encoding other than the one psycopg2 encodes with has the same
 effect. So before a batch renders its first statement the connection is checked, without a
 round trip (libpq's parameter status, a probe rendered by ``mogrify``): a connection whose

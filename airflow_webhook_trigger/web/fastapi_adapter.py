@@ -45,10 +45,10 @@ def freeze_startup_heap() -> bool:
 
     The api-server holds several hundred thousand long-lived objects (Airflow's app, its
     models, the DAGs it loaded). Under webhook load, each request's objects in flight
-    survive the young collections, which then trigger full ones about every few seconds;
-    each full collection walks that whole heap (measured: 0.4 s each, a quarter of the
-    server's CPU at 32 clients). Frozen, that heap is no longer walked; objects made after
-    are collected as before. Returns whether this call froze it.
+    survive the young collections, which then trigger full ones about every few seconds,
+    each walking that whole heap (the figures: docs/decisions/0008-gc-freeze.md). Frozen,
+    that heap is no longer walked; objects made after are collected as before. Returns
+    whether this call froze it.
     """
     global _heap_frozen
     with _frozen:

@@ -291,7 +291,7 @@ _PROPERTIES: dict[str, Any] = {
     },
 }
 _PROPERTIES["ignored_response"] = {**_PROPERTIES["response"], "type": ["object", "null"]}
-#: the declarative form (README "The declarative form"); the server validates it fully
+#: the declarative form (docs/webhooks.md, "The declarative form"); the server validates it fully
 WEBHOOK_DOCUMENT: dict[str, Any] = _object(_PROPERTIES, required=["dag_id"])
 #: PATCH: any of the top-level fields
 WEBHOOK_CHANGES: dict[str, Any] = _object(_PROPERTIES)
