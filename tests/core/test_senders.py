@@ -19,7 +19,7 @@ from airflow_webhook_trigger.core.senders import (
     sender,
 )
 from airflow_webhook_trigger.core.signature_config import parse_signature
-from airflow_webhook_trigger.web.management_api import _PROPERTIES
+from airflow_webhook_trigger.web.management_schema import PROPERTIES
 
 
 def test_one_record_per_scheme() -> None:
@@ -47,7 +47,7 @@ def test_every_list_reads_the_record(s: Sender) -> None:
 
 
 def test_the_api_schema_and_the_cli_offer_every_scheme() -> None:
-    enum = _PROPERTIES["auth"]["properties"]["signature"]["properties"]["scheme"]["enum"]
+    enum = PROPERTIES["auth"]["properties"]["signature"]["properties"]["scheme"]["enum"]
     assert enum == list(SCHEMES)
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     create = commands.choices["create"]
