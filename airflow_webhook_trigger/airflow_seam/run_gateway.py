@@ -32,7 +32,7 @@ from airflow_webhook_trigger.core.runs import RunOrder, TriggeredRun
 from airflow_webhook_trigger.core.settings import Settings
 from airflow_webhook_trigger.core.ttl_cache import MISSING, TtlCache
 from airflow_webhook_trigger.core.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
-from airflow_webhook_trigger.storage.delivery_record import (
+from airflow_webhook_trigger.storage.delivery_writes import (
     BoundRecord,
     RecordInserts,
     claim_and_record,

@@ -1,7 +1,7 @@
 """The delivery record in the metadata DB, and the delivery keys' table.
 
 Accepted deliveries are written by the run gateway in the run's own transaction
-(:func:`claim_and_record`). Every other delivery goes through :class:`DeliveryLog`: a
+(:mod:`delivery_writes`). Every other delivery goes through :class:`DeliveryLog`: a
 bounded in-memory buffer that a background thread writes in batches, so a flood of bad
 requests costs one insert per batch, not one per request, and at most
 ``REJECTED_PER_MINUTE`` rows per webhook; what does not fit is counted as dropped, never
@@ -19,26 +19,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.orm import Session
 
-from airflow_webhook_trigger.core.dedupe import DeliveryKey
-from airflow_webhook_trigger.core.delivery import AcceptedDelivery, DeliveryRow, Outcome, as_utc
+from airflow_webhook_trigger.core.delivery import DeliveryRow, Outcome, as_utc
 from airflow_webhook_trigger.core.errors import ServiceUnavailable
-from airflow_webhook_trigger.storage.bound_insert import BoundInsert, BoundRow
 from airflow_webhook_trigger.storage.db_errors import error_class, is_unavailable
+from airflow_webhook_trigger.storage.delivery_writes import INSERT_DELIVERY, delivery_values
 from airflow_webhook_trigger.storage.webhook_store import (
     SessionFactory,
     deliveries_table,
     delivery_keys_table,
     samples_table,
 )
-from airflow_webhook_trigger.storage.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +59,6 @@ class Metrics(Protocol):
     def timing(self, name: str, milliseconds: float) -> None: ...
 
 
-def _values(row: DeliveryRow) -> dict[str, object]:
-    return {
-        "id": row.id,
-        "webhook_id": row.webhook_id,
-        "received_at": row.received_at,
-        "outcome": row.outcome,
-        "status": row.status,
-        "error": row.error,
-        "dag_id": row.dag_id,
-        "run_id": row.run_id,
-        "delivery_key": row.delivery_key,
-        "duration_ms": row.duration_ms,
-        "replay_of": row.replay_of,
-    }
-
-
 def _row(m: Any) -> DeliveryRow:
     return DeliveryRow(
         id=m["id"],
@@ -96,95 +75,9 @@ def _row(m: Any) -> DeliveryRow:
     )
 
 
-_DELIVERY_COLUMNS = frozenset(c.key for c in deliveries_table.columns)
-_CLAIM_COLUMNS = frozenset(c.key for c in delivery_keys_table.columns)
-
-#: built once: ``insert(...).values(dict)`` per request costs more than the insert itself
-_INSERT_DELIVERY = insert(deliveries_table)
-_INSERT_KEY = insert(delivery_keys_table)
-
-
-def claim_and_record(session: Session, delivery: AcceptedDelivery) -> None:
-    """In the run's transaction: the delivery key's claim first (a concurrent holder of
-    the same key makes this raise ``IntegrityError``), then the delivery's row."""
-    claim_and_record_many(session, [delivery])
-
-
-def _claim(row: DeliveryRow, delivery_key: DeliveryKey) -> dict[str, object]:
-    return {
-        "webhook_id": row.webhook_id,
-        "key_sha256": delivery_key.digest,
-        "body_sha256": delivery_key.body_sha256,
-        "dag_id": row.dag_id,
-        "run_id": row.run_id,
-        "delivery_id": row.id,
-        "created_at": row.received_at,
-    }
-
-
-def _claim_order(row: DeliveryRow, delivery_key: DeliveryKey) -> tuple[str, str]:
-    # in key order: groups written at once (by other api-server workers or replicas) claim
-    # keys in the same order, so one holding a key another wants makes it wait, never both
-    # wait for each other (a deadlock, which PostgreSQL would end with an error)
-    return (row.webhook_id, delivery_key.digest)
-
-
-def claim_and_record_many(session: Session | Connection, deliveries: Sequence[AcceptedDelivery]) -> None:
-    """:func:`claim_and_record` for the deliveries of a group of runs sharing one
-    transaction: one statement for the claims, one for the rows (each an ``executemany``)."""
-    claims = [
-        (_claim_order(d.row, d.claim), _claim(d.row, d.claim)) for d in deliveries if d.claim is not None
-    ]
-    if claims:
-        session.execute(_INSERT_KEY, [claim for _, claim in sorted(claims, key=lambda c: c[0])])
-    if deliveries:
-        session.execute(_INSERT_DELIVERY, [_values(d.row) for d in deliveries])
-
-
-@dataclass(frozen=True)
-class BoundRecord:
-    """An accepted delivery's row and its key's claim, bound (:class:`RecordInserts`)."""
-
-    row: BoundRow
-    #: the claim and its place in the claims' order (:func:`_claim_order`), or None
-    claim: tuple[tuple[str, str], BoundRow] | None
-
-
-class RecordInserts:
-    """:func:`claim_and_record_many` with rows bound beforehand (:mod:`bound_insert`): the
-    group commit's writer thread is left one driver-level statement per table."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self._rows = BoundInsert(deliveries_table, _DELIVERY_COLUMNS, dialect)
-        self._claims = BoundInsert(delivery_keys_table, _CLAIM_COLUMNS, dialect)
-
-    def bind(self, delivery: AcceptedDelivery) -> BoundRecord:
-        row, key = delivery.row, delivery.claim
-        claim = None if key is None else (_claim_order(row, key), self._claims.row(_claim(row, key)))
-        return BoundRecord(self._rows.row(_values(row)), claim)
-
-    def write(self, connection: Connection | WriteBatch, records: Sequence[BoundRecord]) -> None:
-        """The claims first, in key order, then the rows: as :func:`claim_and_record_many`."""
-        claims = sorted((r.claim for r in records if r.claim is not None), key=lambda c: c[0])
-        if claims:
-            self._claims.execute(connection, [bound for _, bound in claims])
-        if records:
-            self._rows.execute(connection, [r.row for r in records])
-
-
 def _is_outage(exc: BaseException) -> bool:
     """The database is away (not: it refused what a batch holds)."""
     return isinstance(exc, ServiceUnavailable) or is_unavailable(exc)
-
-
-def find_claim(session: Session, webhook_id: str, delivery_key: DeliveryKey) -> Any:
-    """The claim of the delivery key (``body_sha256``, ``dag_id``, ``run_id``, ``delivery_id``), or None."""
-    table = delivery_keys_table
-    return session.execute(
-        select(table.c.body_sha256, table.c.dag_id, table.c.run_id, table.c.delivery_id).where(
-            table.c.webhook_id == webhook_id, table.c.key_sha256 == delivery_key.digest
-        )
-    ).first()
 
 
 class DeliveryLog:
@@ -320,7 +213,7 @@ class DeliveryLog:
     def _write(self, rows: Sequence[DeliveryRow], answers: Sequence[DeliveryRow]) -> None:
         with self._sessions() as session:
             if rows:
-                session.execute(_INSERT_DELIVERY, [_values(r) for r in rows])
+                session.execute(INSERT_DELIVERY, [delivery_values(r) for r in rows])
             for answer in answers:
                 session.execute(
                     update(deliveries_table)
