@@ -145,7 +145,7 @@ class RequestDriver:
         started = endpoint.timer()
         webhook = await self._located(io, webhook_id)
         with self._sync_place(webhook) as place:
-            with endpoint.recording(webhook, started):
+            with self._recording(webhook, started):
                 incoming = await self._incoming(io, f"/trigger/{webhook.id}")
                 proof = await self._authenticated(io, webhook, incoming)
                 async with io.trigger_slot():
@@ -156,6 +156,16 @@ class RequestDriver:
                 place.waits_on(result.run.row_id)
             snapshot = await io.wait_run(result.run.row_id, result.timeout)
             return endpoint.finish(result, snapshot)
+
+    @contextmanager
+    def _recording(self, webhook: Webhook, started: float) -> Iterator[None]:
+        """Around everything done once the webhook is found: an error is recorded as a
+        rejected delivery, then raised on (to be answered)."""
+        try:
+            yield
+        except WebhookError as error:
+            self.endpoint.rejected(webhook, error, started)
+            raise
 
     async def _accepted(
         self, io: DriverIO, webhook: Webhook, incoming: WebhookRequest, proof: Authenticated, started: float

@@ -10,11 +10,11 @@ size: cheap checks before the body is read), reads the body within
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal, overload
 
+from airflow_webhook_trigger.core import outcomes
 from airflow_webhook_trigger.core.answers import capture_sample, run_status, sync_answer
 from airflow_webhook_trigger.core.arrival import Arrival, Authenticated, SecretResolver, public_url, utcnow
 from airflow_webhook_trigger.core.auth import BasicAuthChecker
@@ -23,13 +23,10 @@ from airflow_webhook_trigger.core.credentials import Credentials
 from airflow_webhook_trigger.core.dedupe import SIGNED_DIGEST_KEYS, DeliveryKey, delivery_key
 from airflow_webhook_trigger.core.definition import ID_RE, Webhook
 from airflow_webhook_trigger.core.delivery import (
-    AcceptedDelivery,
     DeliveryRecorder,
     DeliveryRow,
     NoRecorder,
     PriorDelivery,
-    error_text,
-    new_delivery_id,
 )
 from airflow_webhook_trigger.core.errors import (
     Conflict,
@@ -247,7 +244,7 @@ class WebhookEndpoint:
         """Start the run of an accepted delivery, recorded with it (``defer``: see :meth:`accept`)."""
         webhook = arrival.webhook
         run_id = make_run_id(self.tokens.handle(webhook.id), arrival.received_at)
-        delivery = self._accepted(arrival, run_id)
+        delivery = outcomes.accepted(arrival, run_id, self._elapsed_ms(arrival.started))
         # a sync delivery waits for its run by the run's row id
         order = RunOrder(webhook.dag_id, run_id, conf, delivery, wants_row_id=webhook.mode == "sync")
 
@@ -300,29 +297,11 @@ class WebhookEndpoint:
         run_id = make_run_id(handle, received_at)
         # a replay has no caller (so no status URL) and claims no key
         arrival = Arrival(webhook, received_at, self._timer(), status_base_url="")
-        delivery = self._accepted(arrival, run_id, replay_of)
+        delivery = outcomes.accepted(arrival, run_id, 0.0, replay_of)
         conf = {**conf, "webhook": meta}
         self._runs.trigger(RunOrder(webhook.dag_id, run_id, conf, delivery, wants_row_id=False))
         self.deliveries.record(delivery.row, stored=True)  # no claim: never a repeat's delivery
         return delivery.row
-
-    def _accepted(self, arrival: Arrival, run_id: str, replay_of: str | None = None) -> AcceptedDelivery:
-        """The delivery to store with its run, claiming its delivery key (if any)."""
-        webhook, dedupe_key = arrival.webhook, arrival.delivery_key
-        row = DeliveryRow(
-            id=new_delivery_id(),
-            webhook_id=webhook.id,
-            received_at=arrival.received_at,
-            outcome="accepted",
-            # a sync delivery's status: once answered; a replay has no caller
-            status=None if webhook.mode == "sync" or replay_of else webhook.response.status,
-            dag_id=webhook.dag_id,
-            run_id=run_id,
-            delivery_key=None if dedupe_key is None else dedupe_key.value,
-            duration_ms=round((self._timer() - arrival.started) * 1000, 3),
-            replay_of=replay_of,
-        )
-        return AcceptedDelivery(row, dedupe_key)
 
     def _repeat(
         self, arrival: Arrival, dedupe_key: DeliveryKey, prior: PriorDelivery
@@ -334,22 +313,14 @@ class WebhookEndpoint:
                 "this delivery key was already used with another body; no run was started",
                 extra={"delivery_key": dedupe_key.value, "run_id": prior.run_id},
             )
-        row = DeliveryRow(
-            id=new_delivery_id(),
-            webhook_id=webhook.id,
-            received_at=arrival.received_at,
-            outcome="duplicate",
-            dag_id=prior.dag_id,
-            run_id=prior.run_id,
-            delivery_key=dedupe_key.value,
-        )
+        row = outcomes.duplicate(arrival, dedupe_key, prior)
         run = TriggeredRun(prior.dag_id, prior.run_id, prior.run_row_id)
         if webhook.mode == "sync":
             # the first run gone (Airflow's db clean): nothing to wait for
             timeout = self._sync_timeout(webhook) if prior.run_row_id else 0.0
             return PendingRun(run, timeout, self._status_url(arrival, run.run_id), row, arrival.started)
         configured = webhook.response
-        self.deliveries.record(row.answered(configured.status, (self._timer() - arrival.started) * 1000))
+        self.deliveries.record(row.answered(configured.status, self._elapsed_ms(arrival.started)))
         return body_response(
             configured.status, configured.body, (*configured.headers, (RUN_ID_HEADER, run.run_id))
         )
@@ -363,16 +334,8 @@ class WebhookEndpoint:
             response = json_response(200, {"ignored": True, "reason": failure.reason})
         else:
             response = body_response(configured.status, configured.body, configured.headers)
-        row = DeliveryRow(
-            id=new_delivery_id(),
-            webhook_id=webhook.id,
-            received_at=arrival.received_at,
-            outcome="filtered",
-            error=error_text(failure.detail),
-            dag_id=webhook.dag_id,
-            delivery_key=None if arrival.delivery_key is None else arrival.delivery_key.value,
-        )
-        self.deliveries.record(row.answered(response.status, (self._timer() - arrival.started) * 1000))
+        row = outcomes.filtered(arrival, failure.detail)
+        self.deliveries.record(row.answered(response.status, self._elapsed_ms(arrival.started)))
         return response
 
     def _checked_and_parsed(
@@ -419,23 +382,13 @@ class WebhookEndpoint:
         sample = capture_sample(webhook, request, query, body)
         return sample, json_response(200, sample_paths(sample))
 
-    @contextmanager
-    def recording(self, webhook: Webhook, started: float) -> Iterator[None]:
-        """Around everything an adapter does once :meth:`locate` found the webhook: an
-        error is recorded as a rejected delivery, then raised on."""
-        try:
-            yield
-        except WebhookError as error:
-            row = DeliveryRow(
-                id=new_delivery_id(),
-                webhook_id=webhook.id,
-                received_at=self._clock(),
-                outcome="rejected",
-                error=error_text(str(error.detail)),
-                dag_id=webhook.dag_id,
-            )
-            self.deliveries.record(row.answered(error.status_code, (self._timer() - started) * 1000))
-            raise
+    def rejected(self, webhook: Webhook, error: WebhookError, started: float) -> None:
+        """Record a request refused once its webhook was found (the driver calls this)."""
+        row = outcomes.rejected(webhook, self._clock(), str(error.detail))
+        self.deliveries.record(row.answered(error.status_code, self._elapsed_ms(started)))
+
+    def _elapsed_ms(self, started: float) -> float:
+        return (self._timer() - started) * 1000
 
     def _sync_timeout(self, webhook: Webhook) -> float:
         wanted = webhook.sync_timeout_seconds or self.settings.sync_default_timeout_seconds
@@ -445,7 +398,7 @@ class WebhookEndpoint:
         """The answer to a sync caller once its run settled (or the wait timed out), recorded."""
         response = sync_answer(pending, snapshot)
         if pending.delivery is not None:
-            row = pending.delivery.answered(response.status, (self._timer() - pending.started) * 1000)
+            row = pending.delivery.answered(response.status, self._elapsed_ms(pending.started))
             if row.outcome == "accepted":
                 self.deliveries.answered(row)
             else:

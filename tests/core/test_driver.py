@@ -19,7 +19,7 @@ from airflow_webhook_trigger.core.definition import BasicAuth, Webhook, parse_do
 from airflow_webhook_trigger.core.delivery import DeliveryRow
 from airflow_webhook_trigger.core.driver import RequestDriver, RequestHead, WriteWaiter, run_blocking
 from airflow_webhook_trigger.core.endpoint import WebhookEndpoint
-from airflow_webhook_trigger.core.errors import PayloadTooLarge
+from airflow_webhook_trigger.core.errors import PayloadTooLarge, UnprocessableEntity
 from airflow_webhook_trigger.core.request import Headers
 from airflow_webhook_trigger.core.run_tokens import RunTokens
 from airflow_webhook_trigger.core.runs import Deferred
@@ -228,6 +228,16 @@ def test_body_over_the_limit_is_413_recorded_and_starts_nothing() -> None:
     answer = run_blocking(driver.trigger(LoggingIO(b"x" * 65), HOOK))
     assert answer.status == 413
     assert runs.triggered == [] and [r.outcome for r in recorder.rows] == ["rejected"]
+
+
+def test_a_refusal_after_the_webhook_is_found_is_recorded_with_its_text_and_time() -> None:
+    runs = FakeRuns(fail_with=UnprocessableEntity("DAG param 'amount' is required"))
+    driver, _, recorder = _driver(_webhook(), runs=runs)
+    answer = run_blocking(driver.trigger(LoggingIO(), HOOK))
+    assert answer.status == 422
+    [row] = recorder.rows
+    assert (row.outcome, row.status, row.error) == ("rejected", 422, "DAG param 'amount' is required")
+    assert row.run_id is None and row.duration_ms is not None and row.received_at == NOW
 
 
 def test_unknown_webhook_is_404_without_reading_the_body() -> None:

@@ -174,16 +174,6 @@ def test_a_repeat_is_found_before_the_filter_runs() -> None:
     assert len(runs.triggered) == 1
 
 
-def test_recording_reports_rejections_and_reraises() -> None:
-    endpoint, runs, recorder, webhook = _setup()
-    runs.fail_with = UnprocessableEntity("DAG param 'amount' is required")
-    with pytest.raises(UnprocessableEntity), endpoint.recording(webhook, 0.0):  # type: ignore[arg-type]
-        endpoint.accept(webhook, _post(b"{}"))  # type: ignore[arg-type]
-    [row] = recorder.rows
-    assert (row.outcome, row.status, row.error) == ("rejected", 422, "DAG param 'amount' is required")
-    assert row.run_id is None and row.duration_ms is not None
-
-
 def test_capture_keeps_no_credential_and_lists_paths() -> None:
     endpoint, runs, _, webhook = _setup(auth={"basic": {"username": "u", "password": "p" * 12}})
     webhook = webhook.with_changes(auth=None)  # type: ignore[attr-defined]
