@@ -12,8 +12,9 @@ import yaml
 
 from airflow_webhook_trigger.cli.deliveries import replay, show_deliveries, show_sample
 from airflow_webhook_trigger.cli.flags import CliError, apply_flags
-from airflow_webhook_trigger.core.definition import Webhook, to_document
+from airflow_webhook_trigger.core.definition import Webhook
 from airflow_webhook_trigger.core.sample import paths_from_sample
+from airflow_webhook_trigger.core.webhook_document import to_document
 from airflow_webhook_trigger.storage.webhook_changes import apply_documents, load_file_documents, upsert
 
 

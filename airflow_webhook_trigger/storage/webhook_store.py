@@ -40,11 +40,11 @@ from airflow_webhook_trigger.core.definition import (
     BasicAuth,
     Webhook,
     parse_document,
-    to_document,
 )
 from airflow_webhook_trigger.core.errors import Conflict, NotFound
 from airflow_webhook_trigger.core.signature_config import SecretInput, parse_signature, signature_document
 from airflow_webhook_trigger.core.signatures import SecretRef, SignatureSpec
+from airflow_webhook_trigger.core.webhook_document import to_document
 
 metadata = MetaData()
 

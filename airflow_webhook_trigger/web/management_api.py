@@ -29,13 +29,14 @@ from fastapi.responses import Response
 
 from airflow_webhook_trigger.airflow_seam.wiring import Runtime
 from airflow_webhook_trigger.core.access import DagAccess, check_read, check_write
-from airflow_webhook_trigger.core.definition import DAG_ID_RE, Webhook, to_document
+from airflow_webhook_trigger.core.definition import DAG_ID_RE, Webhook
 from airflow_webhook_trigger.core.delivery import DeliveryRow
 from airflow_webhook_trigger.core.errors import BadRequest, ConfigError
 from airflow_webhook_trigger.core.response import json_response
 from airflow_webhook_trigger.core.sample import paths_from_sample
 from airflow_webhook_trigger.core.senders import SENDERS, Sender
 from airflow_webhook_trigger.core.urls import test_url, webhook_url
+from airflow_webhook_trigger.core.webhook_document import to_document
 from airflow_webhook_trigger.storage.webhook_changes import upsert
 from airflow_webhook_trigger.web.deliveries_api import deliveries_router, not_cross_site
 from airflow_webhook_trigger.web.json_route import json_body_reader, route_class_for

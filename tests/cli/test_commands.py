@@ -15,7 +15,7 @@ import yaml
 
 from airflow_webhook_trigger.cli.commands import main
 from airflow_webhook_trigger.core.auth import password_matches_hash
-from airflow_webhook_trigger.core.definition import to_document
+from airflow_webhook_trigger.core.webhook_document import to_document
 from tests.airflow_env import EXAMPLES, ROOT
 
 airflow = pytest.mark.airflow

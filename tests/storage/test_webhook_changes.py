@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from airflow_webhook_trigger.core.auth import password_matches_hash
-from airflow_webhook_trigger.core.definition import to_document
 from airflow_webhook_trigger.core.errors import ConfigError, Conflict
+from airflow_webhook_trigger.core.webhook_document import to_document
 from airflow_webhook_trigger.storage.webhook_changes import apply_documents, load_file_documents, upsert
 
 pytestmark = pytest.mark.airflow

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_webhook_trigger.core.auth import password_matches_hash
-from airflow_webhook_trigger.core.definition import to_document
+from airflow_webhook_trigger.core.webhook_document import to_document
 from tests.auth_manager import HIDDEN_DAG, READ_ONLY_DAG
 from tests.integration import basic, jwt_for
 
