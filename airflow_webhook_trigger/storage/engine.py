@@ -111,6 +111,20 @@ def _transaction_status(connection: Connection) -> int | None:
     return None if status is None else int(status)
 
 
+@dataclass(frozen=True)
+class DriverProbe:
+    """What the engine learns of a connection without a round trip. The defaults ask the
+    DBAPI connection; a test injects a driver that tells less."""
+
+    #: an idle pooled connection with something to read: the server closed it
+    readable: Callable[[Any], bool] = _readable
+    #: the server-side transaction state, or None where the driver reports none
+    transaction_status: Callable[[Connection], int | None] = _transaction_status
+    #: whether a write transaction's statements may wait to go together (:mod:`write_batch`;
+    #: only a driver that renders them on the client can send them so)
+    defers_statements: bool = True
+
+
 class Database:
     """Sessions on the plugin's engine: bounded, and 503 when the DB cannot serve.
 
@@ -128,8 +142,10 @@ class Database:
         clock: Callable[[], float] = time.monotonic,
         watchdog: Watchdog | None = None,
         outage: OutageLog | None = None,
+        probe: DriverProbe | None = None,
     ) -> None:
         self.engine = engine
+        self._probe = probe or DriverProbe()
         self.limits = limits
         self._clock = clock
         self._sessions = session_factory or sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)
@@ -164,7 +180,7 @@ class Database:
             self.watchdog.hold(dbapi_connection, deadline)
             if record.info.pop("webhook_fresh", False):
                 return
-            if _first_statement_pings.get() and not _readable(dbapi_connection):
+            if _first_statement_pings.get() and not self._probe.readable(dbapi_connection):
                 return
             try:
                 dialect.do_ping(dbapi_connection)
@@ -251,17 +267,17 @@ class Database:
             with connection:
                 try:
                     yield batch
-                    if batch.round_trips and _transaction_status(connection) != _IN_TRANSACTION:
+                    if batch.round_trips and self._probe.transaction_status(connection) != _IN_TRANSACTION:
                         # a statement failed and its error was swallowed: COMMIT would roll back
                         raise sa_exc.InvalidRequestError("the write transaction is not open at commit")
                     batch.commit()
                 except BaseException:
-                    if not connection.invalidated and _transaction_status(connection) != _IDLE:
+                    if not connection.invalidated and self._probe.transaction_status(connection) != _IDLE:
                         with contextlib.suppress(Exception):  # if it fails: discarded below
                             connection.exec_driver_sql("ROLLBACK")
                     raise
                 finally:
-                    if not connection.invalidated and _transaction_status(connection) != _IDLE:
+                    if not connection.invalidated and self._probe.transaction_status(connection) != _IDLE:
                         connection.invalidate()
 
     def _begin_bounded(self, connection: Connection) -> tuple[WriteBatch, Transaction | None]:
@@ -269,12 +285,14 @@ class Database:
         together on a connection in autocommit mode (no transaction: the caller ends it). A
         driver that cannot tell a transaction's state gets SQLAlchemy's own transaction, then
         the bounds."""
-        if _transaction_status(connection) is None:
+        if self._probe.transaction_status(connection) is None:
             transaction = connection.begin()
             self.bound_writes(connection)
             return WriteBatch(connection), transaction
         connection.execution_options(isolation_level="AUTOCOMMIT")
-        return WriteBatch(connection, opening=f"BEGIN; {self._bounds_sql()}", defer=True), None
+        return WriteBatch(
+            connection, opening=f"BEGIN; {self._bounds_sql()}", defer=self._probe.defers_statements
+        ), None
 
     def _bounds_sql(self) -> str:
         lock_ms = int(self.limits.lock_timeout * 1000)

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from airflow_webhook_trigger.core.errors import ServiceUnavailable
 from airflow_webhook_trigger.storage.db_errors import DB_UNAVAILABLE, OutageLog, describe, is_unavailable
-from airflow_webhook_trigger.storage.engine import Database, DbLimits, DeadlineExceeded
+from airflow_webhook_trigger.storage.engine import Database, DbLimits, DeadlineExceeded, DriverProbe
 from airflow_webhook_trigger.storage.watchdog import Watchdog
 from tests.processes import free_port
 
@@ -230,9 +231,18 @@ needs_postgres = pytest.mark.skipif(
 
 @pytest.fixture
 def pg_db() -> Iterator[Database]:
+    with _pg_database() as database:
+        yield database
+
+
+@contextmanager
+def _pg_database(probe: DriverProbe | None = None) -> Iterator[Database]:
+    """A bounded database on the test PostgreSQL, asking its connections through ``probe``."""
     engine = create_engine(PG_URL, pool_size=2, max_overflow=0, pool_timeout=1)
-    yield Database(engine, DbLimits(timeout=1.5, pool_timeout=1, lock_timeout=1))
-    engine.dispose()
+    try:
+        yield Database(engine, DbLimits(timeout=1.5, pool_timeout=1, lock_timeout=1), probe=probe)
+    finally:
+        engine.dispose()
 
 
 @needs_postgres
@@ -368,26 +378,22 @@ def test_postgres_write_transaction_sees_a_connection_closed_by_the_server_witho
 
 @needs_postgres
 @pytest.mark.airflow
-def test_postgres_write_transaction_on_a_lost_connection_is_retried_on_a_new_one(
-    pg_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_postgres_write_transaction_on_a_lost_connection_is_retried_on_a_new_one() -> None:
     """A driver that sends the opening at once: it stands in for the ping, retried once."""
-    import airflow_webhook_trigger.storage.engine as database
-    import airflow_webhook_trigger.storage.write_batch as write_batch
-
-    monkeypatch.setattr(write_batch, "DEFERRING_DRIVERS", frozenset())
-    monkeypatch.setattr(database, "_readable", lambda _connection: False)  # not seen at checkout
-    with pg_db.session() as session:
-        session.execute(text("CREATE TABLE IF NOT EXISTS wt_retry (n int)"))
-    pids = _terminate_pooled(pg_db)
-    with pg_db.write_transaction() as batch:
-        assert batch.round_trips == 1  # the opening, sent at once
-        batch.execute(text("INSERT INTO wt_retry VALUES (7)"))
-        assert batch.execute(text("SELECT pg_backend_pid()")).scalar() not in pids
-    with pg_db.session() as session:
-        assert session.execute(text("SELECT count(*) FROM wt_retry WHERE n = 7")).scalar() == 1
-        session.execute(text("DROP TABLE wt_retry"))
-    assert not pg_db.outage.ongoing
+    # the server's close is not seen at checkout, and each statement goes when given
+    unseen = DriverProbe(readable=lambda _connection: False, defers_statements=False)
+    with _pg_database(unseen) as pg_db:
+        with pg_db.session() as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS wt_retry (n int)"))
+        pids = _terminate_pooled(pg_db)
+        with pg_db.write_transaction() as batch:
+            assert batch.round_trips == 1  # the opening, sent at once
+            batch.execute(text("INSERT INTO wt_retry VALUES (7)"))
+            assert batch.execute(text("SELECT pg_backend_pid()")).scalar() not in pids
+        with pg_db.session() as session:
+            assert session.execute(text("SELECT count(*) FROM wt_retry WHERE n = 7")).scalar() == 1
+            session.execute(text("DROP TABLE wt_retry"))
+        assert not pg_db.outage.ongoing
 
 
 @needs_postgres
@@ -469,18 +475,14 @@ def test_postgres_write_transaction_failed_or_swallowed_commits_nothing(pg_db: D
 
 @needs_postgres
 @pytest.mark.airflow
-def test_postgres_write_transaction_with_a_driver_that_reports_no_state(
-    pg_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_postgres_write_transaction_with_a_driver_that_reports_no_state() -> None:
     """SQLAlchemy's own transaction then, the bounds its first statement, committed on exit."""
-    import airflow_webhook_trigger.storage.engine as database
-
-    monkeypatch.setattr(database, "_transaction_status", lambda _connection: None)
-    with pg_db.session() as session:
-        session.execute(text("CREATE TABLE IF NOT EXISTS wt_other (n int)"))
-    with pg_db.write_transaction() as batch:
-        assert batch.execute(text("SHOW lock_timeout")).scalar() == "1s"
-        batch.execute(text("INSERT INTO wt_other VALUES (1)"))
-    with pg_db.session() as session:
-        assert session.execute(text("SELECT count(*) FROM wt_other")).scalar() == 1
-        session.execute(text("DROP TABLE wt_other"))
+    with _pg_database(DriverProbe(transaction_status=lambda _connection: None)) as pg_db:
+        with pg_db.session() as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS wt_other (n int)"))
+        with pg_db.write_transaction() as batch:
+            assert batch.execute(text("SHOW lock_timeout")).scalar() == "1s"
+            batch.execute(text("INSERT INTO wt_other VALUES (1)"))
+        with pg_db.session() as session:
+            assert session.execute(text("SELECT count(*) FROM wt_other")).scalar() == 1
+            session.execute(text("DROP TABLE wt_other"))
