@@ -59,7 +59,7 @@ class _FixedDagBag:
         return self._dag
 
 
-def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Session) -> int:
+def airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Session) -> int:
     """Airflow's own trigger path, for DAGs the lean insert does not cover (see :mod:`run_factory`)."""
     from airflow.api.common.trigger_dag import _trigger_dag
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
@@ -82,6 +82,16 @@ def _airflow_trigger(dag: Any, run_id: str, conf: dict[str, object], session: Se
         raise NotFound(f"DAG {dag.dag_id!r} not found")
     session.flush()
     return int(dag_run.id)
+
+
+@dataclass(frozen=True)
+class AirflowCalls:
+    """The calls into Airflow (and its tables) that start a run: the DAG's latest version,
+    the lean insert of a group, Airflow's own trigger path. Injected in tests."""
+
+    latest_version: Callable[[str, Session], LatestVersion | None] = latest_version
+    insert_runs: Callable[..., list[int]] = insert_runs
+    trigger_dag: Callable[[Any, str, dict[str, object], Session], int] = airflow_trigger
 
 
 @dataclass(frozen=True)
@@ -143,8 +153,11 @@ class AirflowRunGateway:
     503 + Retry-After and starts no run.
     """
 
-    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+    def __init__(
+        self, settings: Settings, database: Database | None = None, *, airflow: AirflowCalls | None = None
+    ) -> None:
         self._settings = settings
+        self._airflow = airflow or AirflowCalls()
         self._db = database or metadata_database(db_limits(settings))
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_triggers)
         #: connections held by runs going through Airflow's own path (one each; the lean runs
@@ -186,7 +199,7 @@ class AirflowRunGateway:
             if found is not MISSING:
                 return found
             with self._db.session() as session:
-                latest = latest_version(dag_id, session)
+                latest = self._airflow.latest_version(dag_id, session)
                 template = None if latest is None else self._runs.template(latest, session)
             if latest is None or template is None:
                 raise NotFound(f"DAG {dag_id!r} not found")
@@ -205,15 +218,15 @@ class AirflowRunGateway:
         The runs' keys are read back only when a write of the group wants its own: on
         PostgreSQL a group of async deliveries is then one round trip (:mod:`write_batch`)."""
         wanted = any(w.order.wants_row_id for w in writes)
-        row_ids = insert_runs([w.run for w in writes], batch, read_back=wanted)
+        row_ids = self._airflow.insert_runs([w.run for w in writes], batch, read_back=wanted)
         self._records.write(batch, [w.bound_record for w in writes if w.bound_record is not None])
         return row_ids
 
-    def _airflow_trigger(self, template: RunTemplate, order: RunOrder) -> int:
+    def _through_airflow(self, template: RunTemplate, order: RunOrder) -> int:
         """A run through Airflow's own trigger path, in a transaction (and connection) of its own."""
         with self._held(self._connections), self._db.session() as session:
             self._db.bound_writes(session)
-            row_id = _airflow_trigger(template.dag, order.run_id, order.conf, session)
+            row_id = self._airflow.trigger_dag(template.dag, order.run_id, order.conf, session)
             if order.delivery is not None:
                 claim_and_record(session, order.delivery)
         return row_id
@@ -252,7 +265,7 @@ class AirflowRunGateway:
                 prepared = self._runs.prepare(template, latest, order.run_id, order.conf)
                 bound = None if order.delivery is None else self._records.bind(order.delivery)
                 return _LeanWrite(self, _RunWrite(order, prepared, bound), TriggeredRun(dag_id, order.run_id))
-            row_id = self._airflow_trigger(template, order)
+            row_id = self._through_airflow(template, order)
             # committed: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=order.run_id, row_id=row_id)
 

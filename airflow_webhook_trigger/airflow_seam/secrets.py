@@ -30,7 +30,8 @@ from airflow_webhook_trigger.core.signatures import SecretRef, UnusableSecret, c
 log = logging.getLogger(__name__)
 
 
-def _fernet() -> object:
+def airflow_fernet() -> object:
+    """Airflow's Fernet (``[core] fernet_key``; without one, a null Fernet that stores plain text)."""
     from airflow.models.crypto import get_fernet
 
     return get_fernet()
@@ -50,10 +51,16 @@ def connection_password(conn_id: str) -> str | None:
 
 
 class AirflowVault:
-    """What ``apply``/``create`` need to store signing secrets (``storage.webhook_changes.Vault``)."""
+    """What ``apply``/``create`` need to store signing secrets (``storage.webhook_changes.Vault``).
+
+    :param fernet: gives the Fernet to encrypt with, when one is needed
+    """
+
+    def __init__(self, fernet: Callable[[], object] = airflow_fernet) -> None:
+        self._fernet = fernet
 
     def encrypt(self, secret: str) -> str:
-        fernet = _fernet()
+        fernet = self._fernet()
         if not getattr(fernet, "is_encrypted", False):
             raise ConfigError(
                 "auth.signature.secret: Airflow has no [core] fernet_key, so the secret would be "
@@ -62,7 +69,7 @@ class AirflowVault:
         return str(fernet.encrypt(secret.encode("utf-8")).decode("ascii"))  # type: ignore[attr-defined]
 
     def decrypt(self, token: str) -> str:
-        return str(_fernet().decrypt(token.encode("ascii")).decode("utf-8"))  # type: ignore[attr-defined]
+        return str(self._fernet().decrypt(token.encode("ascii")).decode("utf-8"))  # type: ignore[attr-defined]
 
     def connection_password(self, conn_id: str) -> str | None:
         return connection_password(conn_id)

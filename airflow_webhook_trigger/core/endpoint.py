@@ -99,7 +99,8 @@ class WebhookEndpoint:
             max_params=settings.query_max_params,
             max_length=settings.query_max_length,
         )
-        self._captures = CaptureBudget(
+        #: the test captures this process still takes per webhook (injected in tests)
+        self.captures = CaptureBudget(
             settings.test_capture_max_per_minute, settings.test_capture_max_bytes_per_minute, timer
         )
 
@@ -373,7 +374,7 @@ class WebhookEndpoint:
             :class:`TooManyRequests` (429 + ``Retry-After``) past the caps, nothing to store
         """
         body, query = self._checked_and_parsed(webhook, request, authenticated)
-        retry_after = self._captures.take(webhook.id, len(request.body))
+        retry_after = self.captures.take(webhook.id, len(request.body))
         if retry_after is not None:
             raise TooManyRequests(
                 f"too many test captures of webhook {webhook.id} this minute; retry later",

@@ -139,7 +139,7 @@ def cleanup() -> Iterator[list[tuple[str, str]]]:
 def test_lean_insert_writes_what_airflow_writes(factory: Any, cleanup: list[Any], dag_id: str) -> None:
     from airflow_webhook_trigger.airflow_seam.lean_insert import insert_runs
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
-    from airflow_webhook_trigger.airflow_seam.run_gateway import _airflow_trigger
+    from airflow_webhook_trigger.airflow_seam.run_gateway import airflow_trigger
 
     latest, template = _template(factory, dag_id)
     assert template.why_not_lean is None
@@ -150,7 +150,7 @@ def test_lean_insert_writes_what_airflow_writes(factory: Any, cleanup: list[Any]
 
     before = _counts()
     with db_session() as session:
-        _airflow_trigger(template.dag, theirs, dict(conf), session)
+        airflow_trigger(template.dag, theirs, dict(conf), session)
     middle = _counts()
     with db_session() as session:
         key = insert_runs([factory.prepare(template, latest, ours, dict(conf))], session)[0]
@@ -205,7 +205,7 @@ def test_a_group_of_lean_runs_writes_what_airflow_writes_for_each(factory: Any, 
 
     from airflow_webhook_trigger.airflow_seam.lean_insert import insert_runs
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
-    from airflow_webhook_trigger.airflow_seam.run_gateway import _airflow_trigger
+    from airflow_webhook_trigger.airflow_seam.run_gateway import airflow_trigger
 
     dag_ids = ["payment_callback", "order_validation", "payment_callback", "wt_shapes"]
     templates = {d: _template(factory, d) for d in set(dag_ids)}
@@ -218,7 +218,7 @@ def test_a_group_of_lean_runs_writes_what_airflow_writes_for_each(factory: Any, 
     before = _counts()
     for dag_id, theirs, _ in names:
         with db_session() as session:
-            _airflow_trigger(templates[dag_id][1].dag, theirs, dict(CONFS[dag_id]), session)
+            airflow_trigger(templates[dag_id][1].dag, theirs, dict(CONFS[dag_id]), session)
     middle = _counts()
     prepared = [
         factory.prepare(templates[d][1], templates[d][0], ours, dict(CONFS[d])) for d, _, ours in names

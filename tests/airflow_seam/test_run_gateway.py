@@ -96,13 +96,11 @@ def _lean_proven() -> bool:
 
 
 @pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
-def test_gateway_trigger_uses_the_lean_insert_for_plain_dags(gateway: Any, monkeypatch: Any) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_gateway as compat
-
+def test_gateway_trigger_uses_the_lean_insert_for_plain_dags(airflow_db: None) -> None:
     def not_expected(*args: object, **kwargs: object) -> int:
         raise AssertionError("Airflow's trigger path was used")
 
-    monkeypatch.setattr(compat, "_airflow_trigger", not_expected)
+    gateway = _gateway(_calls(trigger_dag=not_expected), max_concurrent_triggers=1)
     run = gateway.trigger(RunOrder("wt_params", "webhook__gw-lean-000001__1", {"amount": 2}))
     [stored] = [r for r in runs_of("wt_params") if r.run_id == run.run_id]
     assert (stored.id, stored.state, stored.conf) == (run.row_id, "queued", {"amount": 2})
@@ -195,10 +193,17 @@ def _statements(gateway: Any, run: Any) -> list[str]:
     return seen
 
 
-def _gateway(**settings: Any) -> Any:
+def _gateway(airflow: Any = None, **settings: Any) -> Any:
     from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway
 
-    return AirflowRunGateway(Settings(**{"trigger_slot_wait_seconds": 2.0, **settings}))
+    return AirflowRunGateway(Settings(**{"trigger_slot_wait_seconds": 2.0, **settings}), airflow=airflow)
+
+
+def _calls(**calls: Any) -> Any:
+    """Airflow's calls, with ``calls`` in place of some."""
+    from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowCalls
+
+    return AirflowCalls(**calls)
 
 
 def _reads_the_version(statements: list[str]) -> bool:
@@ -240,18 +245,16 @@ def test_registry_cache_seconds_zero_reads_the_version_on_every_run(airflow_db: 
         assert _reads_the_version(seen)
 
 
-def test_a_dag_not_found_is_not_cached(airflow_db: None, monkeypatch: Any) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_gateway as compat
+def test_a_dag_not_found_is_not_cached(airflow_db: None) -> None:
+    from airflow_webhook_trigger.airflow_seam.run_factory import latest_version
 
-    gateway = _gateway(registry_cache_seconds=60)
     reads: list[str] = []
-    real = compat.latest_version
 
     def counting(dag_id: str, session: Any) -> Any:
         reads.append(dag_id)
-        return real(dag_id, session)
+        return latest_version(dag_id, session)
 
-    monkeypatch.setattr(compat, "latest_version", counting)
+    gateway = _gateway(_calls(latest_version=counting), registry_cache_seconds=60)
     for _ in range(2):
         with pytest.raises(NotFound):
             gateway.trigger(RunOrder("no_such_dag", "webhook__x__1", {}))
@@ -261,10 +264,11 @@ def test_a_dag_not_found_is_not_cached(airflow_db: None, monkeypatch: Any) -> No
 class _SlowFirstGroup:
     """``insert_runs`` whose first call waits until ``waiting`` other writes queued behind it."""
 
-    def __init__(self, gateway: Any, waiting: int) -> None:
+    def __init__(self, waiting: int) -> None:
         from airflow_webhook_trigger.airflow_seam.lean_insert import insert_runs
 
-        self.gateway, self.waiting, self.real = gateway, waiting, insert_runs
+        self.gateway: Any = None  # the gateway it writes for, once made
+        self.waiting, self.real = waiting, insert_runs
         self.groups: list[list[str]] = []
 
     def __call__(self, runs: Any, session: Any, *, read_back: bool = True) -> list[int]:
@@ -314,16 +318,11 @@ def _accepted(row: DeliveryRow, claim: DeliveryKey | None = None) -> AcceptedDel
     return AcceptedDelivery(row if claim is None else replace(row, delivery_key=claim.value), claim)
 
 
-def _held_gateway(
-    monkeypatch: Any, webhook_id: str, runs: int
-) -> tuple[Any, _SlowFirstGroup, list[str], Any]:
+def _held_gateway(webhook_id: str, runs: int) -> tuple[Any, _SlowFirstGroup, list[str], Any]:
     """A gateway whose first group is held until the other ``runs - 1`` wait behind it, the
     run ids, and a delivery row per run id."""
-    import airflow_webhook_trigger.airflow_seam.run_gateway as compat
-
-    gateway = _gateway(max_concurrent_triggers=8)
-    slow = _SlowFirstGroup(gateway, waiting=runs - 1)
-    monkeypatch.setattr(compat, "insert_runs", slow)
+    slow = _SlowFirstGroup(waiting=runs - 1)
+    gateway = slow.gateway = _gateway(_calls(insert_runs=slow), max_concurrent_triggers=8)
     ids = [f"webhook__{webhook_id}__{i}" for i in range(runs)]
     return gateway, slow, ids, {r: _delivery(r, webhook_id) for r in ids}
 
@@ -347,11 +346,11 @@ def _concurrently(calls: list[Any]) -> list[Any]:
 
 @pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
 def test_concurrent_triggers_share_one_transaction_each_answered_once_committed(
-    airflow_db: None, monkeypatch: Any
+    airflow_db: None,
 ) -> None:
     from airflow_webhook_trigger.storage.delivery_record import DeliveryLog
 
-    gateway, slow, ids, rows = _held_gateway(monkeypatch, "gw-group-000001", 7)
+    gateway, slow, ids, rows = _held_gateway("gw-group-000001", 7)
     with _first_group_writing(gateway, slow, ids[0]):
         got = _concurrently(
             [
@@ -376,9 +375,9 @@ def test_concurrent_triggers_share_one_transaction_each_answered_once_committed(
 
 @pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
 def test_a_group_reads_the_runs_keys_back_only_when_one_of_its_writes_wants_it(
-    airflow_db: None, monkeypatch: Any
+    airflow_db: None,
 ) -> None:
-    gateway, slow, ids, rows = _held_gateway(monkeypatch, "gw-group-000003", 4)
+    gateway, slow, ids, rows = _held_gateway("gw-group-000003", 4)
     with _first_group_writing(gateway, slow, ids[0]):
         mixed = _concurrently(
             [
@@ -403,11 +402,11 @@ def test_a_group_reads_the_runs_keys_back_only_when_one_of_its_writes_wants_it(
 
 @pytest.mark.skipif(not _lean_proven(), reason="the lean insert is not proven on this Airflow release")
 def test_a_repeat_in_the_same_group_gets_the_first_delivery_and_starts_no_run(
-    airflow_db: None, monkeypatch: Any
+    airflow_db: None,
 ) -> None:
     from airflow_webhook_trigger.core.delivery import PriorDelivery
 
-    gateway, slow, ids, rows = _held_gateway(monkeypatch, "gw-group-000002", 4)
+    gateway, slow, ids, rows = _held_gateway("gw-group-000002", 4)
     key = DeliveryKey("evt_group_repeat_1", "body-1")
     with _first_group_writing(gateway, slow, ids[0]):
         got = _concurrently(
@@ -433,19 +432,17 @@ def test_a_repeat_in_the_same_group_gets_the_first_delivery_and_starts_no_run(
     assert stored == {ids[0], ids[2], winner.run_id}
 
 
-def test_requests_arriving_as_the_version_expires_read_it_once(airflow_db: None, monkeypatch: Any) -> None:
-    import airflow_webhook_trigger.airflow_seam.run_gateway as compat
+def test_requests_arriving_as_the_version_expires_read_it_once(airflow_db: None) -> None:
+    from airflow_webhook_trigger.airflow_seam.run_factory import latest_version
 
-    gateway = _gateway(registry_cache_seconds=60, max_concurrent_triggers=8)
     reads: list[str] = []
-    real = compat.latest_version
 
     def slow_read(dag_id: str, session: Any) -> Any:
         reads.append(dag_id)
         threading.Event().wait(0.2)  # long enough for the other seven to arrive meanwhile
-        return real(dag_id, session)
+        return latest_version(dag_id, session)
 
-    monkeypatch.setattr(compat, "latest_version", slow_read)
+    gateway = _gateway(_calls(latest_version=slow_read), registry_cache_seconds=60, max_concurrent_triggers=8)
     got = _concurrently(
         [
             (

@@ -107,13 +107,10 @@ def test_vault_round_trip_with_airflow_fernet_key(airflow_db: None) -> None:
 
 
 @pytest.mark.airflow
-def test_vault_without_fernet_key_refuses_literal(monkeypatch: pytest.MonkeyPatch, airflow_db: None) -> None:
+def test_vault_without_fernet_key_refuses_literal(airflow_db: None) -> None:
     from airflow.models import crypto
 
     null_fernet = getattr(crypto, "_NullFernet", None) or crypto.NullFernet  # (the name of 3.1)
-    import airflow_webhook_trigger.airflow_seam.secrets as module
-
     # what Airflow's get_fernet() gives when [core] fernet_key is empty: plain text
-    monkeypatch.setattr(module, "_fernet", null_fernet)
     with pytest.raises(ConfigError, match="fernet_key"):
-        AirflowVault().encrypt("x")
+        AirflowVault(fernet=null_fernet).encrypt("x")

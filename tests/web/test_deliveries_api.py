@@ -261,7 +261,7 @@ def test_test_captures_past_the_caps_are_429_and_store_nothing(
         return client.get(sample_url, headers=admin).json()["sample"]["body"]
 
     # the count: 2 a minute
-    monkeypatch.setattr(endpoint, "_captures", CaptureBudget(2, 10_000, time.monotonic))
+    monkeypatch.setattr(endpoint, "captures", CaptureBudget(2, 10_000, time.monotonic))
     for n in range(2):
         assert client.post(url, content=json.dumps({"n": n}).encode(), headers=JSON).status_code == 200
     refused = client.post(url, content=b'{"n": 2}', headers=JSON)
@@ -272,7 +272,7 @@ def test_test_captures_past_the_caps_are_429_and_store_nothing(
     }
     assert captured() == {"n": 1}
     # the bytes: 40 a minute
-    monkeypatch.setattr(endpoint, "_captures", CaptureBudget(10, 40, time.monotonic))
+    monkeypatch.setattr(endpoint, "captures", CaptureBudget(10, 40, time.monotonic))
     assert client.post(url, content=b'{"n": "' + b"x" * 20 + b'"}', headers=JSON).status_code == 200
     refused = client.post(url, content=b'{"n": "' + b"y" * 20 + b'"}', headers=JSON)
     assert refused.status_code == 429 and "retry-after" in refused.headers
