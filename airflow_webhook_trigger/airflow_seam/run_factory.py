@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -172,7 +173,7 @@ def latest_version(dag_id: str, session: Session) -> LatestVersion | None:
     )
 
 
-class _HashCheckedDagBag:
+class HashCheckedDagBag:
     """Airflow 3.3's ``DBDagBag.get_dag``, for 3.1 and 3.2 (see :mod:`version_compat`).
 
     Their bags keep the first DAG they read for a version forever, yet a version with no
@@ -181,11 +182,14 @@ class _HashCheckedDagBag:
     then re-checked against the DB's ``dag_hash`` (one indexed single-column read).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """:param clock: monotonic seconds (injected in tests)"""
         from airflow.configuration import conf
 
+        self._clock = clock
         self._dags: dict[Any, tuple[Any, str, float]] = {}  # version id -> (DAG, hash, checked at)
-        self._interval = conf.getint("core", "min_serialized_dag_update_interval")
+        #: seconds a cached DAG is served as is before its hash is checked again
+        self.interval = conf.getint("core", "min_serialized_dag_update_interval")
         self._lock = threading.Lock()
 
     def get_dag(self, version_id: Any, session: Session) -> Any:
@@ -194,8 +198,8 @@ class _HashCheckedDagBag:
 
         with self._lock:
             cached = self._dags.get(version_id)
-        now = time.monotonic()
-        if cached is not None and now - cached[2] < self._interval:
+        now = self._clock()
+        if cached is not None and now - cached[2] < self.interval:
             return cached[0]
         where = SerializedDagModel.dag_version_id == version_id
         current_hash = select(SerializedDagModel.dag_hash).where(where)
@@ -224,7 +228,7 @@ class RunFactory:
         from airflow.models.dagbag import DBDagBag
 
         fresh = version_compat.dag_bag_checks_freshness()
-        self._bag: Any = DBDagBag(load_op_links=False) if fresh else _HashCheckedDagBag()
+        self._bag: Any = DBDagBag(load_op_links=False) if fresh else HashCheckedDagBag()
         self._templates: dict[Any, RunTemplate] = {}
         #: the lean inserts by dialect and task instance columns (their statements are
         #: compiled once per row count, whatever the DAG)

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+from collections.abc import Callable
 
 from airflow_webhook_trigger.core.definition import BasicAuth
 from airflow_webhook_trigger.core.errors import Unauthorized
@@ -127,9 +128,12 @@ class BasicAuthChecker:
     Slow checks (scrypt) run one at a time *per stored hash*: a flood of wrong passwords
     for one webhook waits on that webhook's lock and never delays the first check of
     another webhook's password.
+
+    :param verify_slow: the slow check of a password against a stored hash (injected in tests)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, verify_slow: Callable[[bytes, str], bool] = verify_password_slow) -> None:
+        self._verify_slow = verify_slow
         self._key = secrets.token_bytes(32)
         self._verified: dict[str, bytes] = {}  # stored hash -> HMAC of the right password
         self._lock = threading.Lock()
@@ -169,7 +173,7 @@ class BasicAuthChecker:
                 with self._lock:
                     known = self._verified.get(auth.password_hash)
                 if known is None:
-                    if not verify_password_slow(password, auth.password_hash):
+                    if not self._verify_slow(password, auth.password_hash):
                         raise _unauthorized("invalid credentials")
                     with self._lock:
                         if len(self._verified) > 10_000:

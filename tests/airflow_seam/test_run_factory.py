@@ -442,18 +442,16 @@ def test_the_package_has_no_assert_statements() -> None:
     assert found == []
 
 
-def test_hash_checked_bag_rereads_a_version_rewritten_in_place(airflow_db: None, monkeypatch: Any) -> None:
+def test_hash_checked_bag_rereads_a_version_rewritten_in_place(airflow_db: None) -> None:
     """Airflow 3.1 and 3.2's stand-in for 3.3's DBDagBag.get_dag (airflow_version)."""
     from airflow.models.serialized_dag import SerializedDagModel
     from sqlalchemy import select, update
 
-    from airflow_webhook_trigger.airflow_seam import run_factory as airflow_runs
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
-    from airflow_webhook_trigger.airflow_seam.run_factory import latest_version
+    from airflow_webhook_trigger.airflow_seam.run_factory import HashCheckedDagBag, latest_version
 
-    bag = airflow_runs._HashCheckedDagBag()
     clock = [1000.0]
-    monkeypatch.setattr(airflow_runs.time, "monotonic", lambda: clock[0])
+    bag = HashCheckedDagBag(clock=lambda: clock[0])
     with db_session() as session:
         latest = latest_version("wt_plain", session)
         assert latest is not None
@@ -464,10 +462,10 @@ def test_hash_checked_bag_rereads_a_version_rewritten_in_place(airflow_db: None,
         real_hash = session.scalar(select(SerializedDagModel.dag_hash).where(where))
         session.execute(update(SerializedDagModel).where(where).values(dag_hash="rewritten"))
         assert bag.get_dag(latest.version_id, session) is first  # within the interval: not re-checked
-        clock[0] += bag._interval + 1
+        clock[0] += bag.interval + 1
         reread = bag.get_dag(latest.version_id, session)
         assert reread is not first and reread.dag_id == "wt_plain"
-        clock[0] += bag._interval + 1
+        clock[0] += bag.interval + 1
         assert bag.get_dag(latest.version_id, session) is reread  # same hash: kept
         session.execute(update(SerializedDagModel).where(where).values(dag_hash=real_hash))
         bag.clear_cache()

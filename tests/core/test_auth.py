@@ -4,12 +4,12 @@ import base64
 
 import pytest
 
-from airflow_webhook_trigger.core import auth
 from airflow_webhook_trigger.core.auth import (
     BasicAuthChecker,
     hash_password,
     parse_basic_header,
     password_matches_hash,
+    verify_password_slow,
 )
 from airflow_webhook_trigger.core.definition import BasicAuth
 from airflow_webhook_trigger.core.errors import Unauthorized
@@ -97,13 +97,17 @@ def test_checker_right_credentials_pass_wrong_fail() -> None:
         checker.check(stored, Headers())
 
 
-def test_checker_after_first_success_never_runs_scrypt_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    checker = BasicAuthChecker()
+def test_checker_after_first_success_never_runs_scrypt_again() -> None:
+    calls: list[bytes] = []
+
+    def counted(password: bytes, stored: str) -> bool:
+        calls.append(password)
+        return verify_password_slow(password, stored)
+
+    checker = BasicAuthChecker(verify_slow=counted)
     stored = BasicAuth("stripe", KNOWN_HASH)
     checker.check(stored, _header(b"stripe:hunter2"))
-    calls: list[bytes] = []
-    real = auth._scrypt
-    monkeypatch.setattr(auth, "_scrypt", lambda *a: calls.append(a[0]) or real(*a))
+    calls.clear()
     for i in range(50):
         with pytest.raises(Unauthorized):
             checker.check(stored, _header(f"stripe:wrong{i}".encode()))
@@ -111,7 +115,7 @@ def test_checker_after_first_success_never_runs_scrypt_again(monkeypatch: pytest
     assert calls == []
 
 
-def test_checker_wrong_password_before_success_does_not_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checker_wrong_password_before_success_does_not_cache() -> None:
     checker = BasicAuthChecker()
     stored = BasicAuth("stripe", KNOWN_HASH)
     with pytest.raises(Unauthorized):
@@ -137,22 +141,18 @@ def test_checker_basic_value_found_among_other_authorization_headers() -> None:
         checker.check(stored, Headers([("Authorization", "Bearer jwt")]))
 
 
-def test_checker_slow_checks_serialise_per_hash_not_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checker_slow_checks_serialise_per_hash_not_per_process() -> None:
     import threading
 
-    import airflow_webhook_trigger.core.auth as auth_module
-
     release_a = threading.Event()
-    real = auth_module.verify_password_slow
 
     def slow(password: bytes, stored: str) -> bool:
         if stored == hash_a:
             release_a.wait(10)  # webhook A's first check hangs (a flood of them, say)
-        return real(password, stored)
+        return verify_password_slow(password, stored)
 
     hash_a, hash_b = hash_password("a-pass"), hash_password("b-pass")
-    monkeypatch.setattr(auth_module, "verify_password_slow", slow)
-    checker = BasicAuthChecker()
+    checker = BasicAuthChecker(verify_slow=slow)
     stuck = threading.Thread(target=lambda: _raises(checker, BasicAuth("u", hash_a), "nope"))
     stuck.start()
     try:
