@@ -5,9 +5,9 @@ Airflow imports happen inside functions so that importing the plugin stays light
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,15 +23,15 @@ from airflow_webhook_trigger.airflow_seam.run_factory import (
     check_params,
     latest_version,
 )
+from airflow_webhook_trigger.airflow_seam.run_states import run_snapshot, settled_runs
 from airflow_webhook_trigger.core.dedupe import DeliveryKey
 from airflow_webhook_trigger.core.delivery import PriorDelivery
 from airflow_webhook_trigger.core.errors import TOO_MANY_AT_ONCE, Conflict, NotFound, ServiceUnavailable, busy
 from airflow_webhook_trigger.core.group_commit import GroupCommit, Ticket
-from airflow_webhook_trigger.core.response import checked_answer
 from airflow_webhook_trigger.core.runs import RunOrder, TriggeredRun
 from airflow_webhook_trigger.core.settings import Settings
 from airflow_webhook_trigger.core.ttl_cache import MISSING, TtlCache
-from airflow_webhook_trigger.core.waiter import FINISHED_STATES, RESPONSE_KEY, RecordedResponse, RunSnapshot
+from airflow_webhook_trigger.core.waiter import RunSnapshot
 from airflow_webhook_trigger.storage.delivery_writes import (
     BoundRecord,
     RecordInserts,
@@ -154,8 +154,14 @@ class AirflowRunGateway:
     """
 
     def __init__(
-        self, settings: Settings, database: Database | None = None, *, airflow: AirflowCalls | None = None
+        self,
+        settings: Settings,
+        database: Database | None = None,
+        *,
+        airflow: AirflowCalls | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """:param clock: monotonic seconds, for the cached DAG versions (injected in tests)"""
         self._settings = settings
         self._airflow = airflow or AirflowCalls()
         self._db = database or metadata_database(db_limits(settings))
@@ -168,7 +174,7 @@ class AirflowRunGateway:
         # new version gets its runs at that version within registry_cache_seconds, as a
         # webhook changed on another replica is seen within it (a DAG not found: not cached)
         self._versions: TtlCache[str, tuple[LatestVersion, RunTemplate]] = TtlCache(
-            settings.registry_cache_seconds, max_entries=1024
+            settings.registry_cache_seconds, clock=clock, max_entries=1024
         )
         self._reading = threading.Lock()
         self._writes: GroupCommit[WriteBatch, _RunWrite, int] = GroupCommit(
@@ -325,86 +331,13 @@ class AirflowRunGateway:
 
     def snapshot(self, dag_id: str, run_id: str) -> tuple[TriggeredRun, RunSnapshot] | None:
         """:raises ServiceUnavailable: the metadata DB cannot serve now"""
-        from airflow.models import DagRun
-        from sqlalchemy import and_
-
         with self._db.session() as session:
-            rows = _snapshot_query(session, and_(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
-        found = _snapshots(rows)
-        return next(iter(found.values()), None)
+            return run_snapshot(session, dag_id, run_id)
 
     def fetch_settled(self, row_ids: Sequence[int]) -> Mapping[int, RunSnapshot]:
-        """The sync waiter's one query per tick: the runs among ``row_ids`` that settled.
-
-        Only settled runs (a recorded response, or ended) come back: with a thousand callers
-        waiting, a tick then reads a handful of rows, not a thousand.
+        """The sync waiter's one query per tick (:func:`run_states.settled_runs`).
 
         :raises ServiceUnavailable: the metadata DB cannot serve now
         """
-        from airflow.models import DagRun
-        from airflow.models.xcom import XComModel
-        from sqlalchemy import and_, or_
-
-        settled = or_(DagRun.state.in_(sorted(FINISHED_STATES)), XComModel.dag_run_id.is_not(None))
         with self._db.session() as session:
-            rows = _snapshot_query(session, and_(DagRun.id.in_(list(row_ids)), settled))
-        return {row_id: snap for row_id, (_, snap) in _snapshots(rows).items()}
-
-
-class AirflowStats:
-    """Metrics through Airflow's own ``Stats`` (StatsD or OpenTelemetry, as Airflow is set up)."""
-
-    def incr(self, name: str) -> None:
-        from airflow.stats import Stats
-
-        Stats.incr(name)
-
-    def timing(self, name: str, milliseconds: float) -> None:
-        from airflow.stats import Stats
-
-        Stats.timing(name, milliseconds)
-
-
-def _recorded(value: object, task_id: str) -> RecordedResponse | None:
-    """A response as the operator stored it in XCom; None if it is not one of ours."""
-    if isinstance(value, str | bytes):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return None
-    if not isinstance(value, dict):
-        return None
-    try:
-        # Re-checked with the operator's own rules: the XCom may have been written by any
-        # task or through Airflow's XCom API, and it is served on Airflow's origin.
-        status, headers, body = checked_answer(value.get("status"), value.get("headers"), value.get("body"))
-    except ValueError as exc:
-        log.warning("Ignoring the stored answer of task %s: %s", task_id, exc)
-        return None
-    return RecordedResponse(status=status, headers=tuple(headers.items()), body=body, task_id=task_id)
-
-
-def _snapshot_query(session: Session, where: Any) -> list[Any]:
-    from airflow.models import DagRun
-    from airflow.models.xcom import XComModel
-    from sqlalchemy import and_, select
-
-    query = (
-        select(DagRun.id, DagRun.dag_id, DagRun.run_id, DagRun.state, XComModel.task_id, XComModel.value)
-        .outerjoin(XComModel, and_(XComModel.dag_run_id == DagRun.id, XComModel.key == RESPONSE_KEY))
-        .where(where)
-        .order_by(DagRun.id, XComModel.timestamp, XComModel.task_id)
-    )
-    return list(session.execute(query).all())
-
-
-def _snapshots(rows: Sequence[Any]) -> dict[int, tuple[TriggeredRun, RunSnapshot]]:
-    out: dict[int, tuple[TriggeredRun, RunSnapshot]] = {}
-    for row in rows:
-        state = str(getattr(row.state, "value", row.state))
-        response = _recorded(row.value, row.task_id) if row.task_id is not None else None
-        current = out.get(row.id)
-        if current is None or (current[1].response is None and response is not None):
-            # rows come oldest response first: the first response recorded wins
-            out[row.id] = (TriggeredRun(row.dag_id, row.run_id, int(row.id)), RunSnapshot(state, response))
-    return out
+            return settled_runs(session, row_ids)

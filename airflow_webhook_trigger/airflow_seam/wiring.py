@@ -48,8 +48,9 @@ class Runtime:
 def build_runtime(settings: Settings | None = None) -> Runtime:
     """Read ``[webhook_trigger]`` (unless given) and wire the registry and the run gateway."""
     from airflow_webhook_trigger.airflow_seam.airflow_config import base_url, read_settings, server_secret
+    from airflow_webhook_trigger.airflow_seam.airflow_stats import AirflowStats
     from airflow_webhook_trigger.airflow_seam.metadata_db import db_limits, metadata_database
-    from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway, AirflowStats
+    from airflow_webhook_trigger.airflow_seam.run_gateway import AirflowRunGateway
     from airflow_webhook_trigger.airflow_seam.secrets import AirflowSecrets
     from airflow_webhook_trigger.core.run_tokens import RunTokens
 
