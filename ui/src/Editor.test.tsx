@@ -111,6 +111,37 @@ describe("editor", () => {
     expect(api.find("POST", `${API}/parse-sample`)[1].body).toMatchObject({ form: false });
   });
 
+  it("offers the schemes the API lists, each with the fields its record takes", async () => {
+    const schemes = [
+      { name: "gitlab", doc: "", timestamped: false, options: [], signed: [] },
+      { name: "zoom", doc: "", timestamped: true, options: [], signed: [] },
+      { name: "acme", doc: "", timestamped: false, options: ["header", "prefix"], signed: [] },
+    ];
+    mockFetch({
+      [`GET ${API}/webhooks`]: { body: { webhooks: [] } },
+      [`GET ${DAGS}`]: { body: { dags: [] } },
+      [`GET ${API}/schemes`]: { body: { schemes } },
+    });
+    const user = userEvent.setup();
+    render(<AirflowPlugin />);
+    await openNew(user);
+    const select = screen.getByLabelText("Signature scheme") as HTMLSelectElement;
+    await waitFor(() =>
+      expect([...select.options].map((o) => o.value)).toEqual(["", "gitlab", "zoom", "acme"]),
+    );
+    await user.selectOptions(select, "zoom");
+    expect(screen.getByLabelText("Tolerance (seconds)")).toBeInTheDocument();
+    expect(screen.queryByLabelText("HMAC header")).toBeNull();
+    await user.selectOptions(select, "acme");
+    expect(screen.queryByLabelText("Tolerance (seconds)")).toBeNull();
+    expect(screen.getByLabelText("HMAC header")).toBeInTheDocument();
+    expect(screen.getByLabelText("Prefix")).toBeInTheDocument();
+    expect(screen.queryByLabelText("Algorithm")).toBeNull();
+    await user.selectOptions(select, "gitlab");
+    expect(screen.queryByLabelText("Tolerance (seconds)")).toBeNull();
+    expect(screen.queryByLabelText("HMAC header")).toBeNull();
+  });
+
   it("shows the API's error verbatim and stays in the editor", async () => {
     mockFetch({
       [`GET ${API}/webhooks`]: { body: { webhooks: [] } },

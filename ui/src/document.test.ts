@@ -52,6 +52,32 @@ describe("documentFromForm", () => {
     expect(documentFromForm(emptyForm("orders"))).toEqual({ dag_id: "orders", mode: "async", enabled: true });
   });
 
+  it("sends the tolerance and the options the chosen scheme's record takes, and no others", () => {
+    const form = {
+      ...emptyForm("orders"),
+      scheme: "acme",
+      secretSource: "env" as const,
+      secretEnv: "ACME_SECRET",
+      tolerance: "60",
+      hmacHeader: "X-Acme-Signature",
+      algorithm: "sha512",
+      prefix: "v1=",
+    };
+    const acme = { name: "acme", doc: "", timestamped: true, options: ["header"], signed: [] };
+    expect(documentFromForm(form, undefined, acme).auth?.signature).toEqual({
+      scheme: "acme",
+      secret_env: "ACME_SECRET",
+      tolerance_seconds: 60,
+      header: "X-Acme-Signature",
+    });
+    // another scheme's record (the list not loaded yet, say): nothing but the scheme and secret
+    const other = { ...acme, name: "zoom" };
+    expect(documentFromForm(form, undefined, other).auth?.signature).toEqual({
+      scheme: "acme",
+      secret_env: "ACME_SECRET",
+    });
+  });
+
   it("builds auth, response, dedupe and filters", () => {
     const form = {
       ...emptyForm("orders"),
@@ -78,7 +104,14 @@ describe("documentFromForm", () => {
         { key: 4, part: "body" as const, path: "ref", op: "matches" as const, value: "^refs/tags/" },
       ],
     };
-    expect(documentFromForm(form)).toEqual({
+    const hmac = {
+      name: "hmac",
+      doc: "",
+      timestamped: false,
+      options: ["header", "algorithm", "encoding", "prefix"],
+      signed: [],
+    };
+    expect(documentFromForm(form, undefined, hmac)).toEqual({
       dag_id: "orders",
       mode: "async",
       enabled: true,

@@ -1,5 +1,5 @@
 // Pure functions: a webhook document <-> the editor's form state; merging parsed paths into rows.
-import type { FieldDoc, FilterDoc, ResponseDoc, SignatureDoc, WebhookDocument } from "./api";
+import type { FieldDoc, FilterDoc, ResponseDoc, SchemeInfo, SignatureDoc, WebhookDocument } from "./api";
 
 export const PARTS = ["headers", "query", "body"] as const;
 export type Part = (typeof PARTS)[number];
@@ -244,12 +244,11 @@ export function formProblem(form: FormState): string | null {
  * show (response headers, ignored_response, a previous secret, request.allow_empty_body) are
  * kept as they were.
  */
-/** `timestamped`: the schemes whose signature covers a timestamp (tolerance_seconds applies), from GET /schemes. */
-export function documentFromForm(
-  form: FormState,
-  original?: WebhookDocument,
-  timestamped: ReadonlySet<string> = new Set(),
-): WebhookDocument {
+/**
+ * `scheme`: the chosen scheme's record, from GET /schemes: whether its signature covers a
+ * timestamp (then tolerance_seconds applies) and which options it takes.
+ */
+export function documentFromForm(form: FormState, original?: WebhookDocument, scheme?: SchemeInfo): WebhookDocument {
   const doc: WebhookDocument = { dag_id: form.dagId.trim() };
   if (original?.id) doc.id = original.id;
   else if (form.id.trim()) doc.id = form.id.trim();
@@ -274,13 +273,13 @@ export function documentFromForm(
         if (previous[key] !== undefined) (sig as unknown as Record<string, unknown>)[key] = previous[key];
       }
     }
-    if (timestamped.has(form.scheme) && form.tolerance.trim()) sig.tolerance_seconds = Number(form.tolerance);
-    if (form.scheme === "hmac") {
-      if (form.hmacHeader.trim()) sig.header = form.hmacHeader.trim();
-      sig.algorithm = form.algorithm;
-      sig.encoding = form.encoding;
-      if (form.prefix) sig.prefix = form.prefix;
-    }
+    const known = scheme?.name === form.scheme ? scheme : undefined;
+    const takes = new Set(known?.options ?? []);
+    if (known?.timestamped && form.tolerance.trim()) sig.tolerance_seconds = Number(form.tolerance);
+    if (takes.has("header") && form.hmacHeader.trim()) sig.header = form.hmacHeader.trim();
+    if (takes.has("algorithm")) sig.algorithm = form.algorithm;
+    if (takes.has("encoding")) sig.encoding = form.encoding;
+    if (takes.has("prefix") && form.prefix) sig.prefix = form.prefix;
     auth.signature = sig;
   }
   if (auth.basic || auth.signature) doc.auth = auth;

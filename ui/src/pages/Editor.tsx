@@ -310,7 +310,9 @@ export function Editor({
   const [form, setForm] = useState<FormState>(() => (webhook ? formFromDocument(webhook) : emptyForm(dagId ?? "")));
   const [dags, setDags] = useState<string[] | null>(null);
   const [schemes, setSchemes] = useState<SchemeInfo[]>([]);
-  const timestamped = new Set(schemes.filter((s) => s.timestamped).map((s) => s.name));
+  // the chosen scheme's record: whether it takes a tolerance, and which options
+  const chosen = schemes.find((s) => s.name === form.scheme);
+  const takes = new Set(chosen?.options ?? []);
   const schemeNames = schemes.map((s) => s.name);
   if (form.scheme && !schemeNames.includes(form.scheme)) schemeNames.push(form.scheme);
   const [error, setError] = useState<unknown>(null);
@@ -373,7 +375,7 @@ export function Editor({
     }
     setSaving(true);
     try {
-      const doc = documentFromForm(form, webhook, timestamped);
+      const doc = documentFromForm(form, webhook, chosen);
       const saved = webhook ? await api.replace(webhook.id, doc) : await api.create(doc);
       onDone(saved?.warnings ?? []);
     } catch (exc) {
@@ -478,7 +480,7 @@ export function Editor({
             {form.scheme && form.secretSource === "literal" && (
               <TextField label="Secret value" type="password" value={form.secret} onChange={(v) => set("secret", v)} />
             )}
-            {timestamped.has(form.scheme) && (
+            {chosen?.timestamped && (
               <TextField
                 label="Tolerance (seconds)"
                 type="number"
@@ -487,10 +489,11 @@ export function Editor({
                 helper="Empty: 300."
               />
             )}
-            {form.scheme === "hmac" && (
-              <>
-                <TextField label="HMAC header" value={form.hmacHeader} onChange={(v) => set("hmacHeader", v)} />
-                <SelectField
+            {takes.has("header") && (
+              <TextField label="HMAC header" value={form.hmacHeader} onChange={(v) => set("hmacHeader", v)} />
+            )}
+            {takes.has("algorithm") && (
+              <SelectField
                   label="Algorithm"
                   value={form.algorithm}
                   options={[
@@ -499,6 +502,8 @@ export function Editor({
                   ]}
                   onChange={(v) => set("algorithm", v)}
                 />
+            )}
+            {takes.has("encoding") && (
                 <SelectField
                   label="Encoding"
                   value={form.encoding}
@@ -508,8 +513,9 @@ export function Editor({
                   ]}
                   onChange={(v) => set("encoding", v)}
                 />
-                <TextField label="Prefix" value={form.prefix} onChange={(v) => set("prefix", v)} placeholder="sha256=" />
-              </>
+            )}
+            {takes.has("prefix") && (
+              <TextField label="Prefix" value={form.prefix} onChange={(v) => set("prefix", v)} placeholder="sha256=" />
             )}
           </SimpleGrid>
         </Section>
