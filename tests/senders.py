@@ -97,11 +97,13 @@ def stripe(secret: str = STRIPE_SECRET, age: int = 0) -> Any:
     return sign
 
 
-def slack(secret: str = SLACK_SECRET) -> Any:
+def slack(secret: str = SLACK_SECRET, age: int = 0) -> Any:
+    """Slack's own signature (``slack_sdk``), made ``age`` seconds ago."""
+
     def sign(body: bytes, url: str) -> dict[str, str]:
         from slack_sdk.signature import SignatureVerifier
 
-        stamp = str(int(time.time()))
+        stamp = str(int(time.time()) - age)
         signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
         return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
 
@@ -158,6 +160,11 @@ def _tampered(signer: Any) -> Any:
 
 
 EVENT = b'{"id": "evt_17", "type": "payment_intent.succeeded", "amount": 1250}'
+#: Slack's url_verification as its Events API docs show it
+CHALLENGE = (
+    b'{"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", '
+    b'"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}'
+)
 SLASH = urlencode({"command": "/deploy", "text": "shop v2", "user_name": "café"}).encode()
 
 SIGNED_ROWS: list[dict[str, Any]] = [
@@ -204,6 +211,18 @@ SIGNED_ROWS: list[dict[str, Any]] = [
      "headers": FORM, "signer": slack()},
     {"name": "slack wrong secret", "webhook": "hook-slack-000001", "status": 401, "body": SLASH,
      "headers": FORM, "signer": slack("nope"), "error": "no signature matches"},
+    # Slack's url_verification, sent when an app's Events API URL is saved: echoed, no run
+    {"name": "slack url_verification", "webhook": "hook-slack-000001", "status": 200, "body": CHALLENGE,
+     "headers": JSON, "signer": slack(), "runs": 0},
+    {"name": "slack url_verification wrong secret", "webhook": "hook-slack-000001", "status": 401,
+     "body": CHALLENGE, "headers": JSON, "signer": slack("nope"), "error": "no signature matches"},
+    {"name": "slack url_verification unsigned", "webhook": "hook-slack-000001", "status": 401,
+     "body": CHALLENGE, "headers": JSON, "error": "is missing"},
+    {"name": "slack url_verification stale", "webhook": "hook-slack-000001", "status": 401, "body": CHALLENGE,
+     "headers": JSON, "signer": slack(age=400), "error": "tolerance"},
+    {"name": "slack url_verification without a challenge", "webhook": "hook-slack-000001", "status": 400,
+     "body": b'{"type": "url_verification", "challenge": 7}', "headers": JSON, "signer": slack(),
+     "error": "needs a challenge"},
     {"name": "slack timestamp garbled", "webhook": "hook-slack-000001", "status": 401, "body": SLASH,
      "headers": FORM, "signer": _with(slack(), **{"X-Slack-Request-Timestamp": "12e3"}), "error": "digits"},
     # Twilio: the SDK signs the public URL and the form's pairs

@@ -12,8 +12,8 @@ from typing import Literal, Protocol
 
 from airflow_webhook_trigger.core.dedupe import DeliveryKey
 
-Outcome = Literal["accepted", "duplicate", "filtered", "rejected"]
-OUTCOMES: tuple[Outcome, ...] = ("accepted", "duplicate", "filtered", "rejected")
+Outcome = Literal["accepted", "duplicate", "filtered", "rejected", "handshake"]
+OUTCOMES: tuple[Outcome, ...] = ("accepted", "duplicate", "filtered", "rejected", "handshake")
 #: the longest error text kept (our own messages are shorter; nothing secret is in them)
 MAX_ERROR_LENGTH = 500
 #: the most deliveries one listing returns (the API and the CLI)

@@ -1,4 +1,4 @@
-"""What the delivery record keeps of each outcome of a delivery: pure builders of its row.
+"""What the delivery record keeps of each outcome of a request: pure builders of its row.
 
 An accepted delivery's row is stored with its run (:class:`AcceptedDelivery`); the others
 are answered first, then reported to the recorder with their status and duration.
@@ -79,5 +79,16 @@ def rejected(webhook: Webhook, received_at: datetime, detail: str) -> DeliveryRo
         received_at=received_at,
         outcome="rejected",
         error=error_text(detail),
+        dag_id=webhook.dag_id,
+    )
+
+
+def handshake(webhook: Webhook, received_at: datetime) -> DeliveryRow:
+    """A sender's check of the URL (a ``url_verification``, say), answered by the plugin: no run."""
+    return DeliveryRow(
+        id=new_delivery_id(),
+        webhook_id=webhook.id,
+        received_at=received_at,
+        outcome="handshake",
         dag_id=webhook.dag_id,
     )

@@ -77,7 +77,7 @@ deliveries_table = Table(
     Column("id", String(32), primary_key=True),
     Column("webhook_id", String(64), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("outcome", String(16), nullable=False),  # accepted, duplicate, filtered, rejected
+    Column("outcome", String(16), nullable=False),  # accepted, duplicate, filtered, rejected, handshake
     Column("status", Integer, nullable=True),  # a sync delivery's, once answered
     Column("error", Text, nullable=True),
     Column("dag_id", String(250), nullable=True),

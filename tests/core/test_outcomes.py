@@ -45,3 +45,14 @@ def test_a_duplicate_names_the_first_run_and_a_filtered_one_what_was_seen() -> N
 def test_a_rejection_keeps_the_errors_text_and_no_run() -> None:
     row = outcomes.rejected(_arrival().webhook, NOW, "bad signature")
     assert (row.outcome, row.error, row.dag_id, row.run_id) == ("rejected", "bad signature", "dag_a", None)
+
+
+def test_a_handshake_names_no_run_and_no_key() -> None:
+    row = outcomes.handshake(_arrival().webhook, NOW)
+    assert (row.outcome, row.dag_id, row.run_id, row.delivery_key, row.error) == (
+        "handshake",
+        "dag_a",
+        None,
+        None,
+        None,
+    )

@@ -63,6 +63,8 @@ class Row:
     response_headers: dict[str, str] = field(default_factory=dict)
     #: (body, the public URL the request goes to) -> headers to add: a sender's signature
     signer: Any = None
+    #: the runs it starts (default: one for a 2xx, none otherwise; a handshake: none)
+    runs: int | None = None
 
 
 GOOD = b'{"data": {"amount": 1250, "currency": "USD"}, "other": true}'
@@ -285,7 +287,8 @@ def test_contract_row_same_answer_from_both_adapters(row: Row, client: Any, regi
         response = _send(client, adapter, row)
         started = _run_count() - before
         assert response.status_code == row.status, (adapter, response.content)
-        assert started == (1 if 200 <= row.status < 300 else 0), adapter
+        expected = row.runs if row.runs is not None else (1 if 200 <= row.status < 300 else 0)
+        assert started == expected, adapter
         for name, value in row.response_headers.items():
             assert response.headers.get(name) == value, (adapter, name)
         # every answer is served on Airflow's origin: never sniffed, run or framed as a page
@@ -506,6 +509,29 @@ def test_contract_signed_slack_form_reaches_conf_and_no_secret_anywhere(
                    senders.SLACK_SECRET, senders.TWILIO_TOKEN):  # fmt: skip
         assert secret not in stored
     assert "gAAAAA" in stored  # Fernet tokens, for the literal ones
+
+
+def test_contract_slack_url_verification_echoes_its_challenge_records_a_handshake_and_no_run(
+    client: Any, registered: None
+) -> None:
+    """What saving an Events API URL in a Slack app's settings sends: answered at once."""
+    from airflow_webhook_trigger.airflow_seam.wiring import shared_runtime
+
+    row = next(r for r in ROWS if r.name == "slack url_verification")
+    log = shared_runtime().deliveries
+    for adapter in PREFIXES:
+        before = _run_count()
+        response = _send(client, adapter, row)
+        assert response.status_code == 200, (adapter, response.text)
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+        assert "x-airflow-run-id" not in response.headers and _run_count() == before
+        log.flush()
+        newest = log.list("hook-slack-000001", limit=1)[0]
+        assert (newest.outcome, newest.status, newest.run_id) == ("handshake", 200, None), adapter
+    wrong = next(r for r in ROWS if r.name == "slack url_verification wrong secret")
+    refused = _send(client, "fastapi", wrong)
+    assert refused.status_code == 401 and "3eZbrw1a" not in refused.text  # no echo unverified
 
 
 # -- rows beyond the plain delivery: sync, dedupe, filters, test captures -------------------

@@ -1,6 +1,6 @@
 // The management API's client: one request() mapping 401 / 403 / errors.
 
-export type Outcome = "accepted" | "duplicate" | "filtered" | "rejected";
+export type Outcome = "accepted" | "duplicate" | "filtered" | "rejected" | "handshake";
 
 export interface FieldDoc {
   name?: string;

@@ -1,9 +1,10 @@
 """The senders: one record per signature scheme, and every list derived from the records.
 
 Adding a sender is one :class:`Sender` in :data:`SENDERS` (its verifier in
-:mod:`.verifiers`) and its test vectors: the scheme list, the tolerance rule, the signed
-parts, the automatic delivery key, the management API's enum, the CLI's choices and the
-UI's list (read from ``GET /api/webhooks``'s ``schemes``) all come from here.
+:mod:`.verifiers`, its handshake, if any, in :mod:`.handshakes`) and its test vectors: the
+scheme list, the tolerance rule, the signed parts, the automatic delivery key, the
+management API's enum, the CLI's choices and the UI's list (read from
+``GET /api/schemes``) all come from here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from airflow_webhook_trigger.core.selectors import Source
+from airflow_webhook_trigger.core.senders import handshakes
 from airflow_webhook_trigger.core.senders import verifiers as v
+from airflow_webhook_trigger.core.senders.handshakes import Handshake
 from airflow_webhook_trigger.core.senders.verifiers import DEFAULT_TOLERANCE, SignatureSpec, SignedRequest
 
 Verifier = Callable[[SignatureSpec, Sequence[bytes], SignedRequest, float], None]
@@ -53,6 +56,8 @@ class Sender:
     check_secret: Callable[[bytes], None] = v.any_secret
     #: the scheme's own ``auth.signature`` keys
     options: tuple[str, ...] = ()
+    #: the request the sender sends to check the URL, answered once its signature checks out
+    handshake: Handshake | None = None
 
 
 SENDERS: tuple[Sender, ...] = (
@@ -87,6 +92,7 @@ SENDERS: tuple[Sender, ...] = (
         # the Events API has event_id; slash commands and interactions have none
         auto_key=AutoKey("body", "event_id", optional=True),
         timestamped=True,
+        handshake=handshakes.slack,  # url_verification, when the Events API URL is saved
     ),
     Sender(
         name="shopify",

@@ -9,6 +9,7 @@ export const OUTCOME_PALETTE: Record<string, string> = {
   duplicate: "gray",
   filtered: "blue",
   rejected: "red",
+  handshake: "purple",
 };
 
 export function List({
