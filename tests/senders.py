@@ -26,12 +26,16 @@ TWILIO_TOKEN = "twilio-contract-token"
 SW_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-contract-key-32").decode()
 SHOPIFY_SECRET = "shopify-contract-secret"
 HMAC_SECRET = "hmac-contract-secret"
+ZOOM_SECRET = "zoom-contract-secret-token"
+ZOOM_OLD_SECRET = "zoom-contract-old-token"
 
 ENV = {
     "WT_GITHUB_SECRET": GITHUB_SECRET,
     "WT_STRIPE_OLD_SECRET": STRIPE_OLD_SECRET,
     "WT_TWILIO_TOKEN": TWILIO_TOKEN,
     "WT_SHOPIFY_SECRET": SHOPIFY_SECRET,
+    "WT_ZOOM_SECRET": ZOOM_SECRET,
+    "WT_ZOOM_OLD_SECRET": ZOOM_OLD_SECRET,
     "WT_UNSET_LATER": "set while applying, unset when requests come",
 }
 SLACK_CONN = "wt_slack_signing"
@@ -66,6 +70,9 @@ SIGNED_WEBHOOKS: list[dict[str, Any]] = [
      "auth": {"signature": {"scheme": "github", "secret_env": "WT_GITHUB_SECRET"}}},
     {"id": "hook-twdedupe-0001", "dag_id": "wt_plain", "dedupe": {"key": "auto"},
      "auth": {"signature": {"scheme": "twilio", "secret_env": "WT_TWILIO_TOKEN"}}},
+    {"id": "hook-zoom-0000001", "dag_id": "wt_plain",
+     "auth": {"signature": {"scheme": "zoom", "secret_env": "WT_ZOOM_SECRET",
+                            "previous_secret_env": "WT_ZOOM_OLD_SECRET"}}},
     {"id": "hook-unset-000001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "github", "secret_env": "WT_UNSET_LATER"}}},
 ]  # fmt: skip
@@ -140,6 +147,22 @@ def shopify(secret: str = SHOPIFY_SECRET) -> Any:
     return lambda body, url: {"X-Shopify-Hmac-Sha256": base64.b64encode(_openssl(secret, body)).decode()}
 
 
+def zoom(secret: str = ZOOM_SECRET, age: int = 0) -> Any:
+    """Zoom's v0 signature, by ``openssl dgst`` (Zoom publishes no Python SDK or vector)."""
+
+    def sign(body: bytes, url: str) -> dict[str, str]:
+        stamp = str(int(time.time()) - age)
+        signature = _openssl(secret, b"v0:" + stamp.encode() + b":" + body).hex()
+        return {"x-zm-request-timestamp": stamp, "x-zm-signature": f"v0={signature}"}
+
+    return sign
+
+
+def zoom_encrypted_token(secret: str, plain_token: str) -> str:
+    """The ``encryptedToken`` Zoom expects for ``plain_token``, by ``openssl dgst``."""
+    return _openssl(secret, plain_token.encode()).hex()
+
+
 def generic(secret: str = HMAC_SECRET) -> Any:
     return lambda body, url: {
         "X-Signature": "v1=" + base64.b64encode(_openssl(secret, body, "sha512")).decode()
@@ -154,12 +177,27 @@ def _with(signer: Any, **extra: str) -> Any:
     return lambda body, url: {**signer(body, url), **extra}
 
 
+def _without_v0(signer: Any) -> Any:
+    def sign(body: bytes, url: str) -> dict[str, str]:
+        headers = signer(body, url)
+        return {**headers, "x-zm-signature": headers["x-zm-signature"].removeprefix("v0=")}
+
+    return sign
+
+
 def _tampered(signer: Any) -> Any:
     # signed over the body, then one byte of the body changes in transit (see row bodies)
     return lambda body, url: signer(body.replace(b"1250", b"1251"), url)
 
 
 EVENT = b'{"id": "evt_17", "type": "payment_intent.succeeded", "amount": 1250}'
+#: Zoom's event and its endpoint.url_validation, in the shape of Zoom's docs
+ZOOM_EVENT = b'{"event": "meeting.started", "event_ts": 1733650000000, "payload": {"object": {"id": "8512"}}}'
+ZOOM_PLAIN_TOKEN = "qgg8vlvZRS6UYooatFL8Aw"
+ZOOM_VALIDATION = (
+    b'{"payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}, "event_ts": 1733650000000, '
+    b'"event": "endpoint.url_validation"}'
+)
 #: Slack's url_verification as its Events API docs show it
 CHALLENGE = (
     b'{"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", '
@@ -225,6 +263,26 @@ SIGNED_ROWS: list[dict[str, Any]] = [
      "error": "needs a challenge"},
     {"name": "slack timestamp garbled", "webhook": "hook-slack-000001", "status": 401, "body": SLASH,
      "headers": FORM, "signer": _with(slack(), **{"X-Slack-Request-Timestamp": "12e3"}), "error": "digits"},
+    # Zoom: a meeting event, then the URL validation it sends when the URL is saved
+    {"name": "zoom signed", "webhook": "hook-zoom-0000001", "status": 200, "body": ZOOM_EVENT,
+     "headers": JSON, "signer": zoom()},
+    {"name": "zoom previous secret", "webhook": "hook-zoom-0000001", "status": 200, "body": ZOOM_EVENT,
+     "headers": JSON, "signer": zoom(ZOOM_OLD_SECRET)},
+    {"name": "zoom wrong secret", "webhook": "hook-zoom-0000001", "status": 401, "body": ZOOM_EVENT,
+     "headers": JSON, "signer": zoom("nope"), "error": "no signature matches"},
+    {"name": "zoom stale", "webhook": "hook-zoom-0000001", "status": 401, "body": ZOOM_EVENT,
+     "headers": JSON, "signer": zoom(age=301), "error": "tolerance"},
+    {"name": "zoom signature without v0=", "webhook": "hook-zoom-0000001", "status": 401, "body": ZOOM_EVENT,
+     "headers": JSON, "signer": _without_v0(zoom()), "error": "must start with v0="},
+    {"name": "zoom url_validation", "webhook": "hook-zoom-0000001", "status": 200, "body": ZOOM_VALIDATION,
+     "headers": JSON, "signer": zoom(), "runs": 0},
+    {"name": "zoom url_validation previous secret", "webhook": "hook-zoom-0000001", "status": 200,
+     "body": ZOOM_VALIDATION, "headers": JSON, "signer": zoom(ZOOM_OLD_SECRET), "runs": 0},
+    {"name": "zoom url_validation wrong secret", "webhook": "hook-zoom-0000001", "status": 401,
+     "body": ZOOM_VALIDATION, "headers": JSON, "signer": zoom("nope"), "error": "no signature matches"},
+    {"name": "zoom url_validation without a token", "webhook": "hook-zoom-0000001", "status": 400,
+     "body": b'{"event": "endpoint.url_validation", "payload": {}}', "headers": JSON, "signer": zoom(),
+     "error": "payload.plainToken"},
     # Twilio: the SDK signs the public URL and the form's pairs
     {"name": "twilio signed form", "webhook": "hook-twilio-00001", "status": 200,
      "body": b"From=%2B15551234567&Body=hi+there&MessageSid=SM1", "headers": FORM, "signer": twilio()},

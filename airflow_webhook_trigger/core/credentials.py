@@ -1,7 +1,9 @@
-"""A webhook's credential checks: Basic auth, then the sender's signature."""
+"""A webhook's credential checks: Basic auth, then the sender's signature; and the sender's
+handshake, which only a verified request may get."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
@@ -10,6 +12,9 @@ from airflow_webhook_trigger.core.auth import BasicAuthChecker
 from airflow_webhook_trigger.core.definition import Webhook
 from airflow_webhook_trigger.core.errors import BadRequest, busy
 from airflow_webhook_trigger.core.request import WebhookRequest
+from airflow_webhook_trigger.core.response import HttpResponse
+from airflow_webhook_trigger.core.senders import sender
+from airflow_webhook_trigger.core.senders.handshakes import HandshakeRequest
 from airflow_webhook_trigger.core.signatures import SignedRequest, UnusableSecret
 from airflow_webhook_trigger.core.signatures import verify as verify_signature
 
@@ -45,6 +50,34 @@ class Credentials:
                 return f"secrets of {webhook.id}"
         return None
 
+    def handshake(
+        self, webhook: Webhook, request: WebhookRequest, query: dict[str, object], body: object, now: float
+    ) -> HttpResponse | None:
+        """The answer to the sender checking the URL, if this authenticated request is that
+        (``core/senders/handshakes``): no run, no delivery key."""
+        spec = webhook.signature
+        handshake = None if spec is None else sender(spec.scheme).handshake
+        if spec is None or handshake is None:
+            return None
+        signed = SignedRequest(request.headers, request.body, request.url)
+        secrets = functools.partial(self.signing_secrets, webhook)
+        return handshake(HandshakeRequest(request.headers, query, body, signed, spec, secrets, now))
+
+    def signing_secrets(self, webhook: Webhook) -> list[bytes]:
+        """The webhook's signing secrets, current then previous (none: no signature).
+
+        :raises ServiceUnavailable: a secret cannot be read now
+        """
+        spec = webhook.signature
+        if spec is None:
+            return []
+        if self._secrets is None:  # a webhook with a signature, and no way to read secrets
+            raise busy("the webhook's signing secret cannot be read", self._retry_after)
+        secrets = [self._secrets.resolve(webhook.id, spec.scheme, spec.secret)]
+        if spec.previous is not None:
+            secrets.append(self._secrets.resolve(webhook.id, spec.scheme, spec.previous))
+        return secrets
+
     def authenticate(self, webhook: Webhook, request: WebhookRequest) -> Authenticated:
         """The webhook's auth checks: Basic auth, then the signature over the
         raw body (and, for Twilio, ``request.url``).
@@ -62,11 +95,7 @@ class Credentials:
                     "an empty body is not a delivery of this signed webhook "
                     "(request.allow_empty_body is false)"
                 )
-            if self._secrets is None:  # a webhook with a signature, and no way to read secrets
-                raise busy("the webhook's signing secret cannot be read", self._retry_after)
-            secrets = [self._secrets.resolve(webhook.id, spec.scheme, spec.secret)]
-            if spec.previous is not None:
-                secrets.append(self._secrets.resolve(webhook.id, spec.scheme, spec.previous))
+            secrets = self.signing_secrets(webhook)
             signed = SignedRequest(request.headers, request.body, request.url)
             try:
                 verify_signature(spec, secrets, signed, self._clock().timestamp())

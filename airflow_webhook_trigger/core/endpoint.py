@@ -54,7 +54,6 @@ from airflow_webhook_trigger.core.runs import (
     make_run_id,
 )
 from airflow_webhook_trigger.core.sample import sample_paths
-from airflow_webhook_trigger.core.senders import sender
 from airflow_webhook_trigger.core.settings import Settings
 from airflow_webhook_trigger.core.signatures import SIGNED_PARTS, SignedRequest, signed_digest
 from airflow_webhook_trigger.core.trigger_variables import build_conf
@@ -201,11 +200,11 @@ class WebhookEndpoint:
         body, query = self._checked_and_parsed(webhook, request, authenticated)
         received_at = self._clock()
         scheme = webhook.signature.scheme if webhook.signature else None
-        handshake = None if scheme is None else sender(scheme).handshake
-        if handshake is not None and (answer := handshake(request.headers, query, body)) is not None:
-            # the sender checking the URL (signed, so verified by now): answered here, no run
-            row = outcomes.handshake(webhook, received_at)
-            self.deliveries.record(row.answered(answer.status, self._elapsed_ms(started)))
+        answer = self._credentials.handshake(webhook, request, query, body, received_at.timestamp())
+        if answer is not None:
+            self.deliveries.record(
+                outcomes.handshake(webhook, received_at).answered(answer.status, self._elapsed_ms(started))
+            )
             return answer
         dedupe_key = None
         if webhook.dedupe is not None:

@@ -17,8 +17,9 @@ from airflow_webhook_trigger.core.jsonbody import NO_BODY
 from airflow_webhook_trigger.core.request import Headers, WebhookRequest
 from airflow_webhook_trigger.core.response import HttpResponse
 from airflow_webhook_trigger.core.senders import SENDERS, handshakes, sender
+from airflow_webhook_trigger.core.senders.handshakes import HandshakeRequest
 from airflow_webhook_trigger.core.settings import Settings
-from airflow_webhook_trigger.core.signatures import SecretRef, SignatureSpec
+from airflow_webhook_trigger.core.signatures import SecretRef, SignatureSpec, SignedRequest
 from tests.fakes import FakeRuns, FakeSource
 
 CHALLENGE = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
@@ -26,8 +27,14 @@ VERIFICATION = {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": CHALLENGE, "ty
 NO_HEADERS = Headers()
 
 
+def _shake(body: object) -> HandshakeRequest:
+    """A verified request's parts, as a handshake reads them (no secret needed by Slack's)."""
+    spec = SignatureSpec("slack", SecretRef(env="X"))
+    return HandshakeRequest(NO_HEADERS, {}, body, SignedRequest(NO_HEADERS, b"", ""), spec, lambda: [], 0.0)
+
+
 def test_slack_url_verification_is_answered_with_its_challenge() -> None:
-    answer = handshakes.slack(NO_HEADERS, {}, VERIFICATION)
+    answer = handshakes.slack(_shake(VERIFICATION))
     assert answer is not None and answer.status == 200
     assert json.loads(answer.body) == {"challenge": CHALLENGE}
 
@@ -36,17 +43,17 @@ def test_slack_url_verification_is_answered_with_its_challenge() -> None:
     "body", [NO_BODY, {"type": "event_callback", "event_id": "Ev1"}, {"command": "/deploy"}, [1], "text"]
 )
 def test_anything_else_is_a_delivery(body: object) -> None:
-    assert handshakes.slack(NO_HEADERS, {}, body) is None
+    assert handshakes.slack(_shake(body)) is None
 
 
 @pytest.mark.parametrize("challenge", [None, 7, "", "x" * 513, "a\nb", ["x"]])
 def test_a_url_verification_without_a_usable_challenge_is_400(challenge: object) -> None:
     with pytest.raises(BadRequest, match="needs a challenge"):
-        handshakes.slack(NO_HEADERS, {}, {**VERIFICATION, "challenge": challenge})
+        handshakes.slack(_shake({**VERIFICATION, "challenge": challenge}))
 
 
-def test_only_slack_has_a_handshake_among_todays_senders() -> None:
-    assert {s.name for s in SENDERS if s.handshake is not None} == {"slack"}
+def test_the_senders_with_a_handshake() -> None:
+    assert {s.name for s in SENDERS if s.handshake is not None} == {"slack", "zoom"}
 
 
 class _Secret:
@@ -123,3 +130,35 @@ def test_an_events_api_delivery_still_starts_its_run() -> None:
     answer = endpoint.accept(webhook, _signed(json.dumps(event).encode()))  # type: ignore[arg-type]
     assert isinstance(answer, HttpResponse) and answer.status == 200
     assert len(runs.orders) == 1 and sender("slack").handshake is not None
+
+
+def _zoom_shake(body: bytes, signed_with: str, secrets: list[bytes]) -> HandshakeRequest:
+    from tests.senders import zoom
+
+    headers = Headers(list(zoom(signed_with)(body, "").items()))
+    spec = SignatureSpec("zoom", SecretRef(env="X"))
+    parsed = json.loads(body)
+    return HandshakeRequest(
+        headers, {}, parsed, SignedRequest(headers, body, ""), spec, lambda: secrets, time.time()
+    )
+
+
+def test_zoom_url_validation_hashes_the_token_with_the_secret_that_signed_it() -> None:
+    from tests.senders import ZOOM_PLAIN_TOKEN, ZOOM_VALIDATION, zoom_encrypted_token
+
+    for signer in ("old-token", "new-token"):
+        answer = handshakes.zoom(_zoom_shake(ZOOM_VALIDATION, signer, [b"new-token", b"old-token"]))
+        assert answer is not None and json.loads(answer.body) == {
+            "plainToken": ZOOM_PLAIN_TOKEN,
+            "encryptedToken": zoom_encrypted_token(signer, ZOOM_PLAIN_TOKEN),
+        }
+
+
+def test_a_zoom_event_is_a_delivery_and_a_validation_without_its_token_is_400() -> None:
+    from tests.senders import ZOOM_EVENT
+
+    assert handshakes.zoom(_zoom_shake(ZOOM_EVENT, "s", [b"s"])) is None
+    for payload in (b"{}", b'{"plainToken": 7}', b'{"plainToken": ""}', b"[1]"):
+        body = b'{"event": "endpoint.url_validation", "payload": ' + payload + b"}"
+        with pytest.raises(BadRequest, match=r"payload\.plainToken"):
+            handshakes.zoom(_zoom_shake(body, "s", [b"s"]))

@@ -534,6 +534,33 @@ def test_contract_slack_url_verification_echoes_its_challenge_records_a_handshak
     assert refused.status_code == 401 and "3eZbrw1a" not in refused.text  # no echo unverified
 
 
+def test_contract_zoom_url_validation_answers_the_token_hashed_with_the_secret_that_signed_it(
+    client: Any, registered: None
+) -> None:
+    """Zoom checks the URL when it is saved, then every 72 hours: during a rotation it signs,
+    and expects the token hashed, with its own secret."""
+    from airflow_webhook_trigger.airflow_seam.wiring import shared_runtime
+    from tests.senders import ZOOM_OLD_SECRET, ZOOM_PLAIN_TOKEN, ZOOM_SECRET, zoom_encrypted_token
+
+    log = shared_runtime().deliveries
+    for name, secret in (
+        ("zoom url_validation", ZOOM_SECRET),
+        ("zoom url_validation previous secret", ZOOM_OLD_SECRET),
+    ):
+        row = next(r for r in ROWS if r.name == name)
+        for adapter in PREFIXES:
+            before = _run_count()
+            response = _send(client, adapter, row)
+            assert response.status_code == 200, (adapter, response.text)
+            assert response.json() == {
+                "plainToken": ZOOM_PLAIN_TOKEN,
+                "encryptedToken": zoom_encrypted_token(secret, ZOOM_PLAIN_TOKEN),
+            }, (adapter, name)
+            assert _run_count() == before
+            log.flush()
+            assert log.list("hook-zoom-0000001", limit=1)[0].outcome == "handshake"
+
+
 # -- rows beyond the plain delivery: sync, dedupe, filters, test captures -------------------
 
 

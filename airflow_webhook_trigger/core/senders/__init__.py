@@ -125,6 +125,17 @@ SENDERS: tuple[Sender, ...] = (
         digest=v.twilio_digest,
     ),
     Sender(
+        name="zoom",
+        doc='x-zm-signature: v0=<hex HMAC-SHA256(secret token, "v0:<ts>:<body>")> with '
+        'x-zm-request-timestamp (Zoom, "Verify webhook events"); endpoint.url_validation answered',
+        verify=v.zoom,
+        headers=("x-zm-signature", "x-zm-request-timestamp"),
+        signature_headers=("x-zm-signature",),
+        signed=("timestamp", "body"),
+        timestamped=True,
+        handshake=handshakes.zoom,  # when the URL is saved, then every 72 hours
+    ),
+    Sender(
         name="hmac",
         doc="a configured header, sha256/sha512, hex/base64, an optional prefix, over the raw body",
         verify=v.generic_hmac,

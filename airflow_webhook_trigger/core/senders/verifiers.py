@@ -170,21 +170,29 @@ def stripe(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest
         raise _fail(_NO_MATCH)
 
 
-def slack(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
-    stamp = _timestamp(
-        _one_header(request.headers, "X-Slack-Request-Timestamp"),
-        "X-Slack-Request-Timestamp",
-        now,
-        spec.tolerance_seconds,
-    )
-    value = _one_header(request.headers, "X-Slack-Signature")
+def _v0(
+    request: SignedRequest, secrets: Sequence[bytes], now: float, tolerance: int, names: tuple[str, str]
+) -> None:
+    """``<signature header>: v0=<hex HMAC-SHA256(secret, "v0:<timestamp>:<body>")>`` with the
+    timestamp in its own header: Slack's scheme, which Zoom follows."""
+    signature_header, timestamp_header = names
+    stamp = _timestamp(_one_header(request.headers, timestamp_header), timestamp_header, now, tolerance)
+    value = _one_header(request.headers, signature_header)
     version, _, digest = value.partition("=")
     if version != "v0":
-        raise _fail("X-Slack-Signature must start with v0=")
-    given = _hex(digest, 32, "X-Slack-Signature")
+        raise _fail(f"{signature_header} must start with v0=")
+    given = _hex(digest, 32, signature_header)
     signed = b"v0:" + stamp.encode("ascii") + b":" + request.body
     if not _any_matches([given], [_mac(s, signed) for s in secrets]):
         raise _fail(_NO_MATCH)
+
+
+def slack(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
+    _v0(request, secrets, now, spec.tolerance_seconds, ("X-Slack-Signature", "X-Slack-Request-Timestamp"))
+
+
+def zoom(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
+    _v0(request, secrets, now, spec.tolerance_seconds, ("x-zm-signature", "x-zm-request-timestamp"))
 
 
 def shopify(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
