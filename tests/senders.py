@@ -26,6 +26,8 @@ TWILIO_TOKEN = "twilio-contract-token"
 SW_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-contract-key-32").decode()
 SHOPIFY_SECRET = "shopify-contract-secret"
 HMAC_SECRET = "hmac-contract-secret"
+GITLAB_TOKEN = "gitlab-contract-token"
+TELEGRAM_TOKEN = "telegram_contract-Token42"
 ZOOM_SECRET = "zoom-contract-secret-token"
 ZOOM_OLD_SECRET = "zoom-contract-old-token"
 
@@ -35,6 +37,7 @@ ENV = {
     "WT_TWILIO_TOKEN": TWILIO_TOKEN,
     "WT_SHOPIFY_SECRET": SHOPIFY_SECRET,
     "WT_ZOOM_SECRET": ZOOM_SECRET,
+    "WT_GITLAB_TOKEN": GITLAB_TOKEN,
     "WT_ZOOM_OLD_SECRET": ZOOM_OLD_SECRET,
     "WT_UNSET_LATER": "set while applying, unset when requests come",
 }
@@ -73,6 +76,10 @@ SIGNED_WEBHOOKS: list[dict[str, Any]] = [
     {"id": "hook-zoom-0000001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "zoom", "secret_env": "WT_ZOOM_SECRET",
                             "previous_secret_env": "WT_ZOOM_OLD_SECRET"}}},
+    {"id": "hook-gitlab-000001", "dag_id": "wt_plain",
+     "auth": {"signature": {"scheme": "gitlab", "secret_env": "WT_GITLAB_TOKEN"}}},
+    {"id": "hook-telegram-0001", "dag_id": "wt_plain",
+     "auth": {"signature": {"scheme": "telegram", "secret": TELEGRAM_TOKEN}}},
     {"id": "hook-unset-000001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "github", "secret_env": "WT_UNSET_LATER"}}},
 ]  # fmt: skip
@@ -191,6 +198,9 @@ def _tampered(signer: Any) -> Any:
 
 
 EVENT = b'{"id": "evt_17", "type": "payment_intent.succeeded", "amount": 1250}'
+#: a GitLab push event and a Telegram update, in the shape of their docs
+PUSH = b'{"object_kind": "push", "ref": "refs/heads/main", "project": {"path_with_namespace": "g/p"}}'
+UPDATE = b'{"update_id": 10000, "message": {"message_id": 1, "text": "/deploy", "chat": {"id": 7}}}'
 #: Zoom's event and its endpoint.url_validation, in the shape of Zoom's docs
 ZOOM_EVENT = b'{"event": "meeting.started", "event_ts": 1733650000000, "payload": {"object": {"id": "8512"}}}'
 ZOOM_PLAIN_TOKEN = "qgg8vlvZRS6UYooatFL8Aw"
@@ -283,6 +293,17 @@ SIGNED_ROWS: list[dict[str, Any]] = [
     {"name": "zoom url_validation without a token", "webhook": "hook-zoom-0000001", "status": 400,
      "body": b'{"event": "endpoint.url_validation", "payload": {}}', "headers": JSON, "signer": zoom(),
      "error": "payload.plainToken"},
+    # GitLab and Telegram send the token itself, as their docs say
+    {"name": "gitlab token", "webhook": "hook-gitlab-000001", "status": 200, "body": PUSH,
+     "headers": {**JSON, "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": GITLAB_TOKEN}},
+    {"name": "gitlab other token", "webhook": "hook-gitlab-000001", "status": 401, "body": PUSH,
+     "headers": {**JSON, "X-Gitlab-Token": GITLAB_TOKEN + "x"}, "error": "X-Gitlab-Token does not match"},
+    {"name": "gitlab no token", "webhook": "hook-gitlab-000001", "status": 401, "body": PUSH,
+     "headers": JSON, "error": "X-Gitlab-Token is missing"},
+    {"name": "telegram secret token", "webhook": "hook-telegram-0001", "status": 200, "body": UPDATE,
+     "headers": {**JSON, "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_TOKEN}},
+    {"name": "telegram other token", "webhook": "hook-telegram-0001", "status": 401, "body": UPDATE,
+     "headers": {**JSON, "X-Telegram-Bot-Api-Secret-Token": "nope"}, "error": "does not match"},
     # Twilio: the SDK signs the public URL and the form's pairs
     {"name": "twilio signed form", "webhook": "hook-twilio-00001", "status": 200,
      "body": b"From=%2B15551234567&Body=hi+there&MessageSid=SM1", "headers": FORM, "signer": twilio()},

@@ -1,8 +1,9 @@
 """Sender signatures: the senders' own published vectors and SDKs against our verifier.
 
 GitHub's and Standard Webhooks' documented examples; Stripe, Slack, Twilio and Standard
-Webhooks signatures made by their official SDKs; Shopify and the generic scheme by
-``openssl dgst`` (the recipe the README gives). Then the hostile cases.
+Webhooks signatures made by their official SDKs; Shopify, Zoom and the generic scheme by
+``openssl dgst`` (the recipe the README gives); GitLab's and Telegram's tokens as their
+docs send them. Then the hostile cases.
 """
 
 from __future__ import annotations
@@ -396,12 +397,52 @@ SCHEME_SECRETS = {
     "standard-webhooks": SW_SECRET,
     "twilio": TWILIO_TOKEN.encode(),
     "hmac": b"generic-secret",
+    "zoom": b"zoom-secret-token",
+    "gitlab": b"gitlab-secret-token",
+    "telegram": b"telegram_Secret-token",
 }
 HEADER_NAMES = [
     "X-Hub-Signature-256", "X-Hub-Signature", "Stripe-Signature", "X-Slack-Signature",
     "X-Slack-Request-Timestamp", "X-Shopify-Hmac-Sha256", "webhook-id", "webhook-timestamp",
-    "webhook-signature", "X-Twilio-Signature", "X-Signature", "Content-Type",
+    "webhook-signature", "X-Twilio-Signature", "X-Signature", "Content-Type", "x-zm-signature",
+    "x-zm-request-timestamp", "X-Gitlab-Token", "X-Telegram-Bot-Api-Secret-Token",
 ]  # fmt: skip
+
+
+def test_every_scheme_is_in_the_hostile_table() -> None:
+    from airflow_webhook_trigger.core.senders import SCHEMES
+
+    assert set(SCHEME_SECRETS) == set(SCHEMES)
+
+
+def test_zoom_openssl_signature_verifies_and_a_stale_one_does_not() -> None:
+    body = b'{"event": "meeting.started", "payload": {"object": {"id": "8512"}}}'
+    stamp = str(NOW - 10)
+    signature = "v0=" + _openssl("zoom-token", b"v0:" + stamp.encode() + b":" + body).hex()
+    headers = {"x-zm-request-timestamp": stamp, "x-zm-signature": signature}
+    _verify("zoom", b"zoom-token", headers, body)
+    assert "tolerance" in _refused("zoom", b"zoom-token", headers, body, now=NOW + 400)
+    assert _refused("zoom", b"other", headers, body) == "no signature matches"
+    assert "v0=" in _refused("zoom", b"zoom-token", {**headers, "x-zm-signature": signature[3:]}, body)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "header"), [("gitlab", "X-Gitlab-Token"), ("telegram", "X-Telegram-Bot-Api-Secret-Token")]
+)
+def test_a_token_scheme_compares_the_header_with_the_secret(scheme: str, header: str) -> None:
+    token = b"Tok_en-42"
+    _verify(scheme, token, {header: "Tok_en-42"}, b'{"update_id": 1}')
+    _verify(scheme, [b"new", token], {header: "Tok_en-42"}, b"")  # the previous token, rotating
+    assert _refused(scheme, token, {header: "Tok_en-43"}, b"{}") == f"{header} does not match"
+    assert "is missing" in _refused(scheme, token, {}, b"{}")
+    assert "more than once" in _refused(scheme, token, [(header, "Tok_en-42"), (header, "x")], b"{}")
+
+
+@pytest.mark.parametrize("secret", [b"has space", b"semi;colon", b"x" * 257, "é".encode()])
+def test_a_telegram_secret_token_outside_its_alphabet_is_unusable(secret: bytes) -> None:
+    with pytest.raises(UnusableSecret, match="Telegram secret_token"):
+        check_secret("telegram", secret)
+    check_secret("telegram", b"A-z_09")
 
 
 @pytest.mark.parametrize("scheme", sorted(SCHEME_SECRETS))
@@ -416,7 +457,12 @@ def test_every_scheme_hostile_input_only_unauthorized(
     try:
         _verify(scheme, SCHEME_SECRETS[scheme], headers, body, url=url)
     except Unauthorized as exc:
-        assert "secret" not in exc.detail.lower() or "signature" in exc.detail.lower()
+        from airflow_webhook_trigger.core.senders import sender
+
+        detail = exc.detail.lower()
+        # a refusal speaks of the signature or the scheme's header, never of a secret's value
+        names_its_header = any(name in detail for name in sender(scheme).headers)
+        assert "secret" not in detail or "signature" in detail or names_its_header
         assert SCHEME_SECRETS[scheme].decode() not in exc.detail
 
 

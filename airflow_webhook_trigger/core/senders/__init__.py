@@ -136,6 +136,25 @@ SENDERS: tuple[Sender, ...] = (
         handshake=handshakes.zoom,  # when the URL is saved, then every 72 hours
     ),
     Sender(
+        name="gitlab",
+        doc='X-Gitlab-Token: the secret token itself, compared in constant time (GitLab, "Webhooks": '
+        "Secret token); nothing is signed",
+        verify=v.gitlab,
+        headers=("x-gitlab-token",),
+        signature_headers=("x-gitlab-token",),
+        signed=(),
+    ),
+    Sender(
+        name="telegram",
+        doc="X-Telegram-Bot-Api-Secret-Token: the setWebhook secret_token itself, compared in constant "
+        'time (Telegram Bot API, "setWebhook"); nothing is signed',
+        verify=v.telegram,
+        headers=("x-telegram-bot-api-secret-token",),
+        signature_headers=("x-telegram-bot-api-secret-token",),
+        signed=(),
+        check_secret=v.telegram_secret,
+    ),
+    Sender(
         name="hmac",
         doc="a configured header, sha256/sha512, hex/base64, an optional prefix, over the raw body",
         verify=v.generic_hmac,

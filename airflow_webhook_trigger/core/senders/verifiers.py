@@ -195,6 +195,21 @@ def zoom(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, 
     _v0(request, secrets, now, spec.tolerance_seconds, ("x-zm-signature", "x-zm-request-timestamp"))
 
 
+def _token(request: SignedRequest, secrets: Sequence[bytes], name: str) -> None:
+    """A header that carries the secret itself (nothing is signed), compared in constant time."""
+    given = _one_header(request.headers, name).encode("utf-8", "surrogateescape")
+    if not _any_matches([given], secrets):
+        raise _fail(f"{name} does not match")
+
+
+def gitlab(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
+    _token(request, secrets, "X-Gitlab-Token")
+
+
+def telegram(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
+    _token(request, secrets, "X-Telegram-Bot-Api-Secret-Token")
+
+
 def shopify(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
     given = _b64(_one_header(request.headers, "X-Shopify-Hmac-Sha256"), "X-Shopify-Hmac-Sha256", 32)
     if not _any_matches([given], [_mac(s, request.body) for s in secrets]):
@@ -335,6 +350,15 @@ def twilio_digest(request: SignedRequest) -> str:
 
 def any_secret(secret: bytes) -> None:
     """Any non-empty secret: the schemes that use it as the HMAC key, byte for byte."""
+
+
+_TELEGRAM_SECRET = re.compile(rb"[A-Za-z0-9_-]{1,256}")
+
+
+def telegram_secret(secret: bytes) -> None:
+    """Telegram's ``secret_token``: 1-256 characters, ``A-Z``, ``a-z``, ``0-9``, ``_`` and ``-``."""
+    if not _TELEGRAM_SECRET.fullmatch(secret):
+        raise UnusableSecret("a Telegram secret_token is 1-256 characters of A-Z, a-z, 0-9, _ and -")
 
 
 def standard_webhooks_secret(secret: bytes) -> None:
