@@ -21,6 +21,7 @@ from airflow_webhook_trigger.core.filters import Condition, parse_filter
 from airflow_webhook_trigger.core.paths import Segment, parse_path, render_path
 from airflow_webhook_trigger.core.response import ALLOWED_TEXT, response_header_allowed
 from airflow_webhook_trigger.core.selectors import HEADER_NAME_RE
+from airflow_webhook_trigger.core.senders import SCHEMES, sender
 from airflow_webhook_trigger.core.signature_config import SignatureInput, parse_signature
 from airflow_webhook_trigger.core.signatures import SignatureSpec
 
@@ -249,6 +250,21 @@ def _response(value: object, where: str, stored: bool = False) -> AsyncResponse:
     return AsyncResponse(status=status, headers=tuple(headers), body=body)
 
 
+def _check_token_header(webhook: Webhook, scheme: str, where: str) -> None:
+    """A header that carries the scheme's secret itself is read nowhere: not into ``conf``, a
+    filter (whose record keeps what it saw) or a delivery key (which the record keeps)."""
+    token_header = sender(scheme).token_header if scheme in SCHEMES else None
+    if token_header is None:
+        return
+    read = [(f"{where}.request.headers", f.name) for f in webhook.headers]
+    read += [(f"{where}.filter", c.path) for c in webhook.filters if c.source == "header"]
+    if webhook.dedupe is not None and webhook.dedupe.source == "header":
+        read.append((f"{where}.dedupe.key", webhook.dedupe.name))
+    for field_name, name in read:
+        if name.lower() == token_header:
+            raise _err(field_name, f"{name} carries the {scheme} secret token: it is never read")
+
+
 def _check_aliases(webhook: Webhook) -> None:
     seen: set[str] = set()
     fields_: list[HeaderField | PathField] = [*webhook.headers, *webhook.query, *webhook.body]
@@ -390,6 +406,8 @@ def parse_document(doc_: object, *, where: str = "webhook", stored: bool = False
         allow_empty_body=allow_empty_body,
     )
     _check_aliases(webhook)
+    if signature is not None and not stored:
+        _check_token_header(webhook, signature.spec.scheme, where)
     if webhook.dedupe is not None and not stored:
         check_scheme(webhook.dedupe, signature.spec.scheme if signature else None, f"{where}.dedupe.key")
     return WebhookDocument(

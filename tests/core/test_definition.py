@@ -741,3 +741,27 @@ def test_generate_id_characters_spread() -> None:
 def test_parse_document_without_id_generates_fresh_ids() -> None:
     ids = {parse_document({"dag_id": "dag_a"}).webhook.id for _ in range(100)}
     assert len(ids) == 100
+
+
+@pytest.mark.parametrize(
+    "scheme, header", [("gitlab", "X-Gitlab-Token"), ("telegram", "X-Telegram-Bot-Api-Secret-Token")]
+)
+@pytest.mark.parametrize(
+    "where, part",
+    [
+        ("request.headers", lambda h: {"request": {"headers": [{"name": h.upper()}]}}),
+        ("filter", lambda h: {"filter": [{"header": h.lower(), "exists": True}]}),
+        ("dedupe.key", lambda h: {"dedupe": {"key": f"header:{h}"}}),
+    ],
+)
+def test_a_header_that_carries_the_secret_token_is_read_nowhere(
+    scheme: str, header: str, where: str, part: Any
+) -> None:
+    auth = {"signature": {"scheme": scheme, "secret_env": "TOKEN_VAR"}}
+    with pytest.raises(
+        ConfigError, match=rf"^webhook\.{re.escape(where)}: .* carries the {scheme} secret token"
+    ):
+        parse_document(doc_of(auth=auth, **part(header)))
+    parse_document(
+        doc_of(auth=auth, request={"headers": [{"name": "X-Gitlab-Event"}]})
+    )  # another header: fine
