@@ -483,4 +483,4 @@ def test_run_factory_bag_by_release() -> None:
     if airflow_version.release() >= (3, 3):
         assert type(bag) is DBDagBag
     else:
-        assert type(bag) is airflow_runs._HashCheckedDagBag
+        assert type(bag) is airflow_runs.HashCheckedDagBag
