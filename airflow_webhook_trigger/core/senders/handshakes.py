@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from airflow_webhook_trigger.core.errors import BadRequest, Unauthorized
 from airflow_webhook_trigger.core.request import Headers
 from airflow_webhook_trigger.core.response import HttpResponse, json_response
-from airflow_webhook_trigger.core.senders import verifiers as v
+from airflow_webhook_trigger.core.senders.verifiers import SignatureSpec, SignedRequest
+from airflow_webhook_trigger.core.senders.verifiers import zoom as verify_zoom
 
 #: the longest challenge or token echoed back (Slack's and Zoom's are about 20-50 characters)
 MAX_CHALLENGE = 512
@@ -27,8 +28,8 @@ class HandshakeRequest:
     #: the parsed body (``NO_BODY``: none)
     body: object
     #: what the signature covered, and the check it passed
-    signed: v.SignedRequest
-    spec: v.SignatureSpec
+    signed: SignedRequest
+    spec: SignatureSpec
     #: the webhook's signing secrets (current, then previous), read when a handshake needs one
     secrets: Callable[[], Sequence[bytes]]
     #: Unix time, as the signature was checked at
@@ -68,7 +69,7 @@ def zoom(request: HandshakeRequest) -> HttpResponse | None:
         payload.get("plainToken") if isinstance(payload, dict) else None,
         "an endpoint.url_validation needs payload.plainToken",
     )
-    secret = _signing_secret(request, v.zoom)
+    secret = _signing_secret(request, verify_zoom)
     encrypted = hmac.new(secret, token.encode("utf-8"), hashlib.sha256).hexdigest()
     return json_response(200, {"plainToken": token, "encryptedToken": encrypted})
 
