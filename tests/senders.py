@@ -27,6 +27,8 @@ SW_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-contract-key-32").de
 SHOPIFY_SECRET = "shopify-contract-secret"
 HMAC_SECRET = "hmac-contract-secret"
 GITLAB_TOKEN = "gitlab-contract-token"
+META_SECRET = "meta-contract-app-secret"
+ATLASSIAN_SECRET = "atlassian-contract-secret"
 TELEGRAM_TOKEN = "telegram_contract-Token42"
 ZOOM_SECRET = "zoom-contract-secret-token"
 ZOOM_OLD_SECRET = "zoom-contract-old-token"
@@ -38,6 +40,8 @@ ENV = {
     "WT_SHOPIFY_SECRET": SHOPIFY_SECRET,
     "WT_ZOOM_SECRET": ZOOM_SECRET,
     "WT_GITLAB_TOKEN": GITLAB_TOKEN,
+    "WT_META_SECRET": META_SECRET,
+    "WT_ATLASSIAN_SECRET": ATLASSIAN_SECRET,
     "WT_ZOOM_OLD_SECRET": ZOOM_OLD_SECRET,
     "WT_UNSET_LATER": "set while applying, unset when requests come",
 }
@@ -76,6 +80,10 @@ SIGNED_WEBHOOKS: list[dict[str, Any]] = [
     {"id": "hook-zoom-0000001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "zoom", "secret_env": "WT_ZOOM_SECRET",
                             "previous_secret_env": "WT_ZOOM_OLD_SECRET"}}},
+    {"id": "hook-meta-0000001", "dag_id": "wt_plain",
+     "auth": {"signature": {"scheme": "meta", "secret_env": "WT_META_SECRET"}}},
+    {"id": "hook-atlassian-001", "dag_id": "wt_plain",
+     "auth": {"signature": {"scheme": "atlassian", "secret_env": "WT_ATLASSIAN_SECRET"}}},
     {"id": "hook-gitlab-000001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "gitlab", "secret_env": "WT_GITLAB_TOKEN"}}},
     {"id": "hook-telegram-0001", "dag_id": "wt_plain",
@@ -152,6 +160,11 @@ def standard(secret: str = SW_SECRET) -> Any:
 
 def shopify(secret: str = SHOPIFY_SECRET) -> Any:
     return lambda body, url: {"X-Shopify-Hmac-Sha256": base64.b64encode(_openssl(secret, body)).decode()}
+
+
+def websub(secret: str = ATLASSIAN_SECRET, method: str = "sha256") -> Any:
+    """``X-Hub-Signature: <method>=<hex>``, by ``openssl dgst``."""
+    return lambda body, url: {"X-Hub-Signature": f"{method}=" + _openssl(secret, body, method).hex()}
 
 
 def zoom(secret: str = ZOOM_SECRET, age: int = 0) -> Any:
@@ -293,6 +306,15 @@ SIGNED_ROWS: list[dict[str, Any]] = [
     {"name": "zoom url_validation without a token", "webhook": "hook-zoom-0000001", "status": 400,
      "body": b'{"event": "endpoint.url_validation", "payload": {}}', "headers": JSON, "signer": zoom(),
      "error": "payload.plainToken"},
+    # Meta (the app secret) and Atlassian (WebSub): openssl, as neither publishes a vector
+    {"name": "meta signed", "webhook": "hook-meta-0000001", "status": 200, "body": EVENT, "headers": JSON,
+     "signer": github(META_SECRET)},
+    {"name": "meta other secret", "webhook": "hook-meta-0000001", "status": 401, "body": EVENT,
+     "headers": JSON, "signer": github("nope"), "error": "no signature matches"},
+    {"name": "atlassian signed", "webhook": "hook-atlassian-001", "status": 200, "body": EVENT,
+     "headers": JSON, "signer": websub(ATLASSIAN_SECRET)},
+    {"name": "atlassian sha1", "webhook": "hook-atlassian-001", "status": 401, "body": EVENT,
+     "headers": JSON, "signer": websub(ATLASSIAN_SECRET, "sha1"), "error": "must start with sha256="},
     # GitLab and Telegram send the token itself, as their docs say
     {"name": "gitlab token", "webhook": "hook-gitlab-000001", "status": 200, "body": PUSH,
      "headers": {**JSON, "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": GITLAB_TOKEN}},

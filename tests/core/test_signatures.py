@@ -398,6 +398,8 @@ SCHEME_SECRETS = {
     "twilio": TWILIO_TOKEN.encode(),
     "hmac": b"generic-secret",
     "zoom": b"zoom-secret-token",
+    "meta": b"meta-app-secret",
+    "atlassian": b"atlassian-secret",
     "gitlab": b"gitlab-secret-token",
     "telegram": b"telegram_Secret-token",
 }
@@ -413,6 +415,30 @@ def test_every_scheme_is_in_the_hostile_table() -> None:
     from airflow_webhook_trigger.core.senders import SCHEMES
 
     assert set(SCHEME_SECRETS) == set(SCHEMES)
+
+
+@pytest.mark.parametrize("method", ["sha256", "sha384", "sha512"])
+def test_atlassian_websub_openssl_signature_verifies(method: str) -> None:
+    body = b'{"webhookEvent": "jira:issue_created", "issue": {"key": "OPS-1"}}'
+    header = {"X-Hub-Signature": f"{method}=" + _openssl("jira-secret", body, method).hex()}
+    _verify("atlassian", b"jira-secret", header, body)
+    assert _refused("atlassian", b"other", header, body) == "no signature matches"
+
+
+def test_atlassian_refuses_sha1_and_an_unknown_method() -> None:
+    body = b"{}"
+    sha1 = {"X-Hub-Signature": "sha1=" + _openssl("s", body, "sha1").hex()}
+    assert "must start with sha256=" in _refused("atlassian", b"s", sha1, body)
+    assert "is not 64 hex digits" in _refused("atlassian", b"s", {"X-Hub-Signature": "sha256=abc"}, body)
+
+
+def test_meta_app_secret_openssl_signature_verifies_sha1_alone_refused() -> None:
+    body = b'{"object": "whatsapp_business_account", "entry": [{"id": "1"}]}'
+    _verify(
+        "meta", b"app-secret", {"X-Hub-Signature-256": "sha256=" + _openssl("app-secret", body).hex()}, body
+    )
+    sha1 = {"X-Hub-Signature": "sha1=" + _openssl("app-secret", body, "sha1").hex()}
+    assert "X-Hub-Signature-256 is required" in _refused("meta", b"app-secret", sha1, body)
 
 
 def test_zoom_openssl_signature_verifies_and_a_stale_one_does_not() -> None:

@@ -139,6 +139,24 @@ SENDERS: tuple[Sender, ...] = (
         handshake=handshakes.zoom,  # when the URL is saved, then every 72 hours
     ),
     Sender(
+        name="meta",
+        doc='X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)> (Meta, "Webhooks: '
+        'Validate payloads"; Facebook, Instagram, WhatsApp); the SHA-1 X-Hub-Signature alone is refused',
+        verify=v.github,  # the same header and MAC as GitHub's
+        headers=("x-hub-signature-256", "x-hub-signature"),
+        signature_headers=("x-hub-signature-256", "x-hub-signature"),
+        signed=("body",),
+    ),
+    Sender(
+        name="atlassian",
+        doc="X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)> (W3C WebSub; Jira Cloud "
+        'admin webhooks, Bitbucket "Secure webhooks"); sha384 and sha512 accepted, SHA-1 refused',
+        verify=v.websub,
+        headers=("x-hub-signature",),
+        signature_headers=("x-hub-signature",),
+        signed=("body",),
+    ),
+    Sender(
         name="gitlab",
         doc='X-Gitlab-Token: the secret token itself, compared in constant time (GitLab, "Webhooks": '
         "Secret token); nothing is signed",

@@ -147,6 +147,23 @@ def github(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest
         raise _fail(_NO_MATCH)
 
 
+#: the WebSub methods of ``X-Hub-Signature: <method>=<hex>`` accepted (SHA-1 is not)
+_WEBSUB = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+
+
+def websub(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
+    """``X-Hub-Signature: <method>=<hex HMAC of the body>`` (W3C WebSub), as Jira Cloud and
+    Bitbucket send it (``sha256``)."""
+    value = _one_header(request.headers, "X-Hub-Signature")
+    method, _, digest = value.partition("=")
+    algorithm = _WEBSUB.get(method)
+    if algorithm is None:
+        raise _fail("X-Hub-Signature must start with sha256=, sha384= or sha512=")
+    given = _hex(digest, algorithm().digest_size, "X-Hub-Signature")
+    if not _any_matches([given], [_mac(s, request.body, algorithm) for s in secrets]):
+        raise _fail(_NO_MATCH)
+
+
 def stripe(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
     value = _one_header(request.headers, "Stripe-Signature")
     stamps: list[str] = []
