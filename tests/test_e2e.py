@@ -102,3 +102,54 @@ def test_e2e_bad_requests_start_no_run(server: str) -> None:
         assert "error" in response.json()
     assert len(runs_of("payment_callback")) == before
     assert os.environ.get("PAYMENT_HOOK_PASSWORD") is None
+
+
+def test_e2e_slack_and_zoom_url_checks_are_answered_by_the_served_api_server(server: str) -> None:
+    """What saving the URL in Slack's and Zoom's settings sends, to a real api-server: each
+    answered as its sender expects, signed by the sender's scheme, and no run starts."""
+    import time
+
+    from slack_sdk.signature import SignatureVerifier
+
+    from airflow_webhook_trigger.airflow_seam.metadata_db import db_session
+    from airflow_webhook_trigger.airflow_seam.secrets import AirflowVault
+    from airflow_webhook_trigger.storage.webhook_changes import apply_documents
+    from airflow_webhook_trigger.storage.webhook_store import WebhookStore
+    from tests.integration import runs_of
+    from tests.senders import ZOOM_PLAIN_TOKEN, ZOOM_VALIDATION, zoom, zoom_encrypted_token
+
+    documents = [
+        {"id": "e2e-slack-handshake1", "dag_id": "github_push",
+         "auth": {"signature": {"scheme": "slack", "secret": "e2e-slack-signing"}}},
+        {"id": "e2e-zoom-handshake01", "dag_id": "github_push",
+         "auth": {"signature": {"scheme": "zoom", "secret": "e2e-zoom-token"}}},
+    ]  # fmt: skip
+    apply_documents(WebhookStore(db_session), documents, env={}, vault=AirflowVault())
+    before = len(runs_of("github_push"))
+    challenge = {"token": "t", "challenge": "e2e-challenge-0123456789", "type": "url_verification"}
+    slack_body = json.dumps(challenge).encode()
+    for prefix in PREFIXES:
+        stamp = str(int(time.time()))
+        signature = SignatureVerifier("e2e-slack-signing").generate_signature(
+            timestamp=stamp, body=slack_body
+        )
+        slack_headers = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
+        answer = httpx.post(
+            f"{server}{prefix}/trigger/e2e-slack-handshake1",
+            content=slack_body,
+            headers={"Content-Type": "application/json", **slack_headers},
+            timeout=30,
+        )
+        assert answer.status_code == 200 and answer.json() == {"challenge": "e2e-challenge-0123456789"}
+        answer = httpx.post(
+            f"{server}{prefix}/trigger/e2e-zoom-handshake01",
+            content=ZOOM_VALIDATION,
+            headers={"Content-Type": "application/json", **zoom("e2e-zoom-token")(ZOOM_VALIDATION, "")},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {
+            "plainToken": ZOOM_PLAIN_TOKEN,
+            "encryptedToken": zoom_encrypted_token("e2e-zoom-token", ZOOM_PLAIN_TOKEN),
+        }
+    assert len(runs_of("github_push")) == before
