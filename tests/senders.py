@@ -28,6 +28,7 @@ SHOPIFY_SECRET = "shopify-contract-secret"
 HMAC_SECRET = "hmac-contract-secret"
 GITLAB_TOKEN = "gitlab-contract-token"
 META_SECRET = "meta-contract-app-secret"
+PAGERDUTY_SECRET = "pagerduty-contract-secret"
 ATLASSIAN_SECRET = "atlassian-contract-secret"
 TELEGRAM_TOKEN = "telegram_contract-Token42"
 ZOOM_SECRET = "zoom-contract-secret-token"
@@ -41,6 +42,7 @@ ENV = {
     "WT_ZOOM_SECRET": ZOOM_SECRET,
     "WT_GITLAB_TOKEN": GITLAB_TOKEN,
     "WT_META_SECRET": META_SECRET,
+    "WT_PAGERDUTY_SECRET": PAGERDUTY_SECRET,
     "WT_ATLASSIAN_SECRET": ATLASSIAN_SECRET,
     "WT_ZOOM_OLD_SECRET": ZOOM_OLD_SECRET,
     "WT_UNSET_LATER": "set while applying, unset when requests come",
@@ -84,6 +86,8 @@ SIGNED_WEBHOOKS: list[dict[str, Any]] = [
      "auth": {"signature": {"scheme": "meta", "secret_env": "WT_META_SECRET"}}},
     {"id": "hook-atlassian-001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "atlassian", "secret_env": "WT_ATLASSIAN_SECRET"}}},
+    {"id": "hook-pagerduty-01", "dag_id": "wt_plain",
+     "auth": {"signature": {"scheme": "pagerduty", "secret_env": "WT_PAGERDUTY_SECRET"}}},
     {"id": "hook-gitlab-000001", "dag_id": "wt_plain",
      "auth": {"signature": {"scheme": "gitlab", "secret_env": "WT_GITLAB_TOKEN"}}},
     {"id": "hook-telegram-0001", "dag_id": "wt_plain",
@@ -315,6 +319,13 @@ SIGNED_ROWS: list[dict[str, Any]] = [
      "headers": JSON, "signer": websub(ATLASSIAN_SECRET)},
     {"name": "atlassian sha1", "webhook": "hook-atlassian-001", "status": 401, "body": EVENT,
      "headers": JSON, "signer": websub(ATLASSIAN_SECRET, "sha1"), "error": "must start with sha256="},
+    # PagerDuty: a list of v1 signatures, any of which may match
+    {"name": "pagerduty signed", "webhook": "hook-pagerduty-01", "status": 200, "body": EVENT,
+     "headers": JSON, "signer": lambda b, u: {"X-PagerDuty-Signature": "v1=" + "ab" * 32 + ",v1="
+                                              + _openssl(PAGERDUTY_SECRET, b).hex()}},
+    {"name": "pagerduty other secret", "webhook": "hook-pagerduty-01", "status": 401, "body": EVENT,
+     "headers": JSON, "signer": lambda b, u: {"X-PagerDuty-Signature": "v1=" + _openssl("x", b).hex()},
+     "error": "no signature matches"},
     # GitLab and Telegram send the token itself, as their docs say
     {"name": "gitlab token", "webhook": "hook-gitlab-000001", "status": 200, "body": PUSH,
      "headers": {**JSON, "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": GITLAB_TOKEN}},

@@ -399,6 +399,7 @@ SCHEME_SECRETS = {
     "hmac": b"generic-secret",
     "zoom": b"zoom-secret-token",
     "meta": b"meta-app-secret",
+    "pagerduty": b"pagerduty-secret",
     "atlassian": b"atlassian-secret",
     "gitlab": b"gitlab-secret-token",
     "telegram": b"telegram_Secret-token",
@@ -439,6 +440,20 @@ def test_meta_app_secret_openssl_signature_verifies_sha1_alone_refused() -> None
     )
     sha1 = {"X-Hub-Signature": "sha1=" + _openssl("app-secret", body, "sha1").hex()}
     assert "X-Hub-Signature-256 is required" in _refused("meta", b"app-secret", sha1, body)
+
+
+def test_pagerduty_any_v1_of_the_list_may_match() -> None:
+    body = b'{"event": {"id": "01DEN4HPBQAAAG05V5QQYBRZMF", "event_type": "incident.triggered"}}'
+    mine = _openssl("pd-secret", body).hex()
+    other = _openssl("pd-other", body).hex()
+    _verify("pagerduty", b"pd-secret", {"X-PagerDuty-Signature": f"v1={other},v1={mine}"}, body)
+    _verify("pagerduty", b"pd-secret", {"X-PagerDuty-Signature": f"v2=zz, v1={mine}"}, body)  # v2 skipped
+    assert (
+        _refused("pagerduty", b"pd-secret", {"X-PagerDuty-Signature": f"v1={other}"}, body)
+        == "no signature matches"
+    )
+    assert "no v1" in _refused("pagerduty", b"pd-secret", {"X-PagerDuty-Signature": "v2=ab"}, body)
+    assert "malformed" in _refused("pagerduty", b"pd-secret", {"X-PagerDuty-Signature": mine}, body)
 
 
 def test_zoom_openssl_signature_verifies_and_a_stale_one_does_not() -> None:

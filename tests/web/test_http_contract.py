@@ -508,7 +508,7 @@ def test_contract_signed_slack_form_reaches_conf_and_no_secret_anywhere(
     for secret in (senders.STRIPE_SECRET, senders.SW_SECRET, senders.HMAC_SECRET, senders.GITHUB_SECRET,
                    senders.SLACK_SECRET, senders.TWILIO_TOKEN, senders.ZOOM_SECRET, senders.ZOOM_OLD_SECRET,
                    senders.GITLAB_TOKEN, senders.TELEGRAM_TOKEN, senders.META_SECRET,
-                   senders.ATLASSIAN_SECRET):  # fmt: skip
+                   senders.PAGERDUTY_SECRET, senders.ATLASSIAN_SECRET):  # fmt: skip
         assert secret not in stored
     assert "gAAAAA" in stored  # Fernet tokens, for the literal ones
 

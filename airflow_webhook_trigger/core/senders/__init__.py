@@ -157,6 +157,15 @@ SENDERS: tuple[Sender, ...] = (
         signed=("body",),
     ),
     Sender(
+        name="pagerduty",
+        doc="X-PagerDuty-Signature: v1=<hex HMAC-SHA256(secret, body)>, a comma-separated list of "
+        'which any v1 may match (PagerDuty, "Verifying Signatures", V3 webhooks)',
+        verify=v.pagerduty,
+        headers=("x-pagerduty-signature",),
+        signature_headers=("x-pagerduty-signature",),
+        signed=("body",),
+    ),
+    Sender(
         name="gitlab",
         doc='X-Gitlab-Token: the secret token itself, compared in constant time (GitLab, "Webhooks": '
         "Secret token); nothing is signed",

@@ -164,6 +164,23 @@ def websub(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest
         raise _fail(_NO_MATCH)
 
 
+def pagerduty(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
+    """``X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]``, each an HMAC-SHA256 of the body; any
+    may match (one per secret while PagerDuty rotates), other versions are skipped."""
+    value = _one_header(request.headers, "X-PagerDuty-Signature")
+    given = []
+    for item in value.split(","):
+        version, eq, digest = item.strip().partition("=")
+        if not eq:
+            raise _fail("X-PagerDuty-Signature is malformed")
+        if version == "v1":
+            given.append(_hex(digest, 32, "an X-PagerDuty-Signature v1"))
+    if not given:
+        raise _fail("X-PagerDuty-Signature has no v1 signature")
+    if not _any_matches(given, [_mac(s, request.body) for s in secrets]):
+        raise _fail(_NO_MATCH)
+
+
 def stripe(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
     value = _one_header(request.headers, "Stripe-Signature")
     stamps: list[str] = []
