@@ -14,8 +14,9 @@ import binascii
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from airflow_webhook_trigger.core.errors import Unauthorized
@@ -134,47 +135,59 @@ def _any_matches(candidates: Sequence[bytes], expected: Sequence[bytes]) -> bool
 _NO_MATCH = "no signature matches"
 
 
+Algorithm = Callable[..., Any]
+
+
+def _method_mac(
+    request: SignedRequest, secrets: Sequence[bytes], header: str, methods: Mapping[str, Algorithm]
+) -> None:
+    """``<header>: <method>=<hex HMAC of the body>``, the method one of ``methods``: GitHub's
+    and Meta's ``X-Hub-Signature-256``, WebSub's ``X-Hub-Signature``."""
+    method, _, digest = _one_header(request.headers, header).partition("=")
+    algorithm = methods.get(method)
+    if algorithm is None:
+        *others, last = [f"{name}=" for name in methods]
+        raise _fail(f"{header} must start with {', '.join(others) + ' or ' if others else ''}{last}")
+    given = _hex(digest, algorithm().digest_size, header)
+    if not _any_matches([given], [_mac(s, request.body, algorithm) for s in secrets]):
+        raise _fail(_NO_MATCH)
+
+
 def github(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
     headers = request.headers
     if "x-hub-signature-256" not in headers and "x-hub-signature" in headers:
         raise _fail("only the SHA-1 X-Hub-Signature was sent; X-Hub-Signature-256 is required")
-    value = _one_header(headers, "X-Hub-Signature-256")
-    scheme, _, digest = value.partition("=")
-    if scheme != "sha256":
-        raise _fail("X-Hub-Signature-256 must start with sha256=")
-    given = _hex(digest, 32, "X-Hub-Signature-256")
-    if not _any_matches([given], [_mac(s, request.body) for s in secrets]):
-        raise _fail(_NO_MATCH)
+    _method_mac(request, secrets, "X-Hub-Signature-256", {"sha256": hashlib.sha256})
 
 
 #: the WebSub methods of ``X-Hub-Signature: <method>=<hex>`` accepted (SHA-1 is not)
-_WEBSUB = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+_WEBSUB: dict[str, Algorithm] = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 
 def websub(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
     """``X-Hub-Signature: <method>=<hex HMAC of the body>`` (W3C WebSub), as Jira Cloud and
     Bitbucket send it (``sha256``)."""
-    value = _one_header(request.headers, "X-Hub-Signature")
-    method, _, digest = value.partition("=")
-    algorithm = _WEBSUB.get(method)
-    if algorithm is None:
-        raise _fail("X-Hub-Signature must start with sha256=, sha384= or sha512=")
-    given = _hex(digest, algorithm().digest_size, "X-Hub-Signature")
-    if not _any_matches([given], [_mac(s, request.body, algorithm) for s in secrets]):
-        raise _fail(_NO_MATCH)
+    _method_mac(request, secrets, "X-Hub-Signature", _WEBSUB)
+
+
+def _entries(value: str, header: str) -> Iterator[tuple[str, str]]:
+    """The ``<key>=<value>`` entries of a comma-separated signature header (Stripe's, PagerDuty's)."""
+    for item in value.split(","):
+        key, eq, text = item.strip().partition("=")
+        if not eq:
+            raise _fail(f"{header} is malformed")
+        yield key, text
 
 
 def pagerduty(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest, now: float) -> None:
     """``X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]``, each an HMAC-SHA256 of the body; any
     may match (one per secret while PagerDuty rotates), other versions are skipped."""
     value = _one_header(request.headers, "X-PagerDuty-Signature")
-    given = []
-    for item in value.split(","):
-        version, eq, digest = item.strip().partition("=")
-        if not eq:
-            raise _fail("X-PagerDuty-Signature is malformed")
-        if version == "v1":
-            given.append(_hex(digest, 32, "an X-PagerDuty-Signature v1"))
+    given = [
+        _hex(digest, 32, "an X-PagerDuty-Signature v1")
+        for version, digest in _entries(value, "X-PagerDuty-Signature")
+        if version == "v1"
+    ]
     if not given:
         raise _fail("X-PagerDuty-Signature has no v1 signature")
     if not _any_matches(given, [_mac(s, request.body) for s in secrets]):
@@ -185,10 +198,7 @@ def stripe(spec: SignatureSpec, secrets: Sequence[bytes], request: SignedRequest
     value = _one_header(request.headers, "Stripe-Signature")
     stamps: list[str] = []
     signatures: list[bytes] = []
-    for item in value.split(","):
-        key, eq, text = item.strip().partition("=")
-        if not eq:
-            raise _fail("Stripe-Signature is malformed")
+    for key, text in _entries(value, "Stripe-Signature"):
         if key == "t":
             stamps.append(text)
         elif key == "v1":
