@@ -107,12 +107,11 @@ class _RunWrite:
 class _LeanWrite:
     """A lean run waiting for its group (:class:`runs.RunWrite`)."""
 
-    __slots__ = ("_gateway", "_run", "_ticket", "_write")
+    __slots__ = ("_gateway", "_ticket", "_write")
 
-    def __init__(self, gateway: AirflowRunGateway, write: _RunWrite, run: TriggeredRun) -> None:
+    def __init__(self, gateway: AirflowRunGateway, write: _RunWrite) -> None:
         self._gateway = gateway
         self._write = write
-        self._run = run
         self._ticket: Ticket[_RunWrite, int] | None = None
 
     def enqueue(self, done: Callable[[], None]) -> None:
@@ -133,9 +132,9 @@ class _LeanWrite:
         return self._stored(lambda: self._gateway.writes.submit(self._write))
 
     def _stored(self, row_id: Callable[[], int]) -> TriggeredRun | PriorDelivery:
-        run = self._run
+        order = self._write.order
         # committed (else row_id() raises): only now may we answer 2xx
-        return self._gateway.stored(self._write.order, lambda: TriggeredRun(run.dag_id, run.run_id, row_id()))
+        return self._gateway.stored(order, lambda: TriggeredRun(order.dag_id, order.run_id, row_id()))
 
 
 class AirflowRunGateway:
@@ -270,7 +269,7 @@ class AirflowRunGateway:
                 # to be written with the other runs being accepted now: one transaction, one commit
                 prepared = self._runs.prepare(template, latest, order.run_id, order.conf)
                 bound = None if order.delivery is None else self._records.bind(order.delivery)
-                return _LeanWrite(self, _RunWrite(order, prepared, bound), TriggeredRun(dag_id, order.run_id))
+                return _LeanWrite(self, _RunWrite(order, prepared, bound))
             row_id = self._through_airflow(template, order)
             # committed: only now may we answer 2xx.
             return TriggeredRun(dag_id=dag_id, run_id=order.run_id, row_id=row_id)
