@@ -99,3 +99,20 @@ class FakeRuns:
         if run_id not in self.snapshots:
             return None
         return TriggeredRun(dag_id, run_id, 1), self.snapshots[run_id]
+
+
+class FakeRecorder:
+    """Every delivery reported, in order (stored, answered or not), and the samples saved."""
+
+    def __init__(self) -> None:
+        self.rows: list[DeliveryRow] = []
+        self.samples: list[tuple[str, dict[str, object]]] = []
+
+    def record(self, row: DeliveryRow, *, stored: bool = False) -> None:
+        self.rows.append(row)
+
+    def answered(self, row: DeliveryRow) -> None:
+        self.rows.append(row)
+
+    def save_sample(self, webhook_id: str, sample: dict[str, object]) -> None:
+        self.samples.append((webhook_id, sample))

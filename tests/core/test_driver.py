@@ -16,7 +16,6 @@ import pytest
 
 from airflow_webhook_trigger.core.auth import hash_password
 from airflow_webhook_trigger.core.definition import BasicAuth, Webhook, parse_document
-from airflow_webhook_trigger.core.delivery import DeliveryRow
 from airflow_webhook_trigger.core.driver import RequestDriver, RequestHead, WriteWaiter, run_blocking
 from airflow_webhook_trigger.core.endpoint import WebhookEndpoint
 from airflow_webhook_trigger.core.errors import PayloadTooLarge, UnprocessableEntity
@@ -25,27 +24,12 @@ from airflow_webhook_trigger.core.run_tokens import RunTokens
 from airflow_webhook_trigger.core.runs import Deferred
 from airflow_webhook_trigger.core.settings import Settings
 from airflow_webhook_trigger.core.waiter import RunSnapshot, SyncCallers
-from tests.fakes import FakeRuns, FakeSource
+from tests.fakes import FakeRecorder, FakeRuns, FakeSource
 
 T = TypeVar("T")
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 HOOK = "hook-0123456789"
 JSON = ("Content-Type", "application/json")
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.rows: list[DeliveryRow] = []
-        self.samples: list[tuple[str, dict[str, object]]] = []
-
-    def record(self, row: DeliveryRow, *, stored: bool = False) -> None:
-        self.rows.append(row)
-
-    def answered(self, row: DeliveryRow) -> None:
-        self.rows.append(row)
-
-    def save_sample(self, webhook_id: str, sample: dict[str, object]) -> None:
-        self.samples.append((webhook_id, sample))
 
 
 class LoggingIO:
@@ -141,9 +125,9 @@ def _webhook(**doc: object) -> Webhook:
 
 def _driver(
     webhook: Webhook, *, runs: FakeRuns | None = None, sync_cap: int = 4
-) -> tuple[RequestDriver, FakeRuns, Recorder]:
+) -> tuple[RequestDriver, FakeRuns, FakeRecorder]:
     runs = runs or FakeRuns()
-    recorder = Recorder()
+    recorder = FakeRecorder()
     endpoint = WebhookEndpoint(
         Settings(max_body_bytes=64),
         FakeSource({webhook.id: webhook}),

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from airflow_webhook_trigger.core.dedupe import parse_dedupe
-from airflow_webhook_trigger.core.definition import parse_document
+from airflow_webhook_trigger.core.definition import Webhook, parse_document
 from airflow_webhook_trigger.core.endpoint import WebhookEndpoint
 from airflow_webhook_trigger.core.errors import BadRequest, Unauthorized
 from airflow_webhook_trigger.core.jsonbody import NO_BODY
@@ -20,7 +20,7 @@ from airflow_webhook_trigger.core.senders import SENDERS, handshakes, sender
 from airflow_webhook_trigger.core.senders.handshakes import HandshakeRequest
 from airflow_webhook_trigger.core.settings import Settings
 from airflow_webhook_trigger.core.signatures import SecretRef, SignatureSpec, SignedRequest
-from tests.fakes import FakeRuns, FakeSource
+from tests.fakes import FakeRecorder, FakeRuns, FakeSource
 
 CHALLENGE = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
 VERIFICATION = {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": CHALLENGE, "type": "url_verification"}
@@ -64,32 +64,21 @@ class _Secret:
         return False
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.rows: list[object] = []
-
-    def record(self, row: object, *, stored: bool = False) -> None:
-        self.rows.append(row)
-
-    def answered(self, row: object) -> None:
-        self.rows.append(row)
-
-
-def _slack_endpoint(**doc: object) -> tuple[WebhookEndpoint, FakeRuns, _Recorder, object]:
+def _slack_endpoint(**doc: object) -> tuple[WebhookEndpoint, FakeRuns, FakeRecorder, Webhook]:
     document = {"id": "hook-slack-handsh", "dag_id": "dag_a", **doc}
     # as the store gives it: the signature check and the scheme's automatic key
     spec = SignatureSpec("slack", SecretRef(env="SLACK_SIGNING_SECRET"))
     webhook = parse_document(document).webhook.with_changes(
         signature=spec, dedupe=parse_dedupe({"key": "auto"})
     )
-    runs, recorder = FakeRuns(), _Recorder()
+    runs, recorder = FakeRuns(), FakeRecorder()
     endpoint = WebhookEndpoint(
         Settings(),
         FakeSource({webhook.id: webhook}),
         runs,
         clock=lambda: datetime.now(timezone.utc),
         secrets=_Secret(),
-        deliveries=recorder,  # type: ignore[arg-type]
+        deliveries=recorder,
     )
     return endpoint, runs, recorder, webhook
 
@@ -110,24 +99,24 @@ def _signed(body: bytes, secret: str = "slack-signing-secret") -> WebhookRequest
 @pytest.mark.parametrize("mode", ["async", "sync"])
 def test_a_signed_url_verification_starts_no_run_and_is_recorded_as_a_handshake(mode: str) -> None:
     endpoint, runs, recorder, webhook = _slack_endpoint(mode=mode)
-    answer = endpoint.accept(webhook, _signed(json.dumps(VERIFICATION).encode()))  # type: ignore[arg-type]
+    answer = endpoint.accept(webhook, _signed(json.dumps(VERIFICATION).encode()))
     assert isinstance(answer, HttpResponse) and json.loads(answer.body) == {"challenge": CHALLENGE}
     assert runs.orders == [] and runs.claims == {}  # no run, no delivery key taken
     [row] = recorder.rows
-    assert (row.outcome, row.status, row.run_id) == ("handshake", 200, None)  # type: ignore[attr-defined]
+    assert (row.outcome, row.status, row.run_id) == ("handshake", 200, None)
 
 
 def test_an_unverified_url_verification_is_refused_before_it_is_read() -> None:
     endpoint, runs, recorder, webhook = _slack_endpoint()
     with pytest.raises(Unauthorized):
-        endpoint.accept(webhook, _signed(json.dumps(VERIFICATION).encode(), "other"))  # type: ignore[arg-type]
+        endpoint.accept(webhook, _signed(json.dumps(VERIFICATION).encode(), "other"))
     assert runs.orders == [] and recorder.rows == []  # the driver records the refusal
 
 
 def test_an_events_api_delivery_still_starts_its_run() -> None:
     endpoint, runs, _, webhook = _slack_endpoint()
     event = {"type": "event_callback", "event_id": "Ev0001", "event": {"type": "app_mention"}}
-    answer = endpoint.accept(webhook, _signed(json.dumps(event).encode()))  # type: ignore[arg-type]
+    answer = endpoint.accept(webhook, _signed(json.dumps(event).encode()))
     assert isinstance(answer, HttpResponse) and answer.status == 200
     assert len(runs.orders) == 1 and sender("slack").handshake is not None
 
